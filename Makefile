@@ -1,0 +1,105 @@
+# runnc: one way to build and test. `make` builds everything into build/,
+# `make test` runs every test, `make demo` runs the quick-start demo,
+# `make bench` prints benchmark ratios. Parts of the tree add their own
+# rules in a */*.mk fragment included below.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := all
+B := build
+GO ?= go
+CC := gcc
+export GOFLAGS ?= -mod=mod
+
+# --- guests (freestanding C on the Solo5 ABI) --------------------------------
+LWIP_DIR := $(B)/src/lwip
+LIBOS_A := $(B)/libos/libos.a
+GCC_INC := $(shell $(CC) -print-file-name=include)
+GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
+	-ffreestanding -fno-stack-protector -fno-pie -fno-pic -mno-red-zone \
+	-fno-omit-frame-pointer -nostdinc -isystem $(GCC_INC) \
+	-I$(B)/solo5/include -Ilibos/include -Ilibos/lwip/include -I$(LWIP_DIR)/src/include
+SOLO5_SPT_O := $(B)/solo5/lib/spt/solo5_spt.o
+SOLO5_LDS := $(B)/solo5/lib/spt/solo5_spt.lds
+GUEST_LDFLAGS := -nostdlib -static -no-pie -Wl,-T,$(SOLO5_LDS) \
+	-Wl,-z,max-page-size=0x1000 -Wl,--build-id=none
+MANIFEST_TOOL := $(B)/bin/runnc-manifest
+SOLO5_TOOLCHAIN := $(SOLO5_SPT_O) $(SOLO5_LDS) $(MANIFEST_TOOL) \
+	$(B)/solo5/include/solo5.h
+
+# Every guest object lives in $(B)/obj/ at its source path.
+$(B)/obj/%.o: %.c $(B)/solo5/include/solo5.h
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c -o $@ $<
+$(B)/obj/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(GUEST_CFLAGS) -MMD -MP -c -o $@ $<
+# A folder's manifest.json becomes manifest.o (an ELF note) in its obj dir.
+$(B)/obj/%/manifest.c: %/manifest.json $(MANIFEST_TOOL)
+	@mkdir -p $(dir $@)
+	$(MANIFEST_TOOL) gen $< $@
+$(B)/obj/%/manifest.o: $(B)/obj/%/manifest.c
+	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
+
+# $(call GUEST,OUT,SRCDIR,SOURCES,EXTRA) links OUT from the objects of
+# SOURCES (paths), SRCDIR/manifest.json and EXTRA (archives, after the objects).
+define GUEST
+$(1): $(patsubst %,$(B)/obj/%.o,$(basename $(3))) $(B)/obj/$(2)/manifest.o $(SOLO5_TOOLCHAIN) $(4)
+	@mkdir -p $$(dir $$@)
+	$(CC) $(GUEST_LDFLAGS) -o $$@ $(SOLO5_SPT_O) $(patsubst %,$(B)/obj/%.o,$(basename $(3))) $(B)/obj/$(2)/manifest.o $(4) -lgcc
+ALL_GUESTS += $(1)
+endef
+
+# --- host tools (Go) -----------------------------------------------------------
+GO_SRCS := $(shell find . -name '*.go' -not -path './build/*') go.mod
+STUB := tender/stub/stub.elf
+$(B)/bin/runnc-spt: $(GO_SRCS) $(STUB)
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-spt
+$(B)/bin/runnc-manifest: $(GO_SRCS)
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-manifest
+
+# The loader stub the tender execs into: static, freestanding, a few KB,
+# linked far above any guest memory.
+STUB_CFLAGS := -std=gnu11 -Os -Wall -Wextra -Werror -ffreestanding -fno-stack-protector \
+	-fpie -nostdinc -isystem $(GCC_INC) -Isolo5/include -fno-asynchronous-unwind-tables
+$(STUB): tender/stub/stub.c tender/stub/plan.h
+	$(CC) $(STUB_CFLAGS) -nostdlib -static -no-pie -Wl,-Ttext-segment=0x6f0000000000 \
+		-Wl,--build-id=none -Wl,-z,noexecstack -Wl,-z,max-page-size=0x1000 -o $@ $< -lgcc
+	strip $@
+
+include $(sort $(wildcard */*.mk */*/*.mk))
+
+# libos: fragments under libos/ add their sources to LIBOS_SRCS.
+$(LIBOS_A): $(patsubst %,$(B)/obj/%.o,$(basename $(LIBOS_SRCS)))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# --- top-level targets -------------------------------------------------------
+DEPS_STAMP := $(B)/.deps
+$(DEPS_STAMP): scripts/deps.sh
+	bash scripts/deps.sh
+	@mkdir -p $(B) && touch $@
+.PHONY: all deps test bench demo clean fuzz
+deps: $(DEPS_STAMP)
+
+all: $(DEPS_STAMP)
+	$(MAKE) build-all
+build-all: $(B)/bin/runnc-spt $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
+
+test: all
+	bash scripts/test.sh
+
+bench: all
+	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./integration/... | tee $(B)/bench.txt
+
+demo: all
+	bash scripts/demo.sh
+
+fuzz: all
+	$(GO) test -run '^$$' -fuzz FuzzCheck -fuzztime $${FUZZTIME:-10m} ./tender/
+
+clean:
+	rm -rf $(B) $(STUB)
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

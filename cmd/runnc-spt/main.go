@@ -1,0 +1,52 @@
+// Command runnc-spt is runnc's Solo5-spt-like tender: it runs one unikernel
+// in this process under a seccomp filter of seven system calls.
+//
+//	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
+//	          [--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+package main
+
+import (
+	"fmt"
+	"os"
+
+	"github.com/runnc/runnc/tender"
+)
+
+const usage = `usage: runnc-spt [OPTIONS] [--] KERNEL [ARGS...]
+
+Runs the unikernel KERNEL in this process; ARGS, joined by spaces, are its
+command line. The guest's exit status is this command's exit status.
+
+  --mem=MB              guest memory in MiB (default 512)
+  --net:NAME=IFACE      attach the guest's NET_BASIC device NAME to tap IFACE
+  --net:NAME=@FD        ... to an already open tap file descriptor FD
+  --net-mac:NAME=MAC    the guest's MAC on NAME (default: random)
+  --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH
+  --print-filter        print the seccomp policy for these devices and exit
+`
+
+func main() {
+	args := os.Args[1:]
+	if len(args) == 1 && (args[0] == "--help" || args[0] == "-h") {
+		fmt.Print(usage)
+		return
+	}
+	cfg, printFilter, err := tender.ParseArgs(args)
+	if err != nil {
+		fail(err)
+	}
+	p, err := tender.Prepare(cfg)
+	if err != nil {
+		fail(err)
+	}
+	if printFilter {
+		fmt.Print(p.Policy.String())
+		return
+	}
+	fail(p.Exec())
+}
+
+func fail(err error) {
+	fmt.Fprintf(os.Stderr, "runnc-spt: %v\n", err)
+	os.Exit(1)
+}

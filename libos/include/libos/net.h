@@ -1,0 +1,52 @@
+/*
+ * An event-driven TCP API on lwIP (raw API, NO_SYS=1), single-threaded.
+ *
+ * A server registers callbacks with net_listen(); libos_run() calls them.
+ * Output is buffered by libos without limit (heap permitting): conn_write()
+ * never blocks and never short-writes; bytes are handed to lwIP as the
+ * peer's window allows. Apps that stream large data watch conn_pending()
+ * and refill from the writable() callback.
+ */
+#ifndef LIBOS_NET_H
+#define LIBOS_NET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+
+struct conn_ops {
+    /* A new connection was accepted. Optional. */
+    void (*opened)(struct conn *c);
+    /* Bytes from the peer, in order; data is valid only during the call. */
+    void (*received)(struct conn *c, const char *data, size_t len);
+    /* Pending output fell to or below NET_LOW_WATER since the last call. Optional. */
+    void (*writable)(struct conn *c);
+    /* The connection is gone (peer closed, reset, error, or after
+     * conn_close() finished); c is freed when this returns. Optional. */
+    void (*closed)(struct conn *c);
+};
+
+#define NET_LOW_WATER (64 * 1024)
+
+/* Listen on TCP port on all addresses; 0 on success, -1 on error. */
+int net_listen(uint16_t port, const struct conn_ops *ops);
+
+/* Queue len bytes for sending; 0 on success, -1 if out of memory. */
+int conn_write(struct conn *c, const void *data, size_t len);
+
+/* Bytes queued (in libos and lwIP) and not yet acknowledged by the peer. */
+size_t conn_pending(const struct conn *c);
+
+/* Close once all pending output is sent; closed() follows. */
+void conn_close(struct conn *c);
+
+/* Stop reading from the peer until conn_resume() (back-pressure). */
+void conn_pause(struct conn *c);
+void conn_resume(struct conn *c);
+
+/* One pointer of app state per connection. */
+void conn_set_data(struct conn *c, void *data);
+void *conn_data(const struct conn *c);
+
+#endif

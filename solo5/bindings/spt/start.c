@@ -1,0 +1,47 @@
+/*
+ * Entry point of a guest. The tender jumps to _start with %rdi pointing at
+ * the boot info and %rsp 16-byte aligned at the top of the heap region.
+ */
+#include "spt.h"
+
+const struct runnc_boot_info *runnc_boot_info;
+
+void spt_main(const struct runnc_boot_info *bi) __attribute__((noreturn, used));
+
+__asm__(
+    ".section .text.start, \"ax\", @progbits\n"
+    ".globl _start\n"
+    ".type _start, @function\n"
+    "_start:\n"
+    "    xorl %ebp, %ebp\n"
+    "    call spt_main\n"
+    "    ud2\n"
+    ".previous\n");
+
+void spt_main(const struct runnc_boot_info *bi)
+{
+    static struct solo5_start_info si;
+
+    if (bi->magic != RUNNC_BOOT_MAGIC || bi->abi_version != RUNNC_ABI_VERSION) {
+        spt_console_puts("Solo5: boot info does not match this guest's ABI\n");
+        solo5_exit(SOLO5_EXIT_ABORT);
+    }
+    runnc_boot_info = bi;
+    si.cmdline = (const char *)bi->cmdline;
+    si.heap_start = bi->heap_start;
+    si.heap_size = bi->heap_size;
+    solo5_exit(solo5_app_main(&si));
+}
+
+/* Marks the guest as built for this ABI; the tender refuses others. */
+static const struct {
+    uint32_t namesz, descsz, type;
+    char name[8];
+    struct runnc_abi_note desc;
+} abi_note __attribute__((section(".note.runnc.abi"), aligned(4), used)) = {
+    .namesz = sizeof(RUNNC_NOTE_NAME),
+    .descsz = sizeof(struct runnc_abi_note),
+    .type = RUNNC_NOTE_ABI,
+    .name = RUNNC_NOTE_NAME,
+    .desc = { RUNNC_ABI_VERSION, RUNNC_ABI_TARGET_SPT },
+};

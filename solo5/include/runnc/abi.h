@@ -1,0 +1,90 @@
+/*
+ * The binary ABI between the runnc-spt tender and the spt bindings.
+ *
+ * This is ours, not upstream Solo5's: apps never include it (they use
+ * solo5.h). The tender fills a struct runnc_boot_info in guest memory and
+ * jumps to the guest's entry point with
+ *
+ *   %rdi = guest address of the struct runnc_boot_info (read-only page),
+ *   %rsp = heap_start + heap_size, 16-byte aligned (the initial stack),
+ *   FS base = 0, signal handlers default, seccomp filter installed.
+ *
+ * The layout is fixed (little endian, x86_64) and mirrored in Go by
+ * tender/bootinfo.go; any change bumps RUNNC_ABI_VERSION. Guests carry the
+ * version they were built for in a RUNNC_NOTE_ABI ELF note and a tender
+ * refuses any other version.
+ */
+#ifndef RUNNC_ABI_H
+#define RUNNC_ABI_H
+
+#include <stdint.h>
+
+#define RUNNC_ABI_VERSION       1
+#define RUNNC_ABI_TARGET_SPT    1
+
+/* ELF notes: name "RUNNC" (with NUL, 6 bytes), these types. */
+#define RUNNC_NOTE_NAME         "RUNNC"
+#define RUNNC_NOTE_ABI          1   /* desc: struct runnc_abi_note */
+#define RUNNC_NOTE_MANIFEST     2   /* desc: struct runnc_manifest_note + entries */
+
+struct runnc_abi_note {
+    uint32_t abi_version;           /* RUNNC_ABI_VERSION */
+    uint32_t abi_target;            /* RUNNC_ABI_TARGET_SPT */
+};
+
+#define RUNNC_NAME_MAX          68  /* device name incl. NUL (67 chars) */
+#define RUNNC_MAX_DEVICES       63  /* fits a solo5_handle_set_t */
+
+#define RUNNC_DEV_NET_BASIC     1
+#define RUNNC_DEV_BLOCK_BASIC   2
+
+#define RUNNC_MANIFEST_VERSION  1
+
+struct runnc_manifest_entry {
+    char name[RUNNC_NAME_MAX];      /* NUL-terminated, [a-zA-Z0-9_]+ */
+    uint32_t type;                  /* RUNNC_DEV_* */
+};                                  /* 72 bytes */
+
+struct runnc_manifest_note {
+    uint32_t version;               /* RUNNC_MANIFEST_VERSION */
+    uint32_t entries;               /* <= RUNNC_MAX_DEVICES */
+    struct runnc_manifest_entry e[];
+};
+
+/* Guest memory layout. */
+#define RUNNC_GUEST_MIN_ADDR    0x10000UL   /* below: never mapped (NULL page) */
+#define RUNNC_BOOT_INFO_ADDR    0x10000UL   /* read-only for the guest */
+#define RUNNC_CMDLINE_ADDR      0x12000UL
+#define RUNNC_CMDLINE_MAX       8192
+#define RUNNC_GUEST_BASE        0x100000UL  /* guests are linked here */
+
+#define RUNNC_BOOT_MAGIC        0x6f6f62636e6e7572ULL  /* "runncboo" */
+#define RUNNC_BOOT_FSGSBASE     (1u << 0)  /* wrfsbase usable (AT_HWCAP2) */
+
+struct runnc_device {               /* 128 bytes */
+    char name[RUNNC_NAME_MAX];      /*   0 */
+    uint32_t type;                  /*  68 RUNNC_DEV_* */
+    int32_t fd;                     /*  72 host fd (tap or block file) */
+    uint32_t reserved0;             /*  76 */
+    uint8_t mac[8];                 /*  80 NET: guest MAC (6 bytes used) */
+    uint64_t mtu;                   /*  88 NET: without Ethernet header */
+    uint64_t capacity;              /*  96 BLOCK: bytes */
+    uint64_t block_size;            /* 104 BLOCK: bytes */
+    uint64_t reserved1[2];          /* 112 */
+};
+
+struct runnc_boot_info {            /* 64 bytes + devices */
+    uint64_t magic;                 /*  0 RUNNC_BOOT_MAGIC */
+    uint32_t abi_version;           /*  8 */
+    uint32_t flags;                 /* 12 RUNNC_BOOT_* */
+    uint64_t cmdline;               /* 16 guest address, NUL-terminated */
+    uint64_t mem_size;              /* 24 top of guest memory */
+    uint64_t heap_start;            /* 32 */
+    uint64_t heap_size;             /* 40 stack grows down from the end */
+    uint32_t ndevices;              /* 48 */
+    uint32_t reserved0;             /* 52 */
+    uint64_t reserved1;             /* 56 */
+    struct runnc_device devices[RUNNC_MAX_DEVICES]; /* 64, in manifest order */
+};
+
+#endif

@@ -1,0 +1,143 @@
+package tender
+
+import (
+	"fmt"
+)
+
+// Insn is one classic BPF instruction (struct sock_filter).
+type Insn struct {
+	Code   uint16
+	Jt, Jf uint8
+	K      uint32
+}
+
+// Classic BPF opcodes and seccomp constants used by the filter.
+const (
+	bpfLdWAbs = 0x20 // BPF_LD | BPF_W | BPF_ABS
+	bpfJeqK   = 0x15 // BPF_JMP | BPF_JEQ | BPF_K
+	bpfJgtK   = 0x25
+	bpfJgeK   = 0x35
+	bpfJsetK  = 0x45
+	bpfRetK   = 0x06
+
+	retKillProcess = 0x80000000
+	retAllow       = 0x7fff0000
+	auditArchX8664 = 0xc000003e
+	x32SyscallBit  = 0x40000000
+
+	// struct seccomp_data offsets
+	offNr   = 0
+	offArch = 4
+	offArgs = 16
+)
+
+// asm assembles straight-line BPF with forward jumps to named labels.
+type asm struct {
+	insns  []Insn
+	jumps  []jump
+	labels map[string]int
+}
+
+type jump struct {
+	at     int
+	jt, jf string
+}
+
+func (a *asm) label(name string) {
+	if a.labels == nil {
+		a.labels = map[string]int{}
+	}
+	a.labels[name] = len(a.insns)
+}
+func (a *asm) ld(off uint32) { a.insns = append(a.insns, Insn{Code: bpfLdWAbs, K: off}) }
+func (a *asm) ret(k uint32)  { a.insns = append(a.insns, Insn{Code: bpfRetK, K: k}) }
+
+// jmp adds a conditional jump; an empty label means the next instruction.
+func (a *asm) jmp(code uint16, k uint32, jt, jf string) {
+	a.jumps = append(a.jumps, jump{len(a.insns), jt, jf})
+	a.insns = append(a.insns, Insn{Code: code, K: k})
+}
+
+func (a *asm) resolve() ([]Insn, error) {
+	off := func(from int, l string) (uint8, error) {
+		if l == "" {
+			return 0, nil
+		}
+		to, ok := a.labels[l]
+		if !ok {
+			return 0, fmt.Errorf("bpf: undefined label %s", l)
+		}
+		d := to - from - 1
+		if d < 0 || d > 255 {
+			return 0, fmt.Errorf("bpf: jump to %s out of range (%d)", l, d)
+		}
+		return uint8(d), nil
+	}
+	for _, j := range a.jumps {
+		var err error
+		if a.insns[j.at].Jt, err = off(j.at, j.jt); err != nil {
+			return nil, err
+		}
+		if a.insns[j.at].Jf, err = off(j.at, j.jf); err != nil {
+			return nil, err
+		}
+	}
+	return a.insns, nil
+}
+
+// Compile turns the policy into a seccomp BPF program: the architecture is
+// checked, x32 syscall numbers are refused, each of the seven calls jumps to
+// its alternatives, and everything else returns KILL_PROCESS.
+func (p *Policy) Compile() ([]Insn, error) {
+	var a asm
+	a.ld(offArch)
+	a.jmp(bpfJeqK, auditArchX8664, "", "kill")
+	a.ld(offNr)
+	a.jmp(bpfJgeK, x32SyscallBit, "kill", "")
+	for _, c := range sevenCalls {
+		if len(p.alts[c.Name]) > 0 {
+			a.jmp(bpfJeqK, c.Nr, c.Name, "")
+		}
+	}
+	a.label("kill")
+	a.ret(retKillProcess)
+	for _, c := range sevenCalls {
+		alts := p.alts[c.Name]
+		if len(alts) == 0 {
+			continue
+		}
+		a.label(c.Name)
+		for i, alt := range alts {
+			fail := fmt.Sprintf("%s.%d", c.Name, i+1)
+			for j, cond := range alt.Conds {
+				pass := fmt.Sprintf("%s.%d.%d", c.Name, i, j)
+				lo, hi := uint32(offArgs+8*cond.Arg), uint32(offArgs+8*cond.Arg+4)
+				vlo, vhi := uint32(cond.V), uint32(cond.V>>32)
+				switch cond.Op {
+				case OpEq:
+					a.ld(hi)
+					a.jmp(bpfJeqK, vhi, "", fail)
+					a.ld(lo)
+					a.jmp(bpfJeqK, vlo, "", fail)
+				case OpLe:
+					a.ld(hi)
+					a.jmp(bpfJgtK, vhi, fail, "")
+					a.jmp(bpfJeqK, vhi, "", pass)
+					a.ld(lo)
+					a.jmp(bpfJgtK, vlo, fail, "")
+				case OpAligned:
+					if cond.V == 0 || cond.V&(cond.V-1) != 0 {
+						return nil, fmt.Errorf("bpf: %s alignment %d is not a power of two", cond.Name, cond.V)
+					}
+					a.ld(lo)
+					a.jmp(bpfJsetK, uint32(cond.V-1), fail, "")
+				}
+				a.label(pass)
+			}
+			a.ret(retAllow)
+			a.label(fail)
+		}
+		a.ret(retKillProcess)
+	}
+	return a.resolve()
+}

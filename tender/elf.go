@@ -1,0 +1,238 @@
+package tender
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"github.com/runnc/runnc/solo5/manifest"
+)
+
+// Guest memory layout (solo5/include/runnc/abi.h).
+const (
+	PageSize     = 0x1000
+	GuestBase    = 0x100000 // lowest address a guest segment may use
+	bootInfoAddr = 0x10000
+	cmdlineAddr  = 0x12000
+	cmdlineMax   = 8192
+	bootEnd      = 0x14000
+
+	ABIVersion = 1
+	abiTarget  = 1 // spt
+
+	noteName        = "RUNNC"
+	noteABI         = 1
+	noteManifest    = 2
+	maxLoadSegments = 8
+)
+
+// ELF constants used by the checks.
+const (
+	elfClass64   = 2
+	elfData2LSB  = 1
+	etExec       = 2
+	etDyn        = 3
+	emX86_64     = 62
+	ptLoad       = 1
+	ptDynamic    = 2
+	ptInterp     = 3
+	ptNote       = 4
+	ptTLS        = 7
+	pfX          = 1
+	pfW          = 2
+	pfR          = 4
+	ehdrSize     = 64
+	phdrSize     = 56
+	maxPhdrCount = 64
+)
+
+// Segment is one PT_LOAD of a guest.
+type Segment struct {
+	Vaddr, Memsz uint64
+	Off, Filesz  uint64
+	Flags        uint32 // PF_R | PF_W | PF_X
+}
+
+// Image is a guest ELF that passed every check: safe to lay out in memory
+// of the size it was checked against.
+type Image struct {
+	Entry    uint64
+	Segments []Segment
+	Manifest *manifest.Manifest
+	End      uint64 // page-rounded end of the highest segment
+	data     []byte
+}
+
+// CheckELF parses a guest and checks it against a guest memory of memSize
+// bytes. Every refusal is one line saying what is wrong.
+func CheckELF(data []byte, memSize uint64) (*Image, error) {
+	if len(data) < ehdrSize || string(data[:4]) != "\x7fELF" {
+		return nil, fmt.Errorf("not an ELF file")
+	}
+	if data[4] != elfClass64 || data[5] != elfData2LSB {
+		return nil, fmt.Errorf("not a 64-bit little-endian ELF (x86_64 guests only)")
+	}
+	le := binary.LittleEndian
+	typ, machine := le.Uint16(data[16:]), le.Uint16(data[18:])
+	if machine != emX86_64 {
+		return nil, fmt.Errorf("ELF machine %d is not x86_64", machine)
+	}
+	switch typ {
+	case etExec:
+	case etDyn:
+		return nil, fmt.Errorf("ELF is position-independent (ET_DYN); guests must be static ET_EXEC (link with -no-pie and the solo5_spt.lds script)")
+	default:
+		return nil, fmt.Errorf("ELF type %d is not an executable (ET_EXEC)", typ)
+	}
+	entry := le.Uint64(data[24:])
+	phoff := le.Uint64(data[32:])
+	phentsize, phnum := le.Uint16(data[54:]), le.Uint16(data[56:])
+	if phnum == 0 {
+		return nil, fmt.Errorf("ELF has no program headers")
+	}
+	if phentsize != phdrSize {
+		return nil, fmt.Errorf("ELF program header size %d, want %d", phentsize, phdrSize)
+	}
+	if phnum > maxPhdrCount {
+		return nil, fmt.Errorf("ELF has %d program headers, at most %d allowed", phnum, maxPhdrCount)
+	}
+	if phoff > uint64(len(data)) || uint64(phnum)*phdrSize > uint64(len(data))-phoff {
+		return nil, fmt.Errorf("ELF program headers lie outside the file (truncated?)")
+	}
+
+	img := &Image{Entry: entry, data: data}
+	var abi []byte
+	var mft []byte
+	for i := 0; i < int(phnum); i++ {
+		ph := data[phoff+uint64(i)*phdrSize:]
+		ptype, flags := le.Uint32(ph[0:]), le.Uint32(ph[4:])
+		off, vaddr := le.Uint64(ph[8:]), le.Uint64(ph[16:])
+		filesz, memsz, align := le.Uint64(ph[32:]), le.Uint64(ph[40:]), le.Uint64(ph[48:])
+		switch ptype {
+		case ptInterp, ptDynamic:
+			return nil, fmt.Errorf("ELF is dynamically linked; guests must be static")
+		case ptNote:
+			if off > uint64(len(data)) || filesz > uint64(len(data))-off {
+				return nil, fmt.Errorf("ELF note segment %d lies outside the file", i)
+			}
+			a, m, err := parseNotes(data[off : off+filesz])
+			if err != nil {
+				return nil, fmt.Errorf("ELF note segment %d: %w", i, err)
+			}
+			if a != nil {
+				abi = a
+			}
+			if m != nil {
+				mft = m
+			}
+		case ptLoad:
+			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, uint64(len(data)), memSize); err != nil {
+				return nil, err
+			}
+			if len(img.Segments) == maxLoadSegments {
+				return nil, fmt.Errorf("ELF has more than %d PT_LOAD segments", maxLoadSegments)
+			}
+			img.Segments = append(img.Segments, Segment{vaddr, memsz, off, filesz, flags})
+		}
+	}
+	if len(img.Segments) == 0 {
+		return nil, fmt.Errorf("ELF has no PT_LOAD segment")
+	}
+	for i, a := range img.Segments {
+		for j, b := range img.Segments[:i] {
+			if pageDown(a.Vaddr) < pageUp(b.Vaddr+b.Memsz) && pageDown(b.Vaddr) < pageUp(a.Vaddr+a.Memsz) {
+				return nil, fmt.Errorf("ELF PT_LOAD segments %d and %d overlap (or share a page)", j, i)
+			}
+		}
+		if end := pageUp(a.Vaddr + a.Memsz); end > img.End {
+			img.End = end
+		}
+	}
+	inText := false
+	for _, s := range img.Segments {
+		if s.Flags&pfX != 0 && entry >= s.Vaddr && entry < s.Vaddr+s.Memsz {
+			inText = true
+		}
+	}
+	if !inText {
+		return nil, fmt.Errorf("ELF entry point %#x is not in an executable segment", entry)
+	}
+	if abi == nil {
+		return nil, fmt.Errorf("not a runnc unikernel: no RUNNC ABI note (build it with runnc's Solo5 toolchain, see README)")
+	}
+	if v, t := le.Uint32(abi[0:]), le.Uint32(abi[4:]); v != ABIVersion || t != abiTarget {
+		return nil, fmt.Errorf("guest built for runnc ABI version %d target %d; this tender runs version %d target %d (spt): rebuild the guest", v, t, ABIVersion, abiTarget)
+	}
+	if mft == nil {
+		return nil, fmt.Errorf("guest has no manifest note (link a manifest made by runnc-manifest gen)")
+	}
+	m, err := manifest.UnmarshalNote(mft)
+	if err != nil {
+		return nil, fmt.Errorf("guest manifest: %w", err)
+	}
+	img.Manifest = m
+	return img, nil
+}
+
+func checkLoad(i int, off, vaddr, filesz, memsz, align uint64, flags uint32, fileSize, memSize uint64) error {
+	switch {
+	case flags&pfW != 0 && flags&pfX != 0:
+		return fmt.Errorf("ELF PT_LOAD segment %d is both writable and executable (W^X): refused", i)
+	case filesz > memsz:
+		return fmt.Errorf("ELF PT_LOAD segment %d: file size %#x exceeds memory size %#x", i, filesz, memsz)
+	case off > fileSize || filesz > fileSize-off:
+		return fmt.Errorf("ELF PT_LOAD segment %d lies outside the file (truncated?)", i)
+	case vaddr < GuestBase:
+		return fmt.Errorf("ELF PT_LOAD segment %d at %#x is below the guest base %#x", i, vaddr, GuestBase)
+	case memsz == 0:
+		return fmt.Errorf("ELF PT_LOAD segment %d is empty", i)
+	case vaddr > memSize || memsz > memSize-vaddr:
+		return fmt.Errorf("ELF PT_LOAD segment %d [%#x, +%#x) does not fit in guest memory (%d MiB); give more --mem", i, vaddr, memsz, memSize>>20)
+	case align < PageSize || align&(align-1) != 0:
+		return fmt.Errorf("ELF PT_LOAD segment %d alignment %#x is not a power of two of at least a page", i, align)
+	case vaddr%PageSize != 0:
+		return fmt.Errorf("ELF PT_LOAD segment %d address %#x is not page-aligned", i, vaddr)
+	}
+	return nil
+}
+
+// parseNotes walks the notes of a PT_NOTE segment and returns the
+// descriptors of the RUNNC ABI and manifest notes, if present.
+func parseNotes(b []byte) (abi, mft []byte, err error) {
+	le := binary.LittleEndian
+	for len(b) > 0 {
+		if len(b) < 12 {
+			return nil, nil, fmt.Errorf("truncated note header")
+		}
+		namesz, descsz, typ := uint64(le.Uint32(b[0:])), uint64(le.Uint32(b[4:])), le.Uint32(b[8:])
+		nameEnd := 12 + align4(namesz)
+		descEnd := nameEnd + align4(descsz)
+		if nameEnd > uint64(len(b)) || descEnd > uint64(len(b)) {
+			return nil, nil, fmt.Errorf("note runs past the end of its segment")
+		}
+		name := b[12 : 12+namesz]
+		desc := b[nameEnd : nameEnd+descsz]
+		if string(name) == noteName+"\x00" {
+			switch typ {
+			case noteABI:
+				if len(desc) != 8 {
+					return nil, nil, fmt.Errorf("ABI note is %d bytes, want 8", len(desc))
+				}
+				if abi != nil {
+					return nil, nil, fmt.Errorf("two ABI notes")
+				}
+				abi = desc
+			case noteManifest:
+				if mft != nil {
+					return nil, nil, fmt.Errorf("two manifest notes")
+				}
+				mft = desc
+			}
+		}
+		b = b[descEnd:]
+	}
+	return abi, mft, nil
+}
+
+func align4(n uint64) uint64   { return (n + 3) &^ 3 }
+func pageUp(n uint64) uint64   { return (n + PageSize - 1) &^ (PageSize - 1) }
+func pageDown(n uint64) uint64 { return n &^ (PageSize - 1) }

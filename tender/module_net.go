@@ -1,0 +1,149 @@
+package tender
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/runnc/runnc/solo5/manifest"
+)
+
+// netModule attaches NET_BASIC devices to taps:
+//
+//	--net:NAME=IFACE    open the existing tap IFACE (IFF_TAP|IFF_NO_PI)
+//	--net:NAME=@FD      use an already open tap fd
+//	--net-mac:NAME=MAC  the guest's MAC (default: random, locally administered)
+type netModule struct {
+	ifaces map[string]string
+	macs   map[string]string
+}
+
+func (m *netModule) kind() manifest.DeviceType { return manifest.NetBasic }
+
+func (m *netModule) option(key, name, value string) (bool, error) {
+	switch key {
+	case "net":
+		if m.ifaces == nil {
+			m.ifaces = map[string]string{}
+		}
+		if _, dup := m.ifaces[name]; dup {
+			return true, fmt.Errorf("--net:%s given twice", name)
+		}
+		m.ifaces[name] = value
+	case "net-mac":
+		if m.macs == nil {
+			m.macs = map[string]string{}
+		}
+		m.macs[name] = value
+	default:
+		return false, nil
+	}
+	return true, nil
+}
+
+func (m *netModule) names() []string {
+	var n []string
+	for k := range m.ifaces {
+		n = append(n, k)
+	}
+	for k := range m.macs {
+		if _, ok := m.ifaces[k]; !ok {
+			n = append(n, k)
+		}
+	}
+	return n
+}
+
+type ifreq struct {
+	name  [unix.IFNAMSIZ]byte
+	flags uint16
+	_     [22]byte
+}
+
+func (m *netModule) attach(name string) (*Device, error) {
+	spec, ok := m.ifaces[name]
+	if !ok {
+		return nil, fmt.Errorf("the guest's manifest declares NET_BASIC device %q: attach it with --net:%s=TAP", name, name)
+	}
+	dev := &Device{Name: name, Type: manifest.NetBasic, MTU: 1500}
+	var f *os.File
+	if strings.HasPrefix(spec, "@") {
+		fd, err := strconv.Atoi(spec[1:])
+		if err != nil || fd < 0 {
+			return nil, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number", name, spec)
+		}
+		var req ifreq
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
+			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap: %v", name, spec, fd, e)
+		}
+		if req.flags&unix.IFF_TAP == 0 || req.flags&unix.IFF_NO_PI == 0 {
+			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", name, spec, fd)
+		}
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
+		}
+		f = os.NewFile(uintptr(fd), spec)
+		dev.Iface = strings.TrimRight(string(req.name[:]), "\x00")
+	} else {
+		if len(spec) == 0 || len(spec) >= unix.IFNAMSIZ {
+			return nil, fmt.Errorf("--net:%s=%q: not an interface name", name, spec)
+		}
+		if _, err := net.InterfaceByName(spec); err != nil {
+			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
+		}
+		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return nil, fmt.Errorf("--net:%s=%s: open /dev/net/tun: %w", name, spec, err)
+		}
+		var req ifreq
+		copy(req.name[:], spec)
+		req.flags = unix.IFF_TAP | unix.IFF_NO_PI
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
+			unix.Close(fd)
+			return nil, fmt.Errorf("--net:%s=%s: attach tap: %v (is it a tap, and not in use?)", name, spec, e)
+		}
+		f = os.NewFile(uintptr(fd), "/dev/net/tun:"+spec)
+		dev.Iface = spec
+	}
+	dev.file, dev.FD = f, int(f.Fd())
+	if ifi, err := net.InterfaceByName(dev.Iface); err == nil && ifi.MTU > 0 {
+		dev.MTU = uint64(ifi.MTU)
+	}
+	if mac, ok := m.macs[name]; ok {
+		hw, err := net.ParseMAC(mac)
+		if err != nil || len(hw) != 6 {
+			f.Close()
+			return nil, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, mac)
+		}
+		copy(dev.MAC[:], hw)
+	} else {
+		if _, err := rand.Read(dev.MAC[:]); err != nil {
+			f.Close()
+			return nil, fmt.Errorf("net %s: random MAC: %w", name, err)
+		}
+		dev.MAC[0] = dev.MAC[0]&0xfe | 0x02 // unicast, locally administered
+	}
+	return dev, nil
+}
+
+func (m *netModule) rules(p *Policy, devs []*Device) {
+	nnet := 0
+	for _, d := range devs {
+		if d.Type != manifest.NetBasic {
+			continue
+		}
+		nnet++
+		who := "net " + d.Name
+		p.Allow("read", who, Arg(0, "fd").Eq(uint64(d.FD)))
+		p.Allow("write", who, Arg(0, "fd").Eq(uint64(d.FD)))
+	}
+	// ppoll is the wait of solo5_yield: the fd array is guest memory BPF
+	// cannot read, so bound its length and forbid a signal mask.
+	p.Allow("ppoll", "solo5_yield", Arg(1, "nfds").Le(uint64(nnet)), Arg(3, "sigmask").Eq(0))
+}

@@ -1,0 +1,264 @@
+package tender
+
+import (
+	_ "embed"
+	"encoding/binary"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// The loader stub (tender/stub), built by the Makefile before the tender.
+//
+//go:embed stub/stub.elf
+var stub []byte
+
+// Config is what runnc-spt was asked to do.
+type Config struct {
+	MemMB  int
+	Kernel string
+	Args   []string
+	mods   []module
+}
+
+// DefaultMemMB is guest memory when --mem is not given (as Solo5).
+const DefaultMemMB = 512
+
+// maxMemMB keeps guest memory far below the stub (0x6f0000000000).
+const maxMemMB = 64 << 10
+
+// ParseArgs parses a Solo5-spt-like command line:
+//
+//	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--block:NAME=PATH]
+//	[--print-filter] [--] KERNEL [ARGS...]
+func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
+	cfg = &Config{MemMB: DefaultMemMB, mods: modules()}
+	i := 0
+	for ; i < len(argv); i++ {
+		a := argv[i]
+		if a == "--" {
+			i++
+			break
+		}
+		if !strings.HasPrefix(a, "--") {
+			break
+		}
+		switch {
+		case a == "--print-filter":
+			printFilter = true
+		case strings.HasPrefix(a, "--mem="):
+			n, err := strconv.Atoi(strings.TrimPrefix(a, "--mem="))
+			if err != nil || n < 2 || n > maxMemMB {
+				return nil, false, fmt.Errorf("%s: want a size in MiB from 2 to %d", a, maxMemMB)
+			}
+			cfg.MemMB = n
+		default:
+			key, rest, ok := strings.Cut(a[2:], ":")
+			name, value, ok2 := strings.Cut(rest, "=")
+			if !ok || !ok2 || name == "" {
+				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
+			}
+			handled := false
+			for _, m := range cfg.mods {
+				h, err := m.option(key, name, value)
+				if err != nil {
+					return nil, false, err
+				}
+				handled = handled || h
+			}
+			if !handled {
+				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
+			}
+		}
+	}
+	if i >= len(argv) {
+		return nil, false, fmt.Errorf("no KERNEL given (see runnc-spt --help)")
+	}
+	cfg.Kernel, cfg.Args = argv[i], argv[i+1:]
+	return cfg, printFilter, nil
+}
+
+// Prepared is a checked guest with its devices attached and its filter built.
+type Prepared struct {
+	Image   *Image
+	Devices []*Device
+	Policy  *Policy
+	Filter  []Insn
+	Layout  *Layout
+}
+
+// Prepare does every check and opens every device; nothing runs yet.
+func Prepare(cfg *Config) (*Prepared, error) {
+	data, err := os.ReadFile(cfg.Kernel)
+	if err != nil {
+		return nil, err
+	}
+	memSize := uint64(cfg.MemMB) << 20
+	img, err := CheckELF(data, memSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
+	}
+	devs, err := attachAll(cfg.mods, img.Manifest)
+	if err != nil {
+		return nil, err
+	}
+	p := &Prepared{Image: img, Devices: devs, Policy: NewPolicy(cfg.mods, devs)}
+	if p.Filter, err = p.Policy.Compile(); err != nil {
+		closeAll(devs)
+		return nil, err
+	}
+	var flags uint32
+	if hasFSGSBase() {
+		flags |= bootFlagFSGSBase
+	}
+	if p.Layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
+		closeAll(devs)
+		return nil, err
+	}
+	return p, nil
+}
+
+// hasFSGSBase says whether the kernel lets user space use wrfsbase.
+func hasFSGSBase() bool {
+	const atHWCAP2, hwcap2FSGSBase = 26, 1 << 1
+	auxv, err := unix.Auxv()
+	if err != nil {
+		return false
+	}
+	for _, kv := range auxv {
+		if kv[0] == atHWCAP2 {
+			return kv[1]&hwcap2FSGSBase != 0
+		}
+	}
+	return false
+}
+
+// plan layout: tender/stub/plan.h.
+const (
+	planMagic      = 0x6e616c70636e6e72
+	planMaxRegions = 16
+	planMaxKeep    = 72
+	planMaxFilter  = 1024
+	planSize       = 64 + planMaxRegions*24 + planMaxKeep*4 + planMaxFilter*8
+)
+
+func (p *Prepared) plan(memFD int) ([]byte, error) {
+	l := p.Layout
+	if len(l.Regions) > planMaxRegions || len(p.Filter) > planMaxFilter {
+		return nil, fmt.Errorf("guest needs %d memory regions and %d filter instructions; the loader takes %d and %d", len(l.Regions), len(p.Filter), planMaxRegions, planMaxFilter)
+	}
+	keep := []int{0, 1, 2}
+	for _, d := range p.Devices {
+		keep = append(keep, d.FD)
+	}
+	sort.Ints(keep)
+	b := make([]byte, planSize)
+	le := binary.LittleEndian
+	le.PutUint64(b[0:], planMagic)
+	le.PutUint32(b[8:], uint32(memFD))
+	le.PutUint32(b[12:], uint32(len(l.Regions)))
+	le.PutUint64(b[16:], bootInfoAddr)
+	le.PutUint64(b[24:], l.MemSize)
+	le.PutUint64(b[32:], l.Entry)
+	le.PutUint64(b[40:], l.StackTop)
+	le.PutUint64(b[48:], l.BootInfo)
+	le.PutUint32(b[56:], uint32(len(keep)))
+	le.PutUint32(b[60:], uint32(len(p.Filter)))
+	// 64..72 padding (struct alignment)
+	off := 64
+	for i, r := range l.Regions {
+		x := b[off+i*24:]
+		le.PutUint64(x[0:], r.Addr)
+		le.PutUint64(x[8:], r.Len)
+		le.PutUint32(x[16:], r.Prot)
+	}
+	off += planMaxRegions * 24
+	for i, fd := range keep {
+		le.PutUint32(b[off+i*4:], uint32(fd))
+	}
+	off += planMaxKeep * 4
+	for i, in := range p.Filter {
+		x := b[off+i*8:]
+		le.PutUint16(x[0:], in.Code)
+		x[2], x[3] = in.Jt, in.Jf
+		le.PutUint32(x[4:], in.K)
+	}
+	return b[:planSize], nil
+}
+
+// Exec hands the process over to the guest: guest memory and the plan go
+// into memfds, the device fds are made inheritable, and the process execs
+// the loader stub. It returns only on error.
+func (p *Prepared) Exec() error {
+	mem, err := memfd("runnc-guest", p.Layout.Image, int64(p.Layout.MemSize))
+	if err != nil {
+		return err
+	}
+	plan, err := p.plan(mem)
+	if err != nil {
+		return err
+	}
+	planFD, err := memfd("runnc-plan", plan, 0)
+	if err != nil {
+		return err
+	}
+	loader, err := memfd("runnc-loader", stub, 0)
+	if err != nil {
+		return err
+	}
+	for _, fd := range []int{mem, planFD} {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("fcntl: %w", err)
+		}
+	}
+	for _, d := range p.Devices {
+		if _, err := unix.FcntlInt(uintptr(d.FD), unix.F_SETFD, 0); err != nil {
+			return fmt.Errorf("%s: fcntl: %w", d.Name, err)
+		}
+	}
+	argv := []string{"runnc-spt", strconv.Itoa(planFD)}
+	var argvp []*byte
+	for _, a := range argv {
+		b, err := unix.BytePtrFromString(a)
+		if err != nil {
+			return err
+		}
+		argvp = append(argvp, b)
+	}
+	argvp = append(argvp, nil)
+	envp := []*byte{nil}
+	empty := []byte{0}
+	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(loader),
+		uintptr(unsafe.Pointer(&empty[0])), uintptr(unsafe.Pointer(&argvp[0])),
+		uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	return fmt.Errorf("exec loader: %v", e)
+}
+
+// memfd returns an fd (close-on-exec) of an anonymous file holding data,
+// sized to size if larger.
+func memfd(name string, data []byte, size int64) (int, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("memfd_create: %w", err)
+	}
+	if size > int64(len(data)) {
+		if err := unix.Ftruncate(fd, size); err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("size guest memory: %w", err)
+		}
+	}
+	for off := 0; off < len(data); {
+		n, err := unix.Pwrite(fd, data[off:], int64(off))
+		if err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("write %s: %w", name, err)
+		}
+		off += n
+	}
+	return fd, nil
+}
