@@ -10,7 +10,8 @@ import (
 // guest address), the protections, and the registers at entry.
 type Layout struct {
 	MemSize   uint64
-	Image     []byte // [0, Image len) of guest memory; the rest is zero
+	Image     []byte   // [0, Image len) of guest memory; the rest is zero
+	Filled    []Region // the parts of Image that are not all zero
 	Regions   []Region
 	Entry     uint64
 	StackTop  uint64
@@ -85,6 +86,12 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 		le.PutUint64(r[104:], d.BlockSize)
 	}
 	copy(l.Image[cmdlineAddr:], cmdline)
+	l.Filled = append(l.Filled, Region{Addr: bootInfoAddr, Len: bootEnd - bootInfoAddr})
+	for _, s := range img.Segments {
+		if s.Filesz > 0 {
+			l.Filled = append(l.Filled, Region{Addr: s.Vaddr, Len: s.Filesz})
+		}
+	}
 
 	l.Regions = append(l.Regions,
 		Region{bootInfoAddr, bootEnd - bootInfoAddr, protRead},

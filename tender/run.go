@@ -195,9 +195,16 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 // into memfds, the device fds are made inheritable, and the process execs
 // the loader stub. It returns only on error.
 func (p *Prepared) Exec() error {
-	mem, err := memfd("runnc-guest", p.Layout.Image, int64(p.Layout.MemSize))
+	mem, err := memfd("runnc-guest", nil, int64(p.Layout.MemSize))
 	if err != nil {
 		return err
+	}
+	// Only the non-zero parts: the file is sparse, and writing a megabyte
+	// of zeros would cost more than the rest of the start.
+	for _, r := range p.Layout.Filled {
+		if _, err := unix.Pwrite(mem, p.Layout.Image[r.Addr:r.Addr+r.Len], int64(r.Addr)); err != nil {
+			return fmt.Errorf("write guest memory: %w", err)
+		}
 	}
 	plan, err := p.plan(mem)
 	if err != nil {

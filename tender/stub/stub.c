@@ -25,6 +25,7 @@
 #define PROT_WRITE          2
 #define MAP_PRIVATE         0x02
 #define MAP_FIXED_NOREPLACE 0x100000
+#define PR_SET_NAME         15
 #define PR_SET_NO_NEW_PRIVS 38
 #define SECCOMP_SET_MODE_FILTER 1
 
@@ -143,6 +144,8 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
     unsigned long none = 0;
     sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
 
+    /* ps and /proc/PID/comm show the tender, not the memfd it came from. */
+    sys6(SYS_prctl, PR_SET_NAME, (long)"runnc-spt", 0, 0, 0, 0);
     r = sys6(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0);
     if (r < 0)
         fail("prctl(NO_NEW_PRIVS)", r);

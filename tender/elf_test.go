@@ -1,0 +1,187 @@
+package tender
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/runnc/runnc/solo5/manifest"
+)
+
+type testSeg struct {
+	vaddr, memsz uint64
+	data         []byte
+	flags        uint32
+}
+
+// buildELF makes a minimal guest ELF: segments, an ABI note and a manifest
+// note in a PT_NOTE, as the solo5 toolchain lays them out.
+func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manifest) []byte {
+	le := binary.LittleEndian
+	note := func(typ uint32, desc []byte) []byte {
+		b := make([]byte, 12, 64)
+		le.PutUint32(b[0:], 6)
+		le.PutUint32(b[4:], uint32(len(desc)))
+		le.PutUint32(b[8:], typ)
+		b = append(b, "RUNNC\x00\x00\x00"...)
+		b = append(b, desc...)
+		for len(b)%4 != 0 {
+			b = append(b, 0)
+		}
+		return b
+	}
+	abi := make([]byte, 8)
+	le.PutUint32(abi[0:], abiVersion)
+	le.PutUint32(abi[4:], 1)
+	notes := note(1, abi)
+	if m != nil {
+		notes = append(notes, note(2, m.MarshalNote())...)
+	}
+	nph := len(segs) + 1
+	hdr := make([]byte, ehdrSize+nph*phdrSize)
+	copy(hdr, "\x7fELF\x02\x01\x01")
+	le.PutUint16(hdr[16:], etExec)
+	le.PutUint16(hdr[18:], emX86_64)
+	le.PutUint32(hdr[20:], 1)
+	le.PutUint64(hdr[24:], entry)
+	le.PutUint64(hdr[32:], ehdrSize)
+	le.PutUint16(hdr[52:], ehdrSize)
+	le.PutUint16(hdr[54:], phdrSize)
+	le.PutUint16(hdr[56:], uint16(nph))
+	body := append([]byte(nil), hdr...)
+	ph := func(i int, typ, flags uint32, off, vaddr, filesz, memsz, align uint64) {
+		p := body[ehdrSize+i*phdrSize:]
+		le.PutUint32(p[0:], typ)
+		le.PutUint32(p[4:], flags)
+		le.PutUint64(p[8:], off)
+		le.PutUint64(p[16:], vaddr)
+		le.PutUint64(p[24:], vaddr)
+		le.PutUint64(p[32:], filesz)
+		le.PutUint64(p[40:], memsz)
+		le.PutUint64(p[48:], align)
+	}
+	for i, s := range segs {
+		for len(body)%PageSize != 0 {
+			body = append(body, 0)
+		}
+		ph(i, ptLoad, s.flags, uint64(len(body)), s.vaddr, uint64(len(s.data)), s.memsz, PageSize)
+		body = append(body, s.data...)
+	}
+	ph(len(segs), ptNote, pfR, uint64(len(body)), 0, uint64(len(notes)), uint64(len(notes)), 4)
+	return append(body, notes...)
+}
+
+func validSegs() []testSeg {
+	return []testSeg{
+		{0x100000, 0x1000, []byte{0xf4, 0xeb, 0xfd}, pfR | pfX},
+		{0x101000, 0x800, []byte("rodata"), pfR},
+		{0x102000, 0x3000, []byte("data"), pfR | pfW},
+	}
+}
+
+func testManifest() *manifest.Manifest {
+	return &manifest.Manifest{Devices: []manifest.Device{{Name: "service0", Type: manifest.NetBasic}, {Name: "rootfs", Type: manifest.BlockBasic}}}
+}
+
+const testMem = 64 << 20
+
+func TestCheckELFAcceptsValid(t *testing.T) {
+	img, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest()), testMem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(img.Segments) != 3 || img.End != 0x105000 || len(img.Manifest.Devices) != 2 {
+		t.Fatalf("unexpected image: %+v", img)
+	}
+	l, err := layOut(img, testMem, nil, "a b", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(l.Image[0x101000:0x101006]) != "rodata" || string(l.Image[cmdlineAddr:cmdlineAddr+3]) != "a b" {
+		t.Fatal("layout did not place segment data and cmdline")
+	}
+}
+
+func TestCheckELFRefuses(t *testing.T) {
+	valid := buildELF(0x100000, validSegs(), ABIVersion, testManifest())
+	with := func(f func(s []testSeg) []testSeg) []byte {
+		return buildELF(0x100000, f(validSegs()), ABIVersion, testManifest())
+	}
+	le := binary.LittleEndian
+	patch := func(off int, v uint16) []byte {
+		b := append([]byte(nil), valid...)
+		le.PutUint16(b[off:], v)
+		return b
+	}
+	cases := []struct {
+		name string
+		elf  []byte
+		want string
+	}{
+		{"empty", nil, "not an ELF"},
+		{"text", []byte("#!/bin/sh\necho hi\n" + strings.Repeat(" ", 64)), "not an ELF"},
+		{"truncated", valid[:100], "outside the file"},
+		{"machine", patch(18, 3), "not x86_64"},
+		{"pie", patch(16, etDyn), "ET_DYN"},
+		{"wx", with(func(s []testSeg) []testSeg { s[2].flags |= pfX; return s }), "both writable and executable"},
+		{"below base", with(func(s []testSeg) []testSeg { s[0].vaddr = 0x1000; return s }), "below the guest base"},
+		{"too big", with(func(s []testSeg) []testSeg { s[2].memsz = testMem; return s }), "does not fit in guest memory"},
+		{"overlap", with(func(s []testSeg) []testSeg { s[1].vaddr = 0x100000; return s }), "overlap"},
+		{"share page", with(func(s []testSeg) []testSeg { s[1].memsz = 0x1001; return s }), "overlap"},
+		{"unaligned", with(func(s []testSeg) []testSeg { s[2].vaddr = 0x102010; return s }), "not page-aligned"},
+		{"filesz", with(func(s []testSeg) []testSeg { s[1].memsz = 2; return s }), "exceeds memory size"},
+		{"entry", buildELF(0x101000, validSegs(), ABIVersion, testManifest()), "entry point"},
+		{"abi", buildELF(0x100000, validSegs(), 99, testManifest()), "ABI version 99"},
+		{"manifest", buildELF(0x100000, validSegs(), ABIVersion, nil), "no manifest"},
+	}
+	for _, c := range cases {
+		_, err := CheckELF(c.elf, testMem)
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%s: got %v, want an error containing %q", c.name, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "\n") {
+			t.Errorf("%s: error is not one line: %q", c.name, err)
+		}
+	}
+}
+
+// FuzzCheckELF feeds arbitrary bytes to the ELF and manifest checks: they
+// must never panic, and whatever they accept must be safe to lay out.
+func FuzzCheckELF(f *testing.F) {
+	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest()))
+	f.Add(buildELF(0x100000, validSegs()[:1], ABIVersion, &manifest.Manifest{}))
+	f.Add(buildELF(0x100000, validSegs(), 2, testManifest()))
+	f.Add([]byte("\x7fELF\x02\x01\x01"))
+	guests, _ := filepath.Glob("../build/unikernels/*/*.spt")
+	more, _ := filepath.Glob("../build/unikernels/tests/*.spt")
+	for _, g := range append(guests, more...) {
+		if b, err := os.ReadFile(g); err == nil && len(b) < 1<<20 {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		img, err := CheckELF(data, testMem)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error is not one line: %q", err)
+			}
+			return
+		}
+		if err := img.Manifest.Validate(); err != nil {
+			t.Fatalf("accepted an invalid manifest: %v", err)
+		}
+		for i, s := range img.Segments {
+			if s.Flags&pfW != 0 && s.Flags&pfX != 0 {
+				t.Fatalf("accepted W+X segment %d", i)
+			}
+			if s.Vaddr < GuestBase || s.Vaddr+s.Memsz > testMem || s.Vaddr+s.Memsz < s.Vaddr {
+				t.Fatalf("accepted segment %d outside guest memory: %+v", i, s)
+			}
+		}
+		if _, err := layOut(img, testMem, nil, "", 0); err != nil && !strings.Contains(err.Error(), "--mem") {
+			t.Fatalf("layout of an accepted guest failed: %v", err)
+		}
+	})
+}

@@ -1,0 +1,183 @@
+package tender
+
+import (
+	"encoding/binary"
+	"math/rand"
+	"strings"
+	"testing"
+
+	"golang.org/x/net/bpf"
+
+	"github.com/runnc/runnc/solo5/manifest"
+)
+
+func testDevices() []*Device {
+	return []*Device{
+		{Name: "service0", Type: manifest.NetBasic, FD: 5, MTU: 1500},
+		{Name: "rootfs", Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 20, BlockSize: 512},
+		{Name: "ro", Type: manifest.BlockBasic, FD: 7, Capacity: 4096, BlockSize: 512, ReadOnly: true},
+		{Name: "service1", Type: manifest.NetBasic, FD: 9, MTU: 9000},
+	}
+}
+
+// vm runs the compiled filter in golang.org/x/net/bpf's interpreter, an
+// implementation independent of ours.
+type vm struct{ m *bpf.VM }
+
+func newVM(t testing.TB, prog []Insn) vm {
+	var ins []bpf.Instruction
+	for _, in := range prog {
+		ins = append(ins, bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}.Disassemble())
+	}
+	m, err := bpf.NewVM(ins)
+	if err != nil {
+		t.Fatalf("filter does not load: %v", err)
+	}
+	return vm{m}
+}
+
+// run evaluates struct seccomp_data; the interpreter loads words in network
+// byte order, so each 32-bit word is stored big-endian to read back as the
+// kernel's native little-endian word.
+func (v vm) run(t testing.TB, arch, nr uint32, args [6]uint64) uint32 {
+	b := make([]byte, 64)
+	put := func(off int, w uint32) { binary.BigEndian.PutUint32(b[off:], w) }
+	put(0, nr)
+	put(4, arch)
+	for i, a := range args {
+		put(16+8*i, uint32(a))
+		put(20+8*i, uint32(a>>32))
+	}
+	r, err := v.m.Run(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return uint32(r)
+}
+
+func TestFilterMatchesPolicy(t *testing.T) {
+	devs := testDevices()
+	p := NewPolicy(modules(), devs)
+	prog, err := p.Compile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := newVM(t, prog)
+
+	// Interesting values for every argument: device fds and their
+	// neighbours, block-size multiples, capacities, high words set.
+	vals := []uint64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 511, 512, 513, 1024, 4096 - 512, 4096,
+		(1 << 20) - 512, (1 << 20) - 511, 1 << 20, 1<<20 + 512, 1 << 32, 1<<32 | 5, 1<<32 | 512, ^uint64(0)}
+	rng := rand.New(rand.NewSource(1))
+	check := func(nr uint32, args [6]uint64) {
+		want := p.Allowed(nr, args)
+		got := v.run(t, auditArchX8664, nr, args) == retAllow
+		if got != want {
+			t.Fatalf("syscall %d args %v: filter allows=%v, policy allows=%v", nr, args, got, want)
+		}
+	}
+	for _, c := range sevenCalls {
+		for _, a0 := range vals {
+			for _, a2 := range vals {
+				for _, a3 := range vals {
+					check(c.Nr, [6]uint64{a0, a3 & 7, a2, a3})
+					check(c.Nr, [6]uint64{a0, a2, a0, a3})
+				}
+			}
+		}
+		for i := 0; i < 20000; i++ {
+			var args [6]uint64
+			for j := range args {
+				args[j] = vals[rng.Intn(len(vals))]
+				if rng.Intn(4) == 0 {
+					args[j] = rng.Uint64()
+				}
+			}
+			check(c.Nr, args)
+		}
+	}
+	// Every other syscall number is killed, whatever its arguments.
+	for nr := uint32(0); nr < 1024; nr++ {
+		if p.Allowed(nr, [6]uint64{1, 0, 512, 0}) || isSeven(nr) {
+			continue
+		}
+		if got := v.run(t, auditArchX8664, nr, [6]uint64{1, 0, 512, 0}); got != retKillProcess {
+			t.Fatalf("syscall %d: filter returned %#x, want KILL_PROCESS", nr, got)
+		}
+	}
+	// x32 numbers and other architectures are killed even for allowed calls.
+	if got := v.run(t, auditArchX8664, x32SyscallBit|231, [6]uint64{}); got != retKillProcess {
+		t.Errorf("x32 exit_group: %#x, want KILL_PROCESS", got)
+	}
+	if got := v.run(t, 0x40000003 /* i386 */, 231, [6]uint64{}); got != retKillProcess {
+		t.Errorf("i386 exit_group: %#x, want KILL_PROCESS", got)
+	}
+}
+
+func isSeven(nr uint32) bool {
+	for _, c := range sevenCalls {
+		if c.Nr == nr {
+			return true
+		}
+	}
+	return false
+}
+
+func TestPolicyAsDesigned(t *testing.T) {
+	p := NewPolicy(modules(), testDevices())
+	cases := []struct {
+		call string
+		args [6]uint64
+		want bool
+	}{
+		{"write", [6]uint64{1}, true},
+		{"write", [6]uint64{2}, false},
+		{"write", [6]uint64{5}, true},
+		{"write", [6]uint64{9}, true},
+		{"write", [6]uint64{6}, false},
+		{"read", [6]uint64{0}, false},
+		{"read", [6]uint64{5}, true},
+		{"read", [6]uint64{6}, false},
+		{"pread64", [6]uint64{6, 0, 512, 0}, true},
+		{"pread64", [6]uint64{6, 0, 512, (1 << 20) - 512}, true},
+		{"pread64", [6]uint64{6, 0, 512, 1 << 20}, false},
+		{"pread64", [6]uint64{6, 0, 1024, 0}, false},
+		{"pread64", [6]uint64{6, 0, 512, 100}, false},
+		{"pread64", [6]uint64{5, 0, 512, 0}, false},
+		{"pwrite64", [6]uint64{6, 0, 512, 512}, true},
+		{"pwrite64", [6]uint64{7, 0, 512, 0}, false}, // read-only file
+		{"pread64", [6]uint64{7, 0, 512, 3584}, true},
+		{"ppoll", [6]uint64{0, 2, 0, 0}, true},
+		{"ppoll", [6]uint64{0, 3, 0, 0}, false},
+		{"ppoll", [6]uint64{0, 1, 0, 0x1000}, false},
+		{"clock_gettime", [6]uint64{0}, true},
+		{"clock_gettime", [6]uint64{1}, true},
+		{"clock_gettime", [6]uint64{2}, false},
+		{"exit_group", [6]uint64{255}, true},
+	}
+	for _, c := range cases {
+		if got := p.Allowed(uint32(nr(c.call)), c.args); got != c.want {
+			t.Errorf("%s%v: allowed=%v, want %v", c.call, c.args, got, c.want)
+		}
+	}
+}
+
+func TestPolicyPrintsSevenLines(t *testing.T) {
+	out := NewPolicy(modules(), testDevices()).String()
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 7 {
+		t.Fatalf("want 7 lines, got %d:\n%s", len(lines), out)
+	}
+	seen := map[string]bool{}
+	for _, l := range lines {
+		seen[strings.Fields(l)[0]] = true
+	}
+	if len(seen) != 7 {
+		t.Fatalf("want 7 distinct calls:\n%s", out)
+	}
+	for _, want := range []string{"sigmask == NULL", "fd == 1 [console]", "offset % 512 == 0", "nfds <= 2"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("policy print lacks %q:\n%s", want, out)
+		}
+	}
+}
