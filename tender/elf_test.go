@@ -99,8 +99,12 @@ func TestCheckELFAcceptsValid(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if string(l.Image[0x101000:0x101006]) != "rodata" || string(l.Image[cmdlineAddr:cmdlineAddr+3]) != "a b" {
-		t.Fatal("layout did not place segment data and cmdline")
+	got := map[uint64]string{}
+	for _, c := range l.Chunks {
+		got[c.Addr] = string(c.Data)
+	}
+	if got[0x101000] != "rodata" || got[bootInfoAddr][cmdlineAddr-bootInfoAddr:][:4] != "a b\x00" {
+		t.Fatalf("layout did not place segment data and cmdline: %v", got)
 	}
 }
 

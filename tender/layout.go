@@ -6,17 +6,22 @@ import (
 	"sort"
 )
 
-// Layout is guest memory ready to map: the image file (offset ==
-// guest address), the protections, and the registers at entry.
+// Layout is guest memory ready to map: its initial contents, the
+// protections, and the registers at entry.
 type Layout struct {
 	MemSize   uint64
-	Image     []byte   // [0, Image len) of guest memory; the rest is zero
-	Filled    []Region // the parts of Image that are not all zero
+	Chunks    []Chunk // initial contents; all other guest memory is zero
 	Regions   []Region
 	Entry     uint64
 	StackTop  uint64
 	BootInfo  uint64
 	HeapStart uint64
+}
+
+// Chunk is initial guest memory contents at Addr.
+type Chunk struct {
+	Addr uint64
+	Data []byte
 }
 
 // Region is a protection applied to part of guest memory (PROT_* bits).
@@ -55,18 +60,14 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 	}
 	l := &Layout{
 		MemSize:   memSize,
-		Image:     make([]byte, img.End),
 		Entry:     img.Entry,
 		StackTop:  memSize &^ 15,
 		BootInfo:  bootInfoAddr,
 		HeapStart: img.End,
 	}
-	for _, s := range img.Segments {
-		copy(l.Image[s.Vaddr:s.Vaddr+s.Filesz], img.data[s.Off:s.Off+s.Filesz])
-	}
-
 	le := binary.LittleEndian
-	bi := l.Image[bootInfoAddr:]
+	boot := make([]byte, bootEnd-bootInfoAddr)
+	bi := boot
 	le.PutUint64(bi[0:], 0x6f6f62636e6e7572) // "runncboo"
 	le.PutUint32(bi[8:], ABIVersion)
 	le.PutUint32(bi[12:], flags)
@@ -85,11 +86,11 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 		le.PutUint64(r[96:], d.Capacity)
 		le.PutUint64(r[104:], d.BlockSize)
 	}
-	copy(l.Image[cmdlineAddr:], cmdline)
-	l.Filled = append(l.Filled, Region{Addr: bootInfoAddr, Len: bootEnd - bootInfoAddr})
+	copy(boot[cmdlineAddr-bootInfoAddr:], cmdline)
+	l.Chunks = append(l.Chunks, Chunk{bootInfoAddr, boot})
 	for _, s := range img.Segments {
 		if s.Filesz > 0 {
-			l.Filled = append(l.Filled, Region{Addr: s.Vaddr, Len: s.Filesz})
+			l.Chunks = append(l.Chunks, Chunk{s.Vaddr, img.data[s.Off : s.Off+s.Filesz]})
 		}
 	}
 

@@ -1,7 +1,6 @@
 package tender
 
 import (
-	"crypto/rand"
 	"fmt"
 	"net"
 	"os"
@@ -123,7 +122,7 @@ func (m *netModule) attach(name string) (*Device, error) {
 		}
 		copy(dev.MAC[:], hw)
 	} else {
-		if _, err := rand.Read(dev.MAC[:]); err != nil {
+		if _, err := unix.Getrandom(dev.MAC[:], 0); err != nil {
 			f.Close()
 			return nil, fmt.Errorf("net %s: random MAC: %w", name, err)
 		}

@@ -201,9 +201,13 @@ func (p *Prepared) Exec() error {
 	}
 	// Only the non-zero parts: the file is sparse, and writing a megabyte
 	// of zeros would cost more than the rest of the start.
-	for _, r := range p.Layout.Filled {
-		if _, err := unix.Pwrite(mem, p.Layout.Image[r.Addr:r.Addr+r.Len], int64(r.Addr)); err != nil {
-			return fmt.Errorf("write guest memory: %w", err)
+	for _, c := range p.Layout.Chunks {
+		for off := 0; off < len(c.Data); {
+			n, err := unix.Pwrite(mem, c.Data[off:], int64(c.Addr)+int64(off))
+			if err != nil {
+				return fmt.Errorf("write guest memory: %w", err)
+			}
+			off += n
 		}
 	}
 	plan, err := p.plan(mem)

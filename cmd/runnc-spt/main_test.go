@@ -1,0 +1,63 @@
+package main
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Bad input: one line naming the problem, exit status 1, nothing run.
+func TestRefusals(t *testing.T) {
+	spt, _ := filepath.Abs("../../build/bin/runnc-spt")
+	tests, _ := filepath.Abs("../../build/unikernels/tests")
+	if _, err := os.Stat(filepath.Join(tests, "blk.spt")); err != nil {
+		t.Skip("guests not built: run make")
+	}
+	dir := t.TempDir()
+	notELF := filepath.Join(dir, "script.spt")
+	os.WriteFile(notELF, []byte("#!/bin/sh\necho pwned\n"), 0o755)
+	small := filepath.Join(dir, "small.img")
+	os.WriteFile(small, make([]byte, 100), 0o644)
+	hostELF, _ := exec.LookPath("true")
+
+	cases := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no kernel", nil, "no KERNEL given"},
+		{"unknown option", []string{"--frobnicate", "x.spt"}, "unknown option --frobnicate"},
+		{"bad mem", []string{"--mem=0", "x.spt"}, "--mem=0"},
+		{"missing kernel", []string{filepath.Join(dir, "nope.spt")}, "no such file"},
+		{"not an ELF", []string{notELF}, "not an ELF file"},
+		{"host program", []string{hostELF}, "x.spt"},
+		{"missing block device", []string{filepath.Join(tests, "blk.spt")}, `declares BLOCK_BASIC device "storage"`},
+		{"undeclared device", []string{"--block:storage=" + small, "--block:other=" + small, filepath.Join(tests, "blk.spt")}, `no BLOCK_BASIC device of that name`},
+		{"short block file", []string{"--block:storage=" + small, filepath.Join(tests, "blk.spt")}, "not a positive multiple of the block size"},
+		{"missing block file", []string{"--block:storage=" + filepath.Join(dir, "none.img"), filepath.Join(tests, "blk.spt")}, "no such file"},
+		{"missing tap", []string{"--net:service0=rnctapnope0", filepath.Join(tests, "net.spt")}, "no such interface"},
+		{"fd not a tap", []string{"--net:service0=@1", filepath.Join(tests, "net.spt")}, "is not a tap"},
+	}
+	for _, c := range cases {
+		out, err := exec.Command(spt, c.args...).CombinedOutput()
+		ee, ok := err.(*exec.ExitError)
+		if !ok || ee.ExitCode() != 1 {
+			t.Errorf("%s: exit %v, want status 1\n%s", c.name, err, out)
+			continue
+		}
+		s := strings.TrimSuffix(string(out), "\n")
+		if c.name == "host program" {
+			c.want = "no RUNNC ABI note" // a host binary is static or dynamic; either way refused
+			if !strings.Contains(s, c.want) && !strings.Contains(s, "dynamically linked") && !strings.Contains(s, "ET_DYN") {
+				t.Errorf("%s: %q does not explain the refusal", c.name, s)
+			}
+		} else if !strings.Contains(s, c.want) {
+			t.Errorf("%s: %q does not contain %q", c.name, s, c.want)
+		}
+		if strings.Contains(s, "\n") || !strings.HasPrefix(s, "runnc-spt: ") {
+			t.Errorf("%s: want one line starting runnc-spt:, got %q", c.name, s)
+		}
+	}
+}
