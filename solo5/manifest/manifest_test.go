@@ -258,3 +258,27 @@ func FuzzUnmarshalNote(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParseJSON(f *testing.F) {
+	f.Add([]byte(twoDevices))
+	f.Add([]byte(`{"type":"solo5.manifest","version":1,"devices":[]}`))
+	f.Add([]byte(`{"type":"solo5.manifest","version":1,"devices":[{"name":"a","type":"BLOCK_BASIC"}]} `))
+	f.Add([]byte(`{"type":"solo5.manifest","version":1,"devices":[{"name":"a","type":"NET_BASIC","x":1}]}`))
+	f.Add([]byte(`null`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := ParseJSON(data)
+		if err != nil {
+			return
+		}
+		if err := m.Validate(); err != nil {
+			t.Fatalf("accepted an invalid manifest: %v", err)
+		}
+		again, err := ParseJSON(m.JSON())
+		if err != nil || !reflect.DeepEqual(again, m) {
+			t.Fatalf("canonical JSON does not round-trip: %+v, %v", again, err)
+		}
+		if back, err := UnmarshalNote(m.MarshalNote()); err != nil || !reflect.DeepEqual(back, m) {
+			t.Fatalf("note does not round-trip: %+v, %v", back, err)
+		}
+	})
+}

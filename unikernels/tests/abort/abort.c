@@ -1,0 +1,8 @@
+/* solo5_abort() ends the guest with status 255. */
+#include "test.h"
+
+int solo5_app_main(const struct solo5_start_info *si)
+{
+    t_puts("calling solo5_abort()\n");
+    solo5_abort();
+}

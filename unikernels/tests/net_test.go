@@ -1,0 +1,130 @@
+package tests
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// syncBuffer collects a process's output while the test reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestNetPing runs the net guest on a tap in a fresh namespace, floods it
+// with pings from the host and expects every one answered. While it runs,
+// the guest's process must be under the seccomp filter, single-threaded,
+// and hold no fd but stdio and its tap.
+func TestNetPing(t *testing.T) {
+	spt, img := tender(t), guest(t, "net")
+	ns := newNetns(t, 1)
+	tap := ns.taps[0]
+	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
+
+	argv := ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2")
+	cmd := exec.Command(argv[0], argv[1:]...)
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// The pid is the tender's and then the guest's: ip netns exec and the
+	// tender both exec.
+	pid := cmd.Process.Pid
+	exited := make(chan struct{})
+	go func() { cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+	})
+
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "Serving ping on 10.0.0.2") {
+		select {
+		case <-exited:
+			t.Fatalf("guest ended (%v) before serving:\n%s", cmd.ProcessState, out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("guest not serving after 30s:\n%s", out.String())
+		}
+	}
+
+	checkConfined(t, pid)
+
+	r := run(t, 3*time.Minute, ns.exec("ping", "-f", "-c", "10000", "-q", "10.0.0.2")...)
+	t.Logf("%s", r.stdout)
+	if !strings.Contains(r.stdout, "10000 packets transmitted, 10000 received, 0% packet loss") {
+		t.Errorf("ping -f: want 10000 replies, 0%% loss (%v):\n%s", r, r.output())
+	}
+
+	select {
+	case <-exited:
+		t.Fatalf("guest ended (%v) during the pings:\n%s", cmd.ProcessState, out.String())
+	default:
+	}
+	checkConfined(t, pid)
+
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-exited
+	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("after SIGKILL: %v", cmd.ProcessState)
+	}
+	if strings.Contains(out.String(), "FAILURE") {
+		t.Errorf("guest reported a failure:\n%s", out.String())
+	}
+}
+
+// checkConfined checks the running guest's process: seccomp filter mode,
+// one thread, and no open fd but 0, 1, 2 and taps.
+func checkConfined(t *testing.T, pid int) {
+	t.Helper()
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Seccomp:\t2\n", "Threads:\t1\n"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("/proc/%d/status lacks %q:\n%s", pid, want, status)
+		}
+	}
+	dir := fmt.Sprintf("/proc/%d/fd", pid)
+	fds, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, fd := range fds {
+		switch fd.Name() {
+		case "0", "1", "2":
+			continue
+		}
+		target, err := os.Readlink(dir + "/" + fd.Name())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if target != "/dev/net/tun" {
+			t.Errorf("guest holds fd %s -> %s; want only stdio and its tap", fd.Name(), target)
+		}
+	}
+}
