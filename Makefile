@@ -81,6 +81,8 @@ $(DEPS_STAMP): scripts/deps.sh
 	bash scripts/deps.sh
 	@mkdir -p $(B) && touch $@
 .PHONY: all deps test bench demo clean fuzz
+# Keep generated manifest.c files for debugging.
+.SECONDARY:
 deps: $(DEPS_STAMP)
 
 all: $(DEPS_STAMP)

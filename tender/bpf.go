@@ -19,6 +19,7 @@ const (
 	bpfJgeK   = 0x35
 	bpfJsetK  = 0x45
 	bpfRetK   = 0x06
+	bpfJa     = 0x05 // BPF_JMP | BPF_JA: unconditional, 32-bit offset
 
 	retKillProcess = 0x80000000
 	retAllow       = 0x7fff0000
@@ -41,6 +42,7 @@ type asm struct {
 type jump struct {
 	at     int
 	jt, jf string
+	ja     string // for BPF_JA: the target, resolved into K
 }
 
 func (a *asm) label(name string) {
@@ -54,8 +56,14 @@ func (a *asm) ret(k uint32)  { a.insns = append(a.insns, Insn{Code: bpfRetK, K: 
 
 // jmp adds a conditional jump; an empty label means the next instruction.
 func (a *asm) jmp(code uint16, k uint32, jt, jf string) {
-	a.jumps = append(a.jumps, jump{len(a.insns), jt, jf})
+	a.jumps = append(a.jumps, jump{at: len(a.insns), jt: jt, jf: jf})
 	a.insns = append(a.insns, Insn{Code: code, K: k})
+}
+
+// ja adds an unconditional jump, which reaches any later instruction.
+func (a *asm) ja(l string) {
+	a.jumps = append(a.jumps, jump{at: len(a.insns), ja: l})
+	a.insns = append(a.insns, Insn{Code: bpfJa})
 }
 
 func (a *asm) resolve() ([]Insn, error) {
@@ -74,6 +82,14 @@ func (a *asm) resolve() ([]Insn, error) {
 		return uint8(d), nil
 	}
 	for _, j := range a.jumps {
+		if j.ja != "" {
+			to, ok := a.labels[j.ja]
+			if !ok || to <= j.at {
+				return nil, fmt.Errorf("bpf: bad jump target %s", j.ja)
+			}
+			a.insns[j.at].K = uint32(to - j.at - 1)
+			continue
+		}
 		var err error
 		if a.insns[j.at].Jt, err = off(j.at, j.jt); err != nil {
 			return nil, err
@@ -94,9 +110,13 @@ func (p *Policy) Compile() ([]Insn, error) {
 	a.jmp(bpfJeqK, auditArchX8664, "", "kill")
 	a.ld(offNr)
 	a.jmp(bpfJgeK, x32SyscallBit, "kill", "")
+	// Dispatch: the blocks of many devices can be far away, beyond the
+	// 255 instructions a conditional jump reaches, so hop through a JA.
 	for _, c := range sevenCalls {
 		if len(p.alts[c.Name]) > 0 {
-			a.jmp(bpfJeqK, c.Nr, c.Name, "")
+			a.jmp(bpfJeqK, c.Nr, "", "not."+c.Name)
+			a.ja(c.Name)
+			a.label("not." + c.Name)
 		}
 	}
 	a.label("kill")

@@ -37,6 +37,7 @@ const (
 	protExec  = 4
 
 	bootFlagFSGSBase = 1
+	devFlagReadOnly  = 1
 
 	devRecordSize = 128
 	bootHdrSize   = 64
@@ -81,6 +82,9 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 		copy(r[0:nameMax-1], d.Name)
 		le.PutUint32(r[68:], uint32(d.Type))
 		le.PutUint32(r[72:], uint32(d.FD))
+		if d.ReadOnly {
+			le.PutUint32(r[76:], devFlagReadOnly)
+		}
 		copy(r[80:86], d.MAC[:])
 		le.PutUint64(r[88:], d.MTU)
 		le.PutUint64(r[96:], d.Capacity)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"unsafe"
@@ -38,6 +39,9 @@ func (m *netModule) option(key, name, value string) (bool, error) {
 	case "net-mac":
 		if m.macs == nil {
 			m.macs = map[string]string{}
+		}
+		if _, dup := m.macs[name]; dup {
+			return true, fmt.Errorf("--net-mac:%s given twice", name)
 		}
 		m.macs[name] = value
 	default:
@@ -74,15 +78,15 @@ func (m *netModule) attach(name string) (*Device, error) {
 	var f *os.File
 	if strings.HasPrefix(spec, "@") {
 		fd, err := strconv.Atoi(spec[1:])
-		if err != nil || fd < 0 {
-			return nil, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number", name, spec)
+		if err != nil || fd < 3 {
+			return nil, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", name, spec)
 		}
 		var req ifreq
 		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
 			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap: %v", name, spec, fd, e)
 		}
-		if req.flags&unix.IFF_TAP == 0 || req.flags&unix.IFF_NO_PI == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", name, spec, fd)
+		if req.flags&unix.IFF_TAP == 0 || req.flags&unix.IFF_NO_PI == 0 || req.flags&unix.IFF_VNET_HDR != 0 {
+			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI (and without IFF_VNET_HDR)", name, spec, fd)
 		}
 		if err := unix.SetNonblock(fd, true); err != nil {
 			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
@@ -111,14 +115,21 @@ func (m *netModule) attach(name string) (*Device, error) {
 		dev.Iface = spec
 	}
 	dev.file, dev.FD = f, int(f.Fd())
-	if ifi, err := net.InterfaceByName(dev.Iface); err == nil && ifi.MTU > 0 {
-		dev.MTU = uint64(ifi.MTU)
+	mtu, err := tapMTU(dev.FD, dev.Iface)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
 	}
+	dev.MTU = mtu
 	if mac, ok := m.macs[name]; ok {
 		hw, err := net.ParseMAC(mac)
 		if err != nil || len(hw) != 6 {
 			f.Close()
 			return nil, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, mac)
+		}
+		if hw[0]&1 != 0 {
+			f.Close()
+			return nil, fmt.Errorf("--net-mac:%s=%s: a multicast address cannot be a guest's MAC", name, mac)
 		}
 		copy(dev.MAC[:], hw)
 	} else {
@@ -129,6 +140,41 @@ func (m *netModule) attach(name string) (*Device, error) {
 		dev.MAC[0] = dev.MAC[0]&0xfe | 0x02 // unicast, locally administered
 	}
 	return dev, nil
+}
+
+// tapMTU reads the MTU of the tap behind fd, looked up in the network
+// namespace the tap lives in (an @FD tap may come from another one).
+func tapMTU(fd int, iface string) (uint64, error) {
+	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
+	if e != 0 {
+		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
+	}
+	defer unix.Close(int(nsfd))
+	type result struct {
+		mtu int
+		err error
+	}
+	ch := make(chan result, 1)
+	go func() {
+		// The thread enters the tap's namespace and is never unlocked, so
+		// it exits with this goroutine instead of serving others.
+		runtime.LockOSThread()
+		if err := unix.Setns(int(nsfd), unix.CLONE_NEWNET); err != nil {
+			ch <- result{0, fmt.Errorf("enter the tap's network namespace: %w", err)}
+			return
+		}
+		ifi, err := net.InterfaceByName(iface)
+		if err != nil {
+			ch <- result{0, fmt.Errorf("look up tap %s: %w", iface, err)}
+			return
+		}
+		ch <- result{ifi.MTU, nil}
+	}()
+	r := <-ch
+	if r.err == nil && (r.mtu < 68 || r.mtu > 65535) {
+		r.err = fmt.Errorf("tap %s has MTU %d", iface, r.mtu)
+	}
+	return uint64(r.mtu), r.err
 }
 
 func (m *netModule) rules(p *Policy, devs []*Device) {

@@ -2,6 +2,7 @@ package tender
 
 import (
 	"encoding/binary"
+	"fmt"
 	"math/rand"
 	"strings"
 	"testing"
@@ -178,6 +179,34 @@ func TestPolicyPrintsSevenLines(t *testing.T) {
 	for _, want := range []string{"sigmask == NULL", "fd == 1 [console]", "offset % 512 == 0", "nfds <= 2"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("policy print lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+// The most devices a manifest can declare still make a filter the loader
+// and the kernel take, and it still decides like the policy.
+func TestFilterManyDevices(t *testing.T) {
+	for _, typ := range []manifest.DeviceType{manifest.NetBasic, manifest.BlockBasic} {
+		var devs []*Device
+		for i := 0; i < maxDevices; i++ {
+			devs = append(devs, &Device{Name: fmt.Sprint("d", i), Type: typ, FD: 3 + i, MTU: 1500, Capacity: 1 << 20, BlockSize: 512})
+		}
+		p := NewPolicy(modules(), devs)
+		prog, err := p.Compile()
+		if err != nil {
+			t.Fatalf("%s x%d: %v", typ, maxDevices, err)
+		}
+		if len(prog) > planMaxFilter {
+			t.Fatalf("%s x%d: %d instructions, loader takes %d", typ, maxDevices, len(prog), planMaxFilter)
+		}
+		v := newVM(t, prog)
+		for fd := uint64(0); fd < 3+maxDevices+2; fd++ {
+			for _, c := range sevenCalls {
+				args := [6]uint64{fd, 0, 512, 512}
+				if want, got := p.Allowed(c.Nr, args), v.run(t, auditArchX8664, c.Nr, args) == retAllow; want != got {
+					t.Fatalf("%s fd %d: filter %v, policy %v", c.Name, fd, got, want)
+				}
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -120,6 +121,10 @@ func Prepare(cfg *Config) (*Prepared, error) {
 		closeAll(devs)
 		return nil, err
 	}
+	if _, err := p.plan(-1); err != nil { // what the loader can take
+		closeAll(devs)
+		return nil, err
+	}
 	return p, nil
 }
 
@@ -141,9 +146,9 @@ func hasFSGSBase() bool {
 // plan layout: tender/stub/plan.h.
 const (
 	planMagic      = 0x6e616c70636e6e72
-	planMaxRegions = 16
+	planMaxRegions = 20
 	planMaxKeep    = 72
-	planMaxFilter  = 1024
+	planMaxFilter  = 4096
 	planSize       = 64 + planMaxRegions*24 + planMaxKeep*4 + planMaxFilter*8
 )
 
@@ -247,6 +252,8 @@ func (p *Prepared) Exec() error {
 	_, _, e := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(loader),
 		uintptr(unsafe.Pointer(&empty[0])), uintptr(unsafe.Pointer(&argvp[0])),
 		uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	// The device files must not be finalized (closed) before the exec.
+	runtime.KeepAlive(p)
 	return fmt.Errorf("exec loader: %v", e)
 }
 

@@ -38,7 +38,7 @@ func TestRefusals(t *testing.T) {
 		{"short block file", []string{"--block:storage=" + small, filepath.Join(tests, "blk.spt")}, "not a positive multiple of the block size"},
 		{"missing block file", []string{"--block:storage=" + filepath.Join(dir, "none.img"), filepath.Join(tests, "blk.spt")}, "no such file"},
 		{"missing tap", []string{"--net:service0=rnctapnope0", filepath.Join(tests, "net.spt")}, "no such interface"},
-		{"fd not a tap", []string{"--net:service0=@1", filepath.Join(tests, "net.spt")}, "is not a tap"},
+		{"stdio as tap", []string{"--net:service0=@1", filepath.Join(tests, "net.spt")}, "3 or more"},
 	}
 	for _, c := range cases {
 		out, err := exec.Command(spt, c.args...).CombinedOutput()
@@ -59,5 +59,25 @@ func TestRefusals(t *testing.T) {
 		if strings.Contains(s, "\n") || !strings.HasPrefix(s, "runnc-spt: ") {
 			t.Errorf("%s: want one line starting runnc-spt:, got %q", c.name, s)
 		}
+	}
+}
+
+// A crashing guest leaves no core file of its memory behind, whatever the
+// caller's core limit.
+func TestCrashDumpsNoCore(t *testing.T) {
+	spt, _ := filepath.Abs("../../build/bin/runnc-spt")
+	guest, _ := filepath.Abs("../../build/unikernels/tests/exception.spt")
+	if _, err := os.Stat(guest); err != nil {
+		t.Skip("guests not built: run make")
+	}
+	dir := t.TempDir()
+	cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1"`, spt, guest)
+	cmd.Dir = dir
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+		t.Fatalf("exception guest: %v, want death by signal", err)
+	}
+	if files, _ := os.ReadDir(dir); len(files) != 0 {
+		t.Fatalf("crash left %d files in the working directory, e.g. %s", len(files), files[0].Name())
 	}
 }

@@ -1,6 +1,6 @@
 /*
  * The plan: everything the loader stub needs to start a guest, prepared
- * and checked by the Go tender (tender/plan.go mirrors this layout) and
+ * and checked by the Go tender (tender/run.go mirrors this layout) and
  * passed to the stub through an inherited fd. The stub decides nothing.
  */
 #ifndef RUNNC_PLAN_H
@@ -9,9 +9,9 @@
 #include <stdint.h>
 
 #define PLAN_MAGIC          0x6e616c70636e6e72ULL  /* "rnncplan" */
-#define PLAN_MAX_REGIONS    16
+#define PLAN_MAX_REGIONS    20
 #define PLAN_MAX_KEEP       72
-#define PLAN_MAX_FILTER     1024
+#define PLAN_MAX_FILTER     4096  /* the kernel's BPF_MAXINSNS */
 
 struct plan_region {        /* an mprotect of part of guest memory */
     uint64_t addr;
@@ -42,6 +42,6 @@ struct plan {
     struct plan_insn filter[PLAN_MAX_FILTER];
 };
 
-_Static_assert(sizeof(struct plan) == 8928, "plan layout is shared with tender/run.go");
+_Static_assert(sizeof(struct plan) == 33600, "plan layout is shared with tender/run.go");
 
 #endif

@@ -18,6 +18,7 @@
 #define SYS_rt_sigprocmask  14
 #define SYS_prctl           157
 #define SYS_exit_group      231
+#define SYS_prlimit64       302
 #define SYS_seccomp         317
 #define SYS_close_range     436
 
@@ -143,6 +144,10 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
             sys6(SYS_rt_sigaction, sig, (long)&dfl, 0, 8, 0, 0);
     unsigned long none = 0;
     sys6(SYS_rt_sigprocmask, 2 /* SIG_SETMASK */, (long)&none, 0, 8, 0, 0);
+
+    /* A crash must not dump guest memory into the working directory. */
+    unsigned long no_core[2] = { 0, 0 };
+    sys6(SYS_prlimit64, 0, 4 /* RLIMIT_CORE */, (long)no_core, 0, 0, 0);
 
     /* ps and /proc/PID/comm show the tender, not the memfd it came from. */
     sys6(SYS_prctl, PR_SET_NAME, (long)"runnc-spt", 0, 0, 0, 0);

@@ -12,12 +12,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // prefix names every network namespace and link these tests create.
@@ -156,6 +159,57 @@ func newNetns(t *testing.T, ntaps int) *netns {
 // execs argv, so the pid stays that of the tender and then of the guest.
 func (n *netns) exec(argv ...string) []string {
 	return append([]string{"ip", "netns", "exec", n.name}, argv...)
+}
+
+// openTap opens tap (IFF_TAP|IFF_NO_PI) from inside the namespace, as a
+// caller passing --net:NAME=@FD would. The file is close-on-exec, so no
+// other child inherits it; exec.Cmd.ExtraFiles hands it on.
+func (n *netns) openTap(t *testing.T, tap string) *os.File {
+	t.Helper()
+	type opened struct {
+		f   *os.File
+		err error
+	}
+	c := make(chan opened)
+	go func() {
+		// The thread enters the namespace and is never unlocked: the
+		// runtime ends it with the goroutine instead of reusing it.
+		runtime.LockOSThread()
+		f, err := openTapHere(n.name, tap)
+		c <- opened{f, err}
+	}()
+	o := <-c
+	if o.err != nil {
+		t.Fatal(o.err)
+	}
+	t.Cleanup(func() { o.f.Close() })
+	return o.f
+}
+
+func openTapHere(ns, tap string) (*os.File, error) {
+	nsf, err := os.Open("/run/netns/" + ns)
+	if err != nil {
+		return nil, err
+	}
+	defer nsf.Close()
+	if err := unix.Setns(int(nsf.Fd()), unix.CLONE_NEWNET); err != nil {
+		return nil, fmt.Errorf("setns %s: %w", ns, err)
+	}
+	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open /dev/net/tun: %w", err)
+	}
+	ifr, err := unix.NewIfreq(tap)
+	if err != nil {
+		unix.Close(fd)
+		return nil, err
+	}
+	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
+	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("TUNSETIFF %s: %w", tap, err)
+	}
+	return os.NewFile(uintptr(fd), "/dev/net/tun:"+tap), nil
 }
 
 func ip(t *testing.T, args ...string) {

@@ -40,34 +40,10 @@ func TestNetPing(t *testing.T) {
 	tap := ns.taps[0]
 	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
 
-	argv := ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2")
-	cmd := exec.Command(argv[0], argv[1:]...)
-	var out syncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
 	// The pid is the tender's and then the guest's: ip netns exec and the
 	// tender both exec.
-	pid := cmd.Process.Pid
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGKILL)
-		<-exited
-	})
-
-	deadline := time.Now().Add(30 * time.Second)
-	for !strings.Contains(out.String(), "Serving ping on 10.0.0.2") {
-		select {
-		case <-exited:
-			t.Fatalf("guest ended (%v) before serving:\n%s", cmd.ProcessState, out.String())
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("guest not serving after 30s:\n%s", out.String())
-		}
-	}
+	pid := g.cmd.Process.Pid
 
 	checkConfined(t, pid)
 
@@ -77,22 +53,71 @@ func TestNetPing(t *testing.T) {
 		t.Errorf("ping -f: want 10000 replies, 0%% loss (%v):\n%s", r, r.output())
 	}
 
-	select {
-	case <-exited:
-		t.Fatalf("guest ended (%v) during the pings:\n%s", cmd.ProcessState, out.String())
-	default:
-	}
+	g.checkRunning(t)
 	checkConfined(t, pid)
+	g.kill(t)
+}
 
-	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+// startedGuest is a guest running in the background.
+type startedGuest struct {
+	cmd    *exec.Cmd
+	out    *syncBuffer
+	exited chan struct{}
+}
+
+// startGuest starts argv (the tender, perhaps behind ip netns exec) with
+// extra fds from 3 on, waits until the guest has printed ready, and kills
+// it when the test ends.
+func startGuest(t *testing.T, argv []string, extra []*os.File, ready string) *startedGuest {
+	t.Helper()
+	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &syncBuffer{}, exited: make(chan struct{})}
+	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
+	g.cmd.ExtraFiles = extra
+	if err := g.cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	<-exited
-	if ws := cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
-		t.Errorf("after SIGKILL: %v", cmd.ProcessState)
+	go func() { g.cmd.Wait(); close(g.exited) }()
+	t.Cleanup(func() {
+		g.cmd.Process.Signal(syscall.SIGKILL)
+		<-g.exited
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(g.out.String(), ready) {
+		select {
+		case <-g.exited:
+			t.Fatalf("%s: ended (%v) before printing %q:\n%s", strings.Join(argv, " "), g.cmd.ProcessState, ready, g.out.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no %q after 30s:\n%s", strings.Join(argv, " "), ready, g.out.String())
+		}
 	}
-	if strings.Contains(out.String(), "FAILURE") {
-		t.Errorf("guest reported a failure:\n%s", out.String())
+	return g
+}
+
+// checkRunning fails the test if the guest has ended.
+func (g *startedGuest) checkRunning(t *testing.T) {
+	t.Helper()
+	select {
+	case <-g.exited:
+		t.Fatalf("guest ended (%v):\n%s", g.cmd.ProcessState, g.out.String())
+	default:
+	}
+}
+
+// kill stops the guest with SIGKILL and checks that this is how it ended
+// and that it reported no failure.
+func (g *startedGuest) kill(t *testing.T) {
+	t.Helper()
+	if err := g.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	<-g.exited
+	if ws := g.cmd.ProcessState.Sys().(syscall.WaitStatus); !ws.Signaled() || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("after SIGKILL: %v", g.cmd.ProcessState)
+	}
+	if strings.Contains(g.out.String(), "FAILURE") {
+		t.Errorf("guest reported a failure:\n%s", g.out.String())
 	}
 }
 

@@ -31,6 +31,8 @@ solo5_result_t solo5_block_write(solo5_handle_t handle, solo5_off_t offset,
     const struct runnc_device *d = check(handle, offset, size);
     if (d == NULL)
         return SOLO5_R_EINVAL;
+    if (d->flags & RUNNC_DEVF_READONLY)
+        return SOLO5_R_EUNSPEC; /* the filter would kill a pwrite64 */
     long n = spt_syscall4(SYS_pwrite64, d->fd, (long)buf, (long)size, (long)offset);
     return n == (long)size ? SOLO5_R_OK : SOLO5_R_EUNSPEC;
 }

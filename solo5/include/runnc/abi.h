@@ -10,7 +10,7 @@
  *   FS base = 0, signal handlers default, seccomp filter installed.
  *
  * The layout is fixed (little endian, x86_64) and mirrored in Go by
- * tender/bootinfo.go; any change bumps RUNNC_ABI_VERSION. Guests carry the
+ * tender/layout.go; any change bumps RUNNC_ABI_VERSION. Guests carry the
  * version they were built for in a RUNNC_NOTE_ABI ELF note and a tender
  * refuses any other version.
  */
@@ -37,6 +37,8 @@ struct runnc_abi_note {
 
 #define RUNNC_DEV_NET_BASIC     1
 #define RUNNC_DEV_BLOCK_BASIC   2
+
+#define RUNNC_DEVF_READONLY     (1u << 0)  /* BLOCK: writes are refused */
 
 #define RUNNC_MANIFEST_VERSION  1
 
@@ -65,7 +67,7 @@ struct runnc_device {               /* 128 bytes */
     char name[RUNNC_NAME_MAX];      /*   0 */
     uint32_t type;                  /*  68 RUNNC_DEV_* */
     int32_t fd;                     /*  72 host fd (tap or block file) */
-    uint32_t reserved0;             /*  76 */
+    uint32_t flags;                 /*  76 RUNNC_DEVF_* */
     uint8_t mac[8];                 /*  80 NET: guest MAC (6 bytes used) */
     uint64_t mtu;                   /*  88 NET: without Ethernet header */
     uint64_t capacity;              /*  96 BLOCK: bytes */
