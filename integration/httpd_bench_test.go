@@ -1,0 +1,151 @@
+package integration
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runnc/runnc/integration/testnet"
+)
+
+// BenchmarkHTTPD loads the httpd guest and Debian's nginx with the same
+// wrk run, from the same client netns over the same bridge, serving the
+// same files: requests per second for a 1 KiB file, MB/s for a 16 MiB one.
+// nginx runs one worker process: the guest is a single thread, and this
+// machine has two cores, one of which wrk needs.
+func BenchmarkHTTPD(b *testing.B) {
+	e := startHTTPD(b)
+	nginx := startNginx(b, e.net, e.site.dir)
+
+	type row struct {
+		name          string
+		path          string
+		unit          string
+		guest, native float64
+		notes         []string
+	}
+	rows := []*row{
+		{name: "1 KiB file", path: "/1k.bin", unit: "req/s"},
+		{name: "16 MiB file", path: "/16m.bin", unit: "MB/s"},
+	}
+	b.ResetTimer()
+	for _, r := range rows {
+		measure := func(who, base string) float64 {
+			w := runWrk(b, e.net, base+r.path)
+			if w.socketErrors != 0 || w.non2xx != 0 {
+				r.notes = append(r.notes, fmt.Sprintf("%s: %s, %d non-2xx responses",
+					who, w.socketLine, w.non2xx))
+			}
+			if r.unit == "MB/s" {
+				return w.bytesPerSec / (1 << 20)
+			}
+			return w.reqPerSec
+		}
+		r.guest = measure("guest", e.base)
+		r.native = measure("nginx", "http://"+e.net.HostIP)
+	}
+	b.StopTimer()
+
+	if e.guest.Exited() {
+		b.Fatalf("guest exited during the benchmark:\n%s", e.guest.Output())
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "wrk %s from the client netns; guest: httpd.spt under runnc-spt; native: %s, worker_processes 1, access_log off, on the bridge address\n",
+		strings.Join(wrkArgs, " "), nginx.version)
+	fmt.Fprintf(&t, "%-14s %7s %12s %12s %7s\n", "test", "unit", "guest", "native", "ratio")
+	for _, r := range rows {
+		ratio := r.guest / r.native
+		fmt.Fprintf(&t, "%-14s %7s %12.1f %12.1f %7.2f\n", r.name, r.unit, r.guest, r.native, ratio)
+		for _, n := range r.notes {
+			fmt.Fprintf(&t, "  note: %s\n", n)
+		}
+		key := strings.TrimPrefix(r.path, "/")
+		key = strings.TrimSuffix(key, ".bin")
+		b.ReportMetric(r.guest, "guest-"+key+"-"+r.unit)
+		b.ReportMetric(r.native, "native-"+key+"-"+r.unit)
+		b.ReportMetric(ratio, "ratio-"+key)
+	}
+	b.Log("\n" + t.String())
+}
+
+// nginxServer is an nginx master process started by startNginx.
+type nginxServer struct {
+	cmd     *exec.Cmd
+	version string
+}
+
+// startNginx runs nginx in the server netns, serving dir on HostIP:80
+// with a configuration of its own in a temporary directory, and stops it
+// (by its pid) when the test ends.
+func startNginx(tb testing.TB, n *testnet.Net, dir string) *nginxServer {
+	tb.Helper()
+	bin, err := exec.LookPath("nginx")
+	if err != nil {
+		tb.Fatalf("nginx: %v (install nginx-light: scripts/deps.sh)", err)
+	}
+	version, _ := exec.Command(bin, "-v").CombinedOutput()
+	tmp := tb.TempDir()
+	conf := filepath.Join(tmp, "nginx.conf")
+	// Workers run as root so they can read the 0700 temp dirs; temp paths
+	// and the pid file stay in tmp so nothing outside it is touched.
+	text := fmt.Sprintf(`user root;
+worker_processes 1;
+pid %[1]s/nginx.pid;
+error_log %[1]s/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    keepalive_requests 1000000;
+    keepalive_timeout 65;
+    default_type application/octet-stream;
+    types {
+        text/html html;
+        text/css css;
+        application/json json;
+        text/plain txt;
+    }
+    client_body_temp_path %[1]s/client_body;
+    proxy_temp_path %[1]s/proxy;
+    fastcgi_temp_path %[1]s/fastcgi;
+    uwsgi_temp_path %[1]s/uwsgi;
+    scgi_temp_path %[1]s/scgi;
+    server {
+        listen %[2]s:80;
+        root %[3]s;
+    }
+}
+`, tmp, n.HostIP, dir)
+	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	cmd := n.InServer(bin, "-c", conf, "-g", "daemon off;")
+	out := &strings.Builder{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { cmd.Wait(); close(done) }()
+	tb.Cleanup(func() {
+		// SIGQUIT: graceful stop; the master takes its worker with it.
+		cmd.Process.Signal(syscall.SIGQUIT)
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			cmd.Process.Kill()
+			<-done
+		}
+	})
+	if err := n.WaitTCP(n.HostIP, 80, 10*time.Second); err != nil {
+		log, _ := os.ReadFile(filepath.Join(tmp, "error.log"))
+		tb.Fatalf("nginx: %v\n%s%s", err, out, log)
+	}
+	return &nginxServer{cmd: cmd, version: strings.TrimSpace(strings.TrimPrefix(string(version), "nginx version: "))}
+}

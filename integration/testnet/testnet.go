@@ -1,0 +1,405 @@
+// Package testnet builds the two-namespace network the integration tests
+// run unikernels in, and starts guests on it.
+//
+// New makes two fresh network namespaces, a client and a server:
+//
+//	client netns                  server netns
+//	+-----------+  veth pair  +-------------------------------+
+//	| veth0     |-------------| veth1 --+                     |
+//	| 10.89.0.1 |             |         br0 10.89.0.3 (host)  |
+//	+-----------+             | tap0 ---+  guest 10.89.0.2    |
+//	                          +-------------------------------+
+//
+// Clients (curl, wrk, redis-cli) run in the client namespace; the
+// unikernel's tender runs in the server namespace attached to the tap, and
+// native peers (nginx, redis-server) listen on the bridge's own address
+// HostIP so both are measured over the same path. Interface names live
+// inside the namespaces, so several Nets can exist at once; namespace
+// names carry the caller's prefix and the pid so they are easy to find and
+// never collide with another process's.
+//
+// Everything needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and the ip(8) and
+// iptables(8) tools.
+package testnet
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Addresses of the test network; every Net uses the same ones, in its own
+// namespaces.
+const (
+	ClientIP = "10.89.0.1" // client end of the veth pair, the guest's gateway
+	GuestIP  = "10.89.0.2" // the unikernel
+	HostIP   = "10.89.0.3" // the server namespace's bridge, for native servers
+	Prefix   = 24
+)
+
+// Net is a client and a server network namespace joined by a veth pair,
+// with a tap for a guest on the server side.
+type Net struct {
+	Client string // client netns name
+	Server string // server netns name
+	Tap    string // the tap in the server netns, for --net:service0=
+
+	ClientIP string
+	GuestIP  string
+	HostIP   string
+
+	mu     sync.Mutex
+	closed bool
+	guests []*Guest
+	loss   float64
+}
+
+var seq atomic.Int32
+
+// New creates the namespaces "<name>-c-<pid>" and "<name>-s-<pid>" (with a
+// "-<n>" suffix for the second and later Net of a process) and everything in
+// them. On error it removes whatever it made.
+func New(name string) (*Net, error) {
+	suffix := strconv.Itoa(os.Getpid())
+	if n := seq.Add(1) - 1; n > 0 {
+		suffix += "-" + strconv.Itoa(int(n))
+	}
+	n := &Net{
+		Client:   name + "-c-" + suffix,
+		Server:   name + "-s-" + suffix,
+		Tap:      "tap0",
+		ClientIP: ClientIP,
+		GuestIP:  GuestIP,
+		HostIP:   HostIP,
+	}
+	if err := n.setup(); err != nil {
+		n.Close()
+		return nil, err
+	}
+	return n, nil
+}
+
+func (n *Net) setup() error {
+	cidr := func(ip string) string { return fmt.Sprintf("%s/%d", ip, Prefix) }
+	steps := [][]string{
+		{"netns", "add", n.Client},
+		{"netns", "add", n.Server},
+		{"-n", n.Client, "link", "set", "lo", "up"},
+		{"-n", n.Server, "link", "set", "lo", "up"},
+		{"-n", n.Client, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", n.Server},
+		{"-n", n.Client, "addr", "add", cidr(n.ClientIP), "dev", "veth0"},
+		{"-n", n.Client, "link", "set", "veth0", "up"},
+		// No STP and no forwarding delay: ports forward at once.
+		{"-n", n.Server, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"},
+		{"-n", n.Server, "addr", "add", cidr(n.HostIP), "dev", "br0"},
+		{"-n", n.Server, "tuntap", "add", "dev", n.Tap, "mode", "tap"},
+		{"-n", n.Server, "link", "set", "veth1", "master", "br0"},
+		{"-n", n.Server, "link", "set", n.Tap, "master", "br0"},
+		{"-n", n.Server, "link", "set", "veth1", "up"},
+		{"-n", n.Server, "link", "set", n.Tap, "up"},
+		{"-n", n.Server, "link", "set", "br0", "up"},
+	}
+	for _, args := range steps {
+		if err := run("ip", args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Close stops the guests started on n and deletes both namespaces with
+// everything in them (links, addresses, iptables rules). It may be called
+// more than once.
+func (n *Net) Close() error {
+	n.mu.Lock()
+	guests := n.guests
+	n.guests = nil
+	n.closed = true
+	n.mu.Unlock()
+	for _, g := range guests {
+		g.Stop()
+	}
+	var errs []error
+	for _, ns := range []string{n.Client, n.Server} {
+		if _, err := os.Stat(filepath.Join("/run/netns", ns)); errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err := run("ip", "netns", "del", ns); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// InClient returns a command that runs name with args in the client netns.
+func (n *Net) InClient(name string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", n.Client, name}, args...)...)
+}
+
+// InServer returns a command that runs name with args in the server netns.
+func (n *Net) InServer(name string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", n.Server, name}, args...)...)
+}
+
+// DoInClient runs fn on an OS thread that has joined the client netns:
+// sockets fn creates belong to that namespace and stay usable from any
+// goroutine afterwards. fn must not rely on goroutines it starts being in
+// the namespace. The thread is discarded after fn returns.
+func (n *Net) DoInClient(fn func() error) error {
+	return doInNetns(n.Client, fn)
+}
+
+// DoInServer is DoInClient for the server netns.
+func (n *Net) DoInServer(fn func() error) error {
+	return doInNetns(n.Server, fn)
+}
+
+func doInNetns(ns string, fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		// Never unlocked: the thread's namespace has changed, so it must
+		// exit with this goroutine rather than go back to the scheduler.
+		runtime.LockOSThread()
+		f, err := os.Open(filepath.Join("/run/netns", ns))
+		if err != nil {
+			errc <- fmt.Errorf("open netns %s: %w", ns, err)
+			return
+		}
+		defer f.Close()
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns %s: %w", ns, err)
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
+}
+
+// Dial connects from the client netns (net.DialTimeout there).
+func (n *Net) Dial(network, addr string, timeout time.Duration) (net.Conn, error) {
+	var c net.Conn
+	err := n.DoInClient(func() error {
+		var err error
+		c, err = net.DialTimeout(network, addr, timeout)
+		return err
+	})
+	return c, err
+}
+
+// WaitTCP waits until a TCP connection from the client netns to ip:port
+// succeeds, or timeout passes.
+func (n *Net) WaitTCP(ip string, port int, timeout time.Duration) error {
+	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	deadline := time.Now().Add(timeout)
+	for {
+		c, err := n.Dial("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("wait for %s from %s: %w", addr, n.Client, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// SetLoss makes the client netns drop each packet in and out with
+// probability p (iptables statistic match), so each direction loses about
+// p of its packets. 0 removes the rules.
+func (n *Net) SetLoss(p float64) error {
+	if p < 0 || p >= 1 {
+		return fmt.Errorf("set loss %v: probability must be in [0, 1)", p)
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	rule := func(op, chain string, q float64) []string {
+		return []string{"netns", "exec", n.Client, "iptables", "-w", op, chain,
+			"-m", "statistic", "--mode", "random",
+			"--probability", strconv.FormatFloat(q, 'f', -1, 64), "-j", "DROP"}
+	}
+	if n.loss > 0 {
+		for _, chain := range []string{"INPUT", "OUTPUT"} {
+			if err := run("ip", rule("-D", chain, n.loss)...); err != nil {
+				return err
+			}
+		}
+		n.loss = 0
+	}
+	if p == 0 {
+		return nil
+	}
+	for _, chain := range []string{"INPUT", "OUTPUT"} {
+		if err := run("ip", rule("-A", chain, p)...); err != nil {
+			return err
+		}
+		n.loss = p // so a half-done change is undone next time
+	}
+	return nil
+}
+
+// Guest is a tender (and the unikernel it became) running in the server
+// netns.
+type Guest struct {
+	Pid int
+
+	cmd  *exec.Cmd
+	out  *syncBuffer
+	done chan struct{}
+	err  error // from Wait, valid after done is closed
+	once sync.Once
+}
+
+// StartGuest runs
+//
+//	runnc-spt --net:service0=TAP [--block:rootfs=IMAGE] SPT --ipv4=GUEST/24 --ipv4-gateway=CLIENT ARGS...
+//
+// in the server netns, with build/bin/runnc-spt from the module root. The
+// tender's stdout and stderr are collected (Output). ip netns exec execs the
+// tender, and the tender runs the guest in its own pid, so Guest.Pid is the
+// guest's pid.
+func (n *Net) StartGuest(spt, rootfsImage string, args ...string) (*Guest, error) {
+	root, err := ModuleRoot()
+	if err != nil {
+		return nil, err
+	}
+	tender := filepath.Join(root, "build", "bin", "runnc-spt")
+	if _, err := os.Stat(tender); err != nil {
+		return nil, fmt.Errorf("tender: %w (run make build/bin/runnc-spt)", err)
+	}
+	targs := []string{"--net:service0=" + n.Tap}
+	if rootfsImage != "" {
+		targs = append(targs, "--block:rootfs="+rootfsImage)
+	}
+	targs = append(targs, spt,
+		fmt.Sprintf("--ipv4=%s/%d", n.GuestIP, Prefix),
+		"--ipv4-gateway="+n.ClientIP)
+	targs = append(targs, args...)
+
+	cmd := n.InServer(tender, targs...)
+	g := &Guest{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout = g.out
+	cmd.Stderr = g.out
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.closed {
+		return nil, fmt.Errorf("start guest %s: network %s is closed", spt, n.Server)
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start guest %s: %w", spt, err)
+	}
+	g.Pid = cmd.Process.Pid
+	go func() {
+		g.err = cmd.Wait()
+		close(g.done)
+	}()
+	n.guests = append(n.guests, g)
+	return g, nil
+}
+
+// Stop kills the guest (SIGKILL) if it is still running, waits for it and
+// returns its output. The error is nil if the guest was killed by Stop or
+// had exited with status 0, else what exec.Cmd.Wait reported. Stop may be
+// called more than once.
+func (g *Guest) Stop() (output string, err error) {
+	g.once.Do(func() {
+		select {
+		case <-g.done:
+			return
+		default:
+		}
+		// The pid cannot have been reused: it is our child and not yet
+		// reaped until Wait returns.
+		g.cmd.Process.Signal(syscall.SIGKILL)
+		<-g.done
+		if ee, ok := g.err.(*exec.ExitError); ok {
+			if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() && ws.Signal() == syscall.SIGKILL {
+				g.err = nil
+			}
+		}
+	})
+	<-g.done
+	return g.out.String(), g.err
+}
+
+// Wait waits for the guest to exit by itself, up to timeout, and returns
+// its output and exit error (nil for status 0).
+func (g *Guest) Wait(timeout time.Duration) (output string, err error) {
+	select {
+	case <-g.done:
+		return g.out.String(), g.err
+	case <-time.After(timeout):
+		return g.out.String(), fmt.Errorf("guest pid %d still running after %v", g.Pid, timeout)
+	}
+}
+
+// Output returns what the guest has printed so far.
+func (g *Guest) Output() string { return g.out.String() }
+
+// Exited reports whether the guest process has ended.
+func (g *Guest) Exited() bool {
+	select {
+	case <-g.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// ModuleRoot returns the directory holding go.mod, walking up from the
+// working directory (a test's cwd is its package directory).
+func ModuleRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", fmt.Errorf("module root: %w", err)
+	}
+	for d := dir; ; d = filepath.Dir(d) {
+		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
+			return d, nil
+		}
+		if filepath.Dir(d) == d {
+			return "", fmt.Errorf("module root: no go.mod above %s", dir)
+		}
+	}
+}
+
+func run(name string, args ...string) error {
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err,
+			strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the exec copier goroutines and
+// readers at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
