@@ -73,7 +73,7 @@ include $(sort $(wildcard */*.mk */*/*.mk))
 # libos: fragments under libos/ add their sources to LIBOS_SRCS.
 $(LIBOS_A): $(patsubst %,$(B)/obj/%.o,$(basename $(LIBOS_SRCS)))
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	rm -f $@ && ar qcs $@ $^
 
 # --- top-level targets -------------------------------------------------------
 DEPS_STAMP := $(B)/.deps
@@ -82,7 +82,7 @@ $(DEPS_STAMP): scripts/deps.sh
 	@mkdir -p $(B) && touch $@
 .PHONY: all deps test bench demo clean fuzz
 # Keep generated manifest.c files for debugging.
-.SECONDARY:
+.PRECIOUS: $(B)/obj/%/manifest.c
 deps: $(DEPS_STAMP)
 
 all: $(DEPS_STAMP)
