@@ -1,0 +1,42 @@
+/*
+ * Interfaces between the parts of libos (core, net); not for apps.
+ */
+#ifndef LIBOS_PRIV_H
+#define LIBOS_PRIV_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <solo5.h>
+
+/* The network options from the cmdline, checked. Addresses are in
+ * network byte order. */
+struct libos_netcfg {
+    const char *device;     /* NET_BASIC device name */
+    uint32_t addr;
+    uint32_t mask;
+    uint32_t gw;            /* 0: no gateway */
+    unsigned mtu;           /* 0: the device's */
+};
+
+/* net/netif.c: bring up lwIP on the device; 0 or -1 (logged). */
+int libos_netif_up(const struct libos_netcfg *cfg);
+/* Nonzero once libos_netif_up() succeeded. */
+int libos_netif_ready(void);
+/* The device's handle, for solo5_yield()'s ready set. */
+solo5_handle_t libos_netif_handle(void);
+/* Read and process up to budget frames; returns how many were read. */
+int libos_netif_poll(int budget);
+
+/* net/tcp.c: run deferred connection work (flush queued output, resumed
+ * input, writable/closed callbacks, closes). Returns nonzero if work is
+ * left for another round right away. */
+int libos_tcp_service(void);
+/* Nonzero while listeners, connections or closing lwIP PCBs exist. */
+int libos_tcp_busy(void);
+
+/* core/sys.c */
+void libos_rand_seed(void);
+uint32_t libos_rand32(void);
+uint64_t libos_now_ns(void);
+
+#endif

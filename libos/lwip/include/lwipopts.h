@@ -1,0 +1,102 @@
+/*
+ * lwIP configuration for libos: one Ethernet netif on a Solo5 NET_BASIC
+ * device, no OS (NO_SYS=1), raw API only, single-threaded. IPv4, ARP,
+ * ICMP, UDP and TCP; no IPv6, DHCP, DNS or sockets.
+ *
+ * TCP is tuned for many concurrent, busy connections (redis-benchmark
+ * with 50 clients and pipelining, large HTTP responses): full-size
+ * segments, a 32-segment window and send buffer, pools big enough for
+ * every connection to have a full window in flight.
+ */
+#ifndef LIBOS_LWIPOPTS_H
+#define LIBOS_LWIPOPTS_H
+
+/* --- system ---------------------------------------------------------- */
+#define NO_SYS                      1
+#define SYS_LIGHTWEIGHT_PROT        0
+#define LWIP_SOCKET                 0
+#define LWIP_NETCONN                0
+#define LWIP_TIMERS                 1
+#define LWIP_SINGLE_NETIF           1
+
+/* --- memory ----------------------------------------------------------
+ * Variable-size allocations (PBUF_RAM: all TCP send data, which we copy
+ * into lwIP) come from the libos malloc. Fixed-size objects (PCBs,
+ * segments, receive pbufs) come from static pools: O(1) and no
+ * fragmentation. When the receive pool runs dry the netif falls back to
+ * PBUF_RAM, so no pool limit stops reception. */
+#define MEM_LIBC_MALLOC             1
+#define MEMP_MEM_MALLOC             0
+#define MEM_ALIGNMENT               8
+#define MEMP_NUM_PBUF               256
+#define MEMP_NUM_RAW_PCB            4
+#define MEMP_NUM_UDP_PCB            16
+/* lwIP reuses the oldest TIME_WAIT PCB when this pool is empty. */
+#define MEMP_NUM_TCP_PCB            1024
+#define MEMP_NUM_TCP_PCB_LISTEN     16
+#define MEMP_NUM_TCP_SEG            16384
+#define MEMP_NUM_REASSDATA          8
+#define IP_REASS_MAX_PBUFS          64
+#define MEMP_NUM_FRAG_PBUF          64
+#define MEMP_NUM_ARP_QUEUE          128
+#define PBUF_POOL_SIZE              1024
+/* A whole Ethernet frame (1500 MTU, 802.1Q tag) in one pool pbuf. */
+#define PBUF_POOL_BUFSIZE           1536
+
+/* --- IPv4, ARP, ICMP, UDP -------------------------------------------- */
+#define LWIP_IPV4                   1
+#define LWIP_IPV6                   0
+#define LWIP_ARP                    1
+#define LWIP_ETHERNET               1
+#define ARP_TABLE_SIZE              32
+#define ARP_QUEUEING                1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+#define IP_REASSEMBLY               1
+#define IP_FRAG                     1
+#define LWIP_ICMP                   1
+#define LWIP_RAW                    0
+#define LWIP_UDP                    1
+#define LWIP_DHCP                   0
+#define LWIP_AUTOIP                 0
+#define LWIP_IGMP                   0
+#define LWIP_DNS                    0
+
+/* --- TCP -------------------------------------------------------------- */
+#define LWIP_TCP                    1
+#define TCP_MSS                     1460
+#define TCP_WND                     (32 * TCP_MSS)
+#define TCP_SND_BUF                 (32 * TCP_MSS)
+#define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
+#define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
+#define TCP_QUEUE_OOSEQ             1
+#define TCP_OOSEQ_MAX_PBUFS         64
+#define TCP_LISTEN_BACKLOG          0
+#define LWIP_TCP_TIMESTAMPS         0
+/* Tell the peer which out-of-order segments we hold, so it resends
+ * only what was lost (lwIP itself does not act on SACKs it receives). */
+#define LWIP_TCP_SACK_OUT           1
+/* Finer timer ticks than the default 250 ms: the retransmission timeout
+ * is counted in 2*TCP_TMR_INTERVAL ticks, so recovery from lost segments
+ * on a fast local link is quicker, and delayed ACKs wait less. */
+#define TCP_TMR_INTERVAL            50
+/* Each TCP segment goes out as one pbuf: one copy into the frame. */
+#define LWIP_NETIF_TX_SINGLE_PBUF   1
+
+/* --- netif ------------------------------------------------------------ */
+#define LWIP_NETIF_STATUS_CALLBACK  0
+#define LWIP_NETIF_LINK_CALLBACK    0
+#define LWIP_NETIF_HOSTNAME         0
+#define LWIP_NETIF_LOOPBACK         0
+#define LWIP_HAVE_LOOPIF            0
+
+/* --- checksums: the tap does no offload; keep lwIP's defaults (compute
+ * and check everything) with the fastest generic algorithm. */
+#define LWIP_CHKSUM_ALGORITHM       3
+
+/* --- diagnostics ------------------------------------------------------ */
+#define LWIP_STATS                  0
+#define LWIP_STATS_DISPLAY          0
+#define MEMP_OVERFLOW_CHECK         0
+#define MEMP_SANITY_CHECK           0
+
+#endif
