@@ -458,6 +458,15 @@ func TestKV(t *testing.T) {
 		kvExchange(t, c, "", ":2\r\n*2\r\n$3\r\none\r\n$3\r\ntwo\r\n")
 		kvExchange(t, c, kvBulk("DEL", "q", key, "empty", "pipelined", "dribble"), ":5\r\n")
 
+		// A client that shuts its sending side (printf ... | nc) still
+		// gets every answer before the close.
+		h := e.dial(t)
+		io.WriteString(h, "SET half closed\r\nGET half\r\nDEL half\r\n")
+		h.(*net.TCPConn).CloseWrite()
+		if got, err := io.ReadAll(h); err != nil || string(got) != "+OK\r\n$6\r\nclosed\r\n:1\r\n" {
+			t.Errorf("after a half-close: got %q, %v", got, err)
+		}
+
 		// Protocol errors are answered, then the connection is closed.
 		kvClosed(t, e.dial(t), "*1\r\n$x\r\n", "-ERR Protocol error: invalid bulk length\r\n")
 		kvClosed(t, e.dial(t), "*abc\r\n", "-ERR Protocol error: invalid multibulk length\r\n")

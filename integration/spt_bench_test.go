@@ -14,7 +14,8 @@ import (
 
 // BenchmarkHelloStart times a whole run of the hello guest under runnc-spt
 // (start, check, exec the loader, map, run, exit) against a static C hello
-// started the same way: the floor any process start pays.
+// started the same way: the floor any process start pays. A static Go hello
+// is timed too, since a Go tender cannot start faster than the Go runtime.
 func BenchmarkHelloStart(b *testing.B) {
 	root, err := testnet.ModuleRoot()
 	if err != nil {
@@ -31,8 +32,14 @@ func BenchmarkHelloStart(b *testing.B) {
 	if out, err := exec.Command("gcc", "-O2", "-static", "-o", floor, "testdata/hello_static.c").CombinedOutput(); err != nil {
 		b.Fatalf("build the floor: %v\n%s", err, out)
 	}
+	goFloor := filepath.Join(b.TempDir(), "hello_go")
+	gobuild := exec.Command("go", "build", "-o", goFloor, "./testdata/hello_go")
+	gobuild.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := gobuild.CombinedOutput(); err != nil {
+		b.Fatalf("build the Go floor: %v\n%s", err, out)
+	}
 	const runs = 101
-	var tSpt, tFloor []time.Duration
+	var tSpt, tFloor, tGo []time.Duration
 	run := func(name string, args ...string) time.Duration {
 		t0 := time.Now()
 		if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
@@ -43,14 +50,18 @@ func BenchmarkHelloStart(b *testing.B) {
 	for i := 0; i < runs; i++ { // interleaved, so drift hits both alike
 		tSpt = append(tSpt, run(spt, hello, "bench"))
 		tFloor = append(tFloor, run(floor))
+		tGo = append(tGo, run(goFloor))
 	}
-	ms, mf := median(tSpt), median(tFloor)
+	ms, mf, mg := median(tSpt), median(tFloor), median(tGo)
 	fmt.Printf("\nhello start-to-exit, median of %d runs each:\n", runs)
 	fmt.Printf("  %-28s %10s\n", "runnc-spt hello.spt", ms)
 	fmt.Printf("  %-28s %10s\n", "static C hello (floor)", mf)
-	fmt.Printf("  %-28s %10.2fx\n", "ratio", float64(ms)/float64(mf))
+	fmt.Printf("  %-28s %10s\n", "static Go hello (Go floor)", mg)
+	fmt.Printf("  %-28s %10.2fx\n", "ratio to the C floor", float64(ms)/float64(mf))
+	fmt.Printf("  %-28s %10.2fx\n", "ratio to the Go floor", float64(ms)/float64(mg))
 	b.ReportMetric(float64(ms.Microseconds()), "spt-us")
 	b.ReportMetric(float64(mf.Microseconds()), "floor-us")
+	b.ReportMetric(float64(mg.Microseconds()), "gofloor-us")
 	b.ReportMetric(float64(ms)/float64(mf), "ratio")
 }
 

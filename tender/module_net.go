@@ -2,7 +2,6 @@ package tender
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"runtime"
 	"strconv"
@@ -97,7 +96,7 @@ func (m *netModule) attach(name string) (*Device, error) {
 		if len(spec) == 0 || len(spec) >= unix.IFNAMSIZ {
 			return nil, fmt.Errorf("--net:%s=%q: not an interface name", name, spec)
 		}
-		if _, err := net.InterfaceByName(spec); err != nil {
+		if _, err := ifaceQuery(spec, unix.SIOCGIFINDEX); err != nil {
 			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
 		}
 		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
@@ -122,8 +121,8 @@ func (m *netModule) attach(name string) (*Device, error) {
 	}
 	dev.MTU = mtu
 	if mac, ok := m.macs[name]; ok {
-		hw, err := net.ParseMAC(mac)
-		if err != nil || len(hw) != 6 {
+		hw, err := parseMAC(mac)
+		if err != nil {
 			f.Close()
 			return nil, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, mac)
 		}
@@ -131,7 +130,7 @@ func (m *netModule) attach(name string) (*Device, error) {
 			f.Close()
 			return nil, fmt.Errorf("--net-mac:%s=%s: a multicast address cannot be a guest's MAC", name, mac)
 		}
-		copy(dev.MAC[:], hw)
+		dev.MAC = hw
 	} else {
 		if _, err := unix.Getrandom(dev.MAC[:], 0); err != nil {
 			f.Close()
@@ -140,6 +139,41 @@ func (m *netModule) attach(name string) (*Device, error) {
 		dev.MAC[0] = dev.MAC[0]&0xfe | 0x02 // unicast, locally administered
 	}
 	return dev, nil
+}
+
+// ifaceQuery asks the kernel about interface name in the caller's network
+// namespace (SIOCGIFINDEX, SIOCGIFMTU) and returns the number it answers.
+func ifaceQuery(name string, req uint) (uint32, error) {
+	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return 0, err
+	}
+	defer unix.Close(s)
+	r, err := unix.NewIfreq(name)
+	if err != nil {
+		return 0, err
+	}
+	if err := unix.IoctlIfreq(s, req, r); err != nil {
+		return 0, err
+	}
+	return r.Uint32(), nil
+}
+
+// parseMAC reads a 48-bit MAC written as six hex pairs separated by ':'.
+func parseMAC(s string) ([6]byte, error) {
+	var mac [6]byte
+	parts := strings.Split(s, ":")
+	if len(parts) != 6 {
+		return mac, fmt.Errorf("not a MAC address")
+	}
+	for i, p := range parts {
+		v, err := strconv.ParseUint(p, 16, 8)
+		if err != nil || len(p) != 2 {
+			return mac, fmt.Errorf("not a MAC address")
+		}
+		mac[i] = byte(v)
+	}
+	return mac, nil
 }
 
 // tapMTU reads the MTU of the tap behind fd, looked up in the network
@@ -163,12 +197,12 @@ func tapMTU(fd int, iface string) (uint64, error) {
 			ch <- result{0, fmt.Errorf("enter the tap's network namespace: %w", err)}
 			return
 		}
-		ifi, err := net.InterfaceByName(iface)
+		mtu, err := ifaceQuery(iface, unix.SIOCGIFMTU)
 		if err != nil {
 			ch <- result{0, fmt.Errorf("look up tap %s: %w", iface, err)}
 			return
 		}
-		ch <- result{ifi.MTU, nil}
+		ch <- result{int(mtu), nil}
 	}()
 	r := <-ch
 	if r.err == nil && (r.mtu < 68 || r.mtu > 65535) {

@@ -1,0 +1,299 @@
+/*
+ * Connection and server commands: PING, SELECT, CLIENT, HELLO, INFO,
+ * CONFIG. There is nothing to configure or authenticate, but clients
+ * (redis-cli, redis-benchmark) ask, so the answers have the shapes they
+ * expect.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kv.h"
+
+size_t kv_clients, kv_total_conns;
+uint64_t kv_total_cmds, kv_start_ms;
+
+static void cmd_ping(struct client *c, int argc, struct arg *argv)
+{
+    if (argc > 2) {
+        reply_error(c, "ERR wrong number of arguments for 'ping' command");
+        return;
+    }
+    if (argc == 2)
+        reply_bulk(c, argv[1].p, argv[1].len);
+    else
+        reply_status(c, "PONG");
+}
+
+static void cmd_echo(struct client *c, int argc, struct arg *argv)
+{
+    reply_bulk(c, argv[1].p, argv[1].len);
+}
+
+static void cmd_quit(struct client *c, int argc, struct arg *argv)
+{
+    reply_ok(c);
+    c->closing = 1;
+}
+
+static void cmd_select(struct client *c, int argc, struct arg *argv)
+{
+    long long n;
+    if (arg_ll(c, &argv[1], &n) < 0)
+        return;
+    if (n < 0 || n >= KV_DBS) {
+        reply_error(c, "ERR DB index is out of range");
+        return;
+    }
+    c->db = n;
+    reply_ok(c);
+}
+
+static void cmd_auth(struct client *c, int argc, struct arg *argv)
+{
+    reply_error(c, "ERR AUTH <password> called without any password configured "
+                   "for the default user. Are you sure your configuration is correct?");
+}
+
+static void cmd_hello(struct client *c, int argc, struct arg *argv)
+{
+    long long ver = 2;
+    if (argc >= 2) {
+        if (str2ll(argv[1].p, argv[1].len, &ver) < 0) {
+            reply_error(c, "ERR Protocol version is not an integer or out of range");
+            return;
+        }
+        if (ver != 2) {
+            reply_error(c, "NOPROTO unsupported protocol version");
+            return;
+        }
+    }
+    for (int i = 2; i < argc; i++) {
+        if (arg_is(&argv[i], "setname") && i + 1 < argc) {
+            struct sval *v = sval_new(argv[i + 1].p, argv[i + 1].len);
+            if (v) {
+                free(c->name);
+                c->name = v;
+            }
+            i++;
+        } else if (arg_is(&argv[i], "auth") && i + 2 < argc) {
+            i += 2;
+        } else {
+            reply_errorf(c, "ERR Syntax error in HELLO option '%.*s'",
+                         (int)(argv[i].len > 128 ? 128 : argv[i].len), argv[i].p);
+            return;
+        }
+    }
+    reply_array(c, 14);
+    reply_bulk_str(c, "server");
+    reply_bulk_str(c, "redis");
+    reply_bulk_str(c, "version");
+    reply_bulk_str(c, "7.0.0");
+    reply_bulk_str(c, "proto");
+    reply_int(c, 2);
+    reply_bulk_str(c, "id");
+    reply_int(c, c->id);
+    reply_bulk_str(c, "mode");
+    reply_bulk_str(c, "standalone");
+    reply_bulk_str(c, "role");
+    reply_bulk_str(c, "master");
+    reply_bulk_str(c, "modules");
+    reply_array(c, 0);
+}
+
+static void client_line(struct client *c, char *b, size_t size)
+{
+    snprintf(b, size, "id=%llu addr=? laddr=? fd=0 name=%s age=%llu idle=0 flags=N "
+             "db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
+             "multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|list "
+             "user=default redir=-1 resp=2\n",
+             (unsigned long long)c->id, c->name ? c->name->d : "",
+             (unsigned long long)((kv_now - c->created_ms) / 1000), c->db);
+}
+
+static void cmd_client(struct client *c, int argc, struct arg *argv)
+{
+    char b[512];
+    if (arg_is(&argv[1], "setname") && argc == 3) {
+        for (size_t i = 0; i < argv[2].len; i++) {
+            if (argv[2].p[i] <= ' ' || argv[2].p[i] > '~') {
+                reply_error(c, "ERR Client names cannot contain spaces, newlines "
+                               "or special characters.");
+                return;
+            }
+        }
+        struct sval *v = sval_new(argv[2].p, argv[2].len);
+        if (!v) {
+            reply_error(c, ERR_OOM);
+            return;
+        }
+        free(c->name);
+        c->name = v;
+        reply_ok(c);
+    } else if (arg_is(&argv[1], "getname") && argc == 2) {
+        if (c->name && c->name->len)
+            reply_bulk(c, c->name->d, c->name->len);
+        else
+            reply_null(c);
+    } else if (arg_is(&argv[1], "id") && argc == 2) {
+        reply_int(c, c->id);
+    } else if ((arg_is(&argv[1], "list") || arg_is(&argv[1], "info"))) {
+        client_line(c, b, sizeof(b));
+        reply_bulk_str(c, b);
+    } else if (arg_is(&argv[1], "setinfo") || arg_is(&argv[1], "reply") ||
+               arg_is(&argv[1], "no-evict") || arg_is(&argv[1], "no-touch") ||
+               arg_is(&argv[1], "tracking") || arg_is(&argv[1], "caching") ||
+               arg_is(&argv[1], "pause") || arg_is(&argv[1], "unpause") ||
+               arg_is(&argv[1], "kill")) {
+        reply_ok(c);    /* nothing to do in a single-tenant server */
+    } else {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CLIENT HELP.",
+                     (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p);
+    }
+}
+
+static int section_wanted(int argc, struct arg *argv, const char *name, int dflt)
+{
+    if (argc < 2)
+        return dflt;
+    for (int i = 1; i < argc; i++)
+        if (arg_is(&argv[i], name) || arg_is(&argv[i], "all") ||
+            arg_is(&argv[i], "everything") || (dflt && arg_is(&argv[i], "default")))
+            return 1;
+    return 0;
+}
+
+static void cmd_info(struct client *c, int argc, struct arg *argv)
+{
+    size_t cap = 4096 + KV_DBS * 80, n = 0;
+    char *b = malloc(cap);
+    if (!b) {
+        reply_error(c, ERR_OOM);
+        return;
+    }
+    uint64_t up = (kv_now - kv_start_ms) / 1000;
+#define ADD(...) \
+    do { \
+        if (n) \
+            n += snprintf(b + n, cap - n, "\r\n"); \
+        n += snprintf(b + n, cap - n, __VA_ARGS__); \
+    } while (0)
+    if (section_wanted(argc, argv, "server", 1))
+        ADD("# Server\r\nredis_version:7.0.0\r\nredis_git_sha1:00000000\r\n"
+            "redis_git_dirty:0\r\nredis_build_id:0\r\nredis_mode:standalone\r\n"
+            "os:Solo5 spt unikernel\r\narch_bits:64\r\nmonotonic_clock:libos\r\n"
+            "multiplexing_api:libos\r\natomicvar_api:none\r\ngcc_version:0.0.0\r\n"
+            "process_id:1\r\nprocess_supervised:no\r\n"
+            "run_id:%016llx%016llx00000000\r\ntcp_port:6379\r\n"
+            "server_time_usec:0\r\nuptime_in_seconds:%llu\r\n"
+            "uptime_in_days:%llu\r\nhz:10\r\nconfigured_hz:10\r\n"
+            "lru_clock:0\r\nexecutable:/unikernel\r\nconfig_file:\r\nio_threads_active:0\r\n",
+            (unsigned long long)kv_start_ms * 2654435761u,
+            (unsigned long long)kv_start_ms ^ 0x5eed,
+            (unsigned long long)up, (unsigned long long)up / 86400);
+    if (section_wanted(argc, argv, "clients", 1))
+        ADD("# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\n"
+            "maxclients:10000\r\nclient_recent_max_input_buffer:0\r\n"
+            "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
+            "tracking_clients:0\r\nclients_in_timeout_table:0\r\n", kv_clients);
+    if (section_wanted(argc, argv, "memory", 1))
+        ADD("# Memory\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
+            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n");
+    if (section_wanted(argc, argv, "persistence", 1))
+        ADD("# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
+            "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
+            "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
+    if (section_wanted(argc, argv, "stats", 1))
+        ADD("# Stats\r\ntotal_connections_received:%zu\r\n"
+            "total_commands_processed:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
+            "keyspace_hits:0\r\nkeyspace_misses:0\r\n", kv_total_conns,
+            (unsigned long long)kv_total_cmds, (unsigned long long)kv_expired_keys);
+    if (section_wanted(argc, argv, "replication", 1))
+        ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
+            "master_failover_state:no-failover\r\nmaster_repl_offset:0\r\n");
+    if (section_wanted(argc, argv, "cpu", 1))
+        ADD("# CPU\r\nused_cpu_sys:0.000000\r\nused_cpu_user:0.000000\r\n");
+    if (section_wanted(argc, argv, "cluster", 1))
+        ADD("# Cluster\r\ncluster_enabled:0\r\n");
+    if (section_wanted(argc, argv, "keyspace", 1)) {
+        ADD("# Keyspace\r\n");
+        for (int i = 0; i < KV_DBS; i++)
+            if (kv_dbs[i].keys.used)
+                n += snprintf(b + n, cap - n, "db%d:keys=%zu,expires=%zu,avg_ttl=0\r\n",
+                              i, kv_dbs[i].keys.used, kv_dbs[i].expires);
+    }
+#undef ADD
+    reply_bulk(c, b, n < cap ? n : cap - 1);
+    free(b);
+}
+
+/* What redis-benchmark and redis-cli ask for; all read-only. */
+static const char *const config_params[][2] = {
+    {"save", ""},
+    {"appendonly", "no"},
+    {"databases", "16"},
+    {"port", "6379"},
+    {"bind", "*"},
+    {"maxmemory", "0"},
+    {"maxmemory-policy", "noeviction"},
+    {"maxclients", "10000"},
+    {"timeout", "0"},
+    {"tcp-keepalive", "0"},
+    {"hz", "10"},
+    {"dir", "/"},
+    {"dbfilename", "dump.rdb"},
+    {"protected-mode", "no"},
+    {"proto-max-bulk-len", "536870912"},
+    {"io-threads", "1"},
+    {"cluster-enabled", "no"},
+};
+#define N_PARAMS (sizeof(config_params) / sizeof(config_params[0]))
+
+static void cmd_config(struct client *c, int argc, struct arg *argv)
+{
+    if (arg_is(&argv[1], "get") && argc >= 3) {
+        int hit[N_PARAMS] = {0};
+        size_t n = 0;
+        for (int i = 2; i < argc; i++)
+            for (size_t k = 0; k < N_PARAMS; k++)
+                if (!hit[k] && glob_match(argv[i].p, argv[i].len, config_params[k][0],
+                                          strlen(config_params[k][0]), 1)) {
+                    hit[k] = 1;
+                    n++;
+                }
+        reply_array(c, 2 * n);
+        for (size_t k = 0; k < N_PARAMS; k++)
+            if (hit[k]) {
+                reply_bulk_str(c, config_params[k][0]);
+                reply_bulk_str(c, config_params[k][1]);
+            }
+    } else if ((arg_is(&argv[1], "set") && argc >= 4 && argc % 2 == 0) ||
+               (arg_is(&argv[1], "resetstat") && argc == 2) ||
+               (arg_is(&argv[1], "rewrite") && argc == 2)) {
+        reply_ok(c);    /* nothing is tunable: accept and ignore */
+    } else if (arg_is(&argv[1], "get") || arg_is(&argv[1], "set") ||
+               arg_is(&argv[1], "resetstat") || arg_is(&argv[1], "rewrite")) {
+        char name[32];
+        size_t k;
+        for (k = 0; k < argv[1].len && k < sizeof(name) - 1; k++)
+            name[k] = argv[1].p[k] | 0x20;
+        name[k] = 0;
+        reply_errorf(c, "ERR wrong number of arguments for 'config|%s' command", name);
+    } else {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try CONFIG HELP.",
+                     (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p);
+    }
+}
+
+const struct command kv_server_commands[] = {
+    {"ping", cmd_ping, -1},
+    {"echo", cmd_echo, 2},
+    {"quit", cmd_quit, -1},
+    {"select", cmd_select, 2},
+    {"auth", cmd_auth, -2},
+    {"hello", cmd_hello, -1},
+    {"client", cmd_client, -2},
+    {"info", cmd_info, -1},
+    {"config", cmd_config, -2},
+    {NULL, NULL, 0},
+};

@@ -1,0 +1,165 @@
+/*
+ * Set commands: a dict of members with no values.
+ */
+#include <stdlib.h>
+
+#include "kv.h"
+
+static struct obj *get_set(struct client *c, const struct arg *key, int *err)
+{
+    int wrong;
+    struct obj *o = lookup_typed(c, key, T_SET, &wrong);
+    if (wrong)
+        reply_wrongtype(c);
+    *err = wrong;
+    return o;
+}
+
+static void cmd_sadd(struct client *c, int argc, struct arg *argv)
+{
+    struct obj *o = lookup_or_create(c, &argv[1], T_SET);
+    long long added = 0;
+    if (!o)
+        return;
+    for (int i = 2; i < argc; i++) {
+        int created;
+        if (!dict_upsert(&o->u.set, argv[i].p, argv[i].len, &created)) {
+            reply_error(c, ERR_OOM);
+            return;
+        }
+        added += created;
+    }
+    reply_int(c, added);
+}
+
+static void cmd_srem(struct client *c, int argc, struct arg *argv)
+{
+    int err;
+    struct obj *o = get_set(c, &argv[1], &err);
+    long long removed = 0;
+    if (err)
+        return;
+    for (int i = 2; o && i < argc; i++) {
+        struct dict_entry *e = dict_find(&o->u.set, argv[i].p, argv[i].len);
+        if (e) {
+            dict_unlink(&o->u.set, e);
+            free(e);
+            removed++;
+        }
+    }
+    if (o && o->u.set.used == 0)
+        db_delete(cdb(c), argv[1].p, argv[1].len);
+    reply_int(c, removed);
+}
+
+static void cmd_spop(struct client *c, int argc, struct arg *argv)
+{
+    long long count = 1;
+    int err;
+
+    if (argc > 3) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (argc == 3 && (str2ll(argv[2].p, argv[2].len, &count) < 0 || count < 0)) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return;
+    }
+    struct obj *o = get_set(c, &argv[1], &err);
+    if (err)
+        return;
+    if (!o) {
+        if (argc == 3)
+            reply_array(c, 0);
+        else
+            reply_null(c);
+        return;
+    }
+    if (argc == 3) {
+        if ((size_t)count > o->u.set.used)
+            count = o->u.set.used;
+        reply_array(c, count);
+    }
+    for (long long i = 0; i < count; i++) {
+        struct dict_entry *e = dict_random(&o->u.set);
+        reply_bulk(c, e->key, e->klen);
+        dict_unlink(&o->u.set, e);
+        free(e);
+    }
+    if (o->u.set.used == 0)
+        db_delete(cdb(c), argv[1].p, argv[1].len);
+}
+
+static void cmd_srandmember(struct client *c, int argc, struct arg *argv)
+{
+    int err;
+    if (argc > 2) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    struct obj *o = get_set(c, &argv[1], &err);
+    if (err)
+        return;
+    struct dict_entry *e = o ? dict_random(&o->u.set) : NULL;
+    if (e)
+        reply_bulk(c, e->key, e->klen);
+    else
+        reply_null(c);
+}
+
+static void cmd_smembers(struct client *c, int argc, struct arg *argv)
+{
+    int err;
+    struct obj *o = get_set(c, &argv[1], &err);
+    if (err)
+        return;
+    if (!o) {
+        reply_array(c, 0);
+        return;
+    }
+    struct dict_iter it;
+    struct dict_entry *e;
+    reply_array(c, o->u.set.used);
+    dict_iter_init(&it, &o->u.set);
+    while ((e = dict_iter_next(&it)))
+        reply_bulk(c, e->key, e->klen);
+}
+
+static void cmd_scard(struct client *c, int argc, struct arg *argv)
+{
+    int err;
+    struct obj *o = get_set(c, &argv[1], &err);
+    if (!err)
+        reply_int(c, o ? (long long)o->u.set.used : 0);
+}
+
+static void cmd_sismember(struct client *c, int argc, struct arg *argv)
+{
+    int err;
+    struct obj *o = get_set(c, &argv[1], &err);
+    if (!err)
+        reply_int(c, o && dict_find(&o->u.set, argv[2].p, argv[2].len));
+}
+
+static void cmd_smismember(struct client *c, int argc, struct arg *argv)
+{
+    int err;
+    struct obj *o = get_set(c, &argv[1], &err);
+    if (err)
+        return;
+    reply_array(c, argc - 2);
+    for (int i = 2; i < argc; i++)
+        reply_int(c, o && dict_find(&o->u.set, argv[i].p, argv[i].len));
+}
+
+const struct command kv_set_commands[] = {
+    {"sadd", cmd_sadd, -3},
+    {"srem", cmd_srem, -3},
+    {"spop", cmd_spop, -2},
+    {"srandmember", cmd_srandmember, -2},
+    {"smembers", cmd_smembers, 2},
+    {"scard", cmd_scard, 2},
+    {"sismember", cmd_sismember, 3},
+    {"smismember", cmd_smismember, -3},
+    {NULL, NULL, 0},
+};

@@ -1,0 +1,304 @@
+/*
+ * kv: an in-memory key-value server speaking RESP2 (the Redis protocol),
+ * built as a unikernel on libos. Single-threaded: every callback runs from
+ * libos_run(), so nothing here locks.
+ *
+ * Files: main.c (libos glue, connections, expiry timer), resp.c (request
+ * parser, reply encoder), dict.c (the hash table), db.c (keyspace, objects,
+ * expiry), list.c and zset.c (deque and skiplist), util.c (numbers, glob,
+ * random), cmd.c (command table, dispatch, shared helpers), cmd_server.c
+ * (connection and server commands), cmd_keys.c (keyspace commands) and
+ * cmd_string.c, cmd_list.c, cmd_set.c, cmd_hash.c, cmd_zset.c (per type).
+ */
+#ifndef KV_H
+#define KV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct conn;
+
+/* --- byte strings ---------------------------------------------------------- */
+
+/* A stored, binary-safe byte string; d[len] is always a NUL for convenience. */
+struct sval {
+    size_t len, cap;
+    char d[];
+};
+
+struct sval *sval_new(const char *p, size_t len);
+/* Replace *sp's contents (reusing its memory when it fits); 0 or -1 (OOM). */
+int sval_set(struct sval **sp, const char *p, size_t len);
+/* Append to *sp, growing geometrically; 0 or -1 (OOM). */
+int sval_append(struct sval **sp, const char *p, size_t len);
+
+/* An argument of a request: points into the client's input buffer. */
+struct arg {
+    const char *p;
+    size_t len;
+};
+
+/* --- hash table (dict.c) --------------------------------------------------- */
+
+/* One key with its value; the key bytes live in the same allocation. Entries
+ * never move once added, so other structures may point at them. */
+struct dict_entry {
+    struct dict_entry *next;
+    uint64_t hash;
+    union {
+        void *ptr;
+        double d;
+    } v;
+    size_t klen;
+    char key[];         /* klen bytes and a NUL */
+};
+
+struct dict {
+    struct dict_entry **tab;
+    size_t size;        /* buckets: 0 or a power of two */
+    size_t used;        /* entries */
+};
+
+struct dict_iter {
+    const struct dict *d;
+    size_t bucket;
+    struct dict_entry *next;
+};
+
+void dict_init(struct dict *d);
+struct dict_entry *dict_find(const struct dict *d, const char *k, size_t n);
+/* Add a key known to be absent; v is zeroed. NULL when out of memory. */
+struct dict_entry *dict_add(struct dict *d, const char *k, size_t n);
+/* Find or add; *created says which. NULL when out of memory. */
+struct dict_entry *dict_upsert(struct dict *d, const char *k, size_t n,
+                               int *created);
+/* Take the entry out of the table (the caller frees it and its value). */
+void dict_unlink(struct dict *d, struct dict_entry *e);
+/* A random entry, or NULL if empty. */
+struct dict_entry *dict_random(const struct dict *d);
+/* Free every entry (free_val first, if given) and the table. */
+void dict_clear(struct dict *d, void (*free_val)(struct dict_entry *e));
+/* Iteration that tolerates unlinking the entry just returned. */
+void dict_iter_init(struct dict_iter *it, const struct dict *d);
+struct dict_entry *dict_iter_next(struct dict_iter *it);
+/* Visit the entries of one bucket (for incremental sweeps); returns the next
+ * bucket index, wrapping to 0. */
+size_t dict_sweep_bucket(struct dict *d, size_t bucket,
+                         int (*fn)(struct dict *d, struct dict_entry *e, void *arg),
+                         void *arg);
+uint64_t dict_hash(const char *k, size_t n);
+void dict_seed(uint64_t seed);
+
+/* --- list: a deque of svals (list.c) -------------------------------------- */
+
+struct list {
+    struct sval **a;
+    size_t head, len, cap;  /* cap is 0 or a power of two */
+};
+
+void list_init(struct list *l);
+int list_push(struct list *l, struct sval *v, int left);   /* 0 or -1 */
+struct sval *list_pop(struct list *l, int left);
+struct sval *list_at(const struct list *l, size_t i);
+void list_clear(struct list *l);
+
+/* --- sorted set: dict + skiplist ordered by (score, member) (zset.c) ------- */
+
+#define ZS_MAXLEVEL 32
+
+struct zs_node {
+    double score;
+    struct dict_entry *member;  /* the dict entry owns the member bytes */
+    struct zs_node *back;
+    int nlevel;
+    struct {
+        struct zs_node *fwd;
+        size_t span;            /* rank distance to fwd */
+    } lv[];
+};
+
+struct zset {
+    struct dict members;        /* member -> v.ptr = its zs_node */
+    struct zs_node *head, *tail;
+    size_t len;
+    int level;
+};
+
+struct zset *zset_new(void);
+void zset_free(struct zset *z);
+/* Insert or rescore; returns 1 added, 0 updated, -1 OOM. */
+int zset_add(struct zset *z, const char *m, size_t n, double score);
+/* Remove a member; 1 if it was there. */
+int zset_remove(struct zset *z, const char *m, size_t n);
+/* Node at 0-based rank, NULL if out of range. */
+struct zs_node *zset_at(const struct zset *z, size_t rank);
+/* 0-based rank of an existing node. */
+size_t zset_rank(const struct zset *z, const struct zs_node *x);
+
+/* --- objects and the keyspace (db.c) --------------------------------------- */
+
+enum obj_type { T_STRING, T_LIST, T_SET, T_HASH, T_ZSET };
+
+struct obj {
+    enum obj_type type;
+    uint64_t expire;        /* libos_now_ms() deadline, 0 = persistent */
+    union {
+        struct sval *str;
+        struct list list;
+        struct dict set;    /* members, no values */
+        struct dict hash;   /* field -> v.ptr = struct sval * */
+        struct zset *zset;
+    } u;
+};
+
+#define KV_DBS 16
+
+struct db {
+    struct dict keys;       /* key -> v.ptr = struct obj * */
+    size_t expires;         /* keys with a deadline */
+    size_t sweep_cursor;
+};
+
+extern struct db kv_dbs[KV_DBS];
+/* Time for this batch of work, cached so a pipeline makes one clock call. */
+extern uint64_t kv_now;
+void kv_clock(void);
+
+struct obj *obj_new(enum obj_type t);
+void obj_free(struct obj *o);
+const char *obj_type_name(enum obj_type t);
+
+/* Look a key up, deleting it first if it has expired. */
+struct dict_entry *db_find(struct db *db, const char *k, size_t n);
+/* The object, or NULL if absent or expired. */
+struct obj *db_get(struct db *db, const char *k, size_t n);
+/* The key's entry in one lookup, added if absent or expired (*created set,
+ * v.ptr NULL). A created entry must get an object (db_put) or be dropped
+ * (db_abandon) before anything else looks at the keyspace. */
+struct dict_entry *db_upsert(struct db *db, const char *k, size_t n, int *created);
+/* Store o in the entry, freeing the object it held; o's expire counts. */
+void db_put(struct db *db, struct dict_entry *e, struct obj *o);
+void db_abandon(struct db *db, struct dict_entry *e);
+/* Store o under the key, replacing (and freeing) any old value. o's expire is
+ * kept as the caller set it. Returns 0 or -1 (OOM; o is not taken). */
+int db_set(struct db *db, const char *k, size_t n, struct obj *o);
+int db_delete(struct db *db, const char *k, size_t n);
+void db_delete_entry(struct db *db, struct dict_entry *e);
+void db_set_expire(struct db *db, struct obj *o, uint64_t when);
+void db_flush(struct db *db);
+/* Remove expired keys: max_buckets buckets, and up to 16 times that while
+ * more than a quarter of the keys seen had expired. */
+void db_sweep(struct db *db, size_t max_buckets);
+
+/* --- clients and replies (resp.c, main.c) ---------------------------------- */
+
+struct buf {
+    char *p;
+    size_t len, cap;
+};
+
+/* Parser state for a request that has not fully arrived. */
+struct parse {
+    long argc;              /* -1: header not read yet */
+    long done;              /* arguments complete */
+    long bulklen;           /* -1: next bulk header not read yet */
+    size_t off;             /* bytes of the request consumed so far */
+    int inline_req;
+};
+
+struct client {
+    struct conn *conn;
+    uint64_t id;
+    int db;
+    int closing;            /* QUIT or protocol error: read no more */
+    int paused;
+    struct buf in;          /* unparsed input (partial request) */
+    struct buf out;         /* replies not yet handed to conn_write */
+    struct buf scratch;     /* unquoted inline arguments */
+    struct parse ps;
+    struct arg *argv;       /* argument offsets while parsing, pointers after */
+    size_t argcap;
+    struct sval *name;
+    uint64_t created_ms;
+};
+
+#define PROTO_ERR_MAX 128
+/* Parse one request from buf[0..len). Returns the bytes consumed (> 0) with
+ * *argc set (0 for an empty request to skip); 0 if more input is needed;
+ * -1 on a protocol error (err holds the message). */
+long resp_parse(struct client *c, const char *buf, size_t len, long *argc,
+                char err[PROTO_ERR_MAX]);
+
+void reply_raw(struct client *c, const void *p, size_t len);
+void reply_status(struct client *c, const char *s);
+void reply_ok(struct client *c);
+/* err is the full message, starting with its code: "ERR ..." */
+void reply_error(struct client *c, const char *err);
+void reply_errorf(struct client *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void reply_int(struct client *c, long long v);
+void reply_bulk(struct client *c, const char *p, size_t len);
+void reply_bulk_str(struct client *c, const char *s);
+void reply_bulk_ll(struct client *c, long long v);
+void reply_bulk_double(struct client *c, double d);
+void reply_null(struct client *c);          /* $-1 */
+void reply_null_array(struct client *c);    /* *-1 */
+void reply_array(struct client *c, long long n);
+void reply_flush(struct client *c);
+
+extern const char *const ERR_WRONGTYPE, *const ERR_NOTINT, *const ERR_SYNTAX,
+    *const ERR_OOM, *const ERR_NOTFLOAT, *const ERR_OVERFLOW;
+
+/* --- commands (cmd*.c) ----------------------------------------------------- */
+
+typedef void cmd_fn(struct client *c, int argc, struct arg *argv);
+
+struct command {
+    const char *name;       /* lower case */
+    cmd_fn *fn;
+    int arity;              /* n: exactly n words; -n: at least n */
+};
+
+void cmd_init(void);
+void cmd_dispatch(struct client *c, int argc, struct arg *argv);
+size_t cmd_count(void);
+
+/* Helpers shared by the command files. */
+struct db *cdb(struct client *c);
+int arg_is(const struct arg *a, const char *s);     /* case-insensitive */
+int arg_ll(struct client *c, const struct arg *a, long long *v);     /* replies on error */
+int arg_double(struct client *c, const struct arg *a, double *v);
+/* The key's object if it has type t; NULL with *wrong set if another type. */
+struct obj *lookup_typed(struct client *c, const struct arg *key,
+                         enum obj_type t, int *wrong);
+/* Lookup or create a container object of type t; replies and returns NULL on
+ * WRONGTYPE or OOM. */
+struct obj *lookup_or_create(struct client *c, const struct arg *key,
+                             enum obj_type t);
+void reply_wrongtype(struct client *c);
+
+/* Shared free function for hash-field values. */
+void free_sval_entry(struct dict_entry *e);
+
+
+extern const struct command kv_server_commands[], kv_keys_commands[],
+    kv_string_commands[], kv_list_commands[],
+    kv_set_commands[], kv_hash_commands[], kv_zset_commands[];
+
+extern size_t kv_clients, kv_total_conns;
+extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
+
+/* --- util.c ---------------------------------------------------------------- */
+
+/* Redis' strict integer syntax: no spaces, no '+', no leading zeros. */
+int str2ll(const char *p, size_t len, long long *v);
+int ll2str(char *buf, long long v);     /* returns length; buf >= 21 bytes */
+int str2double(const char *p, size_t len, double *v);
+/* printf("%.17g") exactly, plus "inf"/"-inf"; returns length; buf >= 32. */
+int double2str(char *buf, double d);
+int glob_match(const char *pat, size_t plen, const char *s, size_t slen,
+               int nocase);
+uint64_t kv_rand(void);
+void kv_srand(uint64_t seed);
+
+#endif

@@ -1,0 +1,208 @@
+/*
+ * kv's entry point and its glue to libos: one client per TCP connection,
+ * every complete request in a segment answered in one write (so pipelines
+ * cost one conn_write per segment), and a timer that sweeps expired keys.
+ *
+ * Usage (after libos' own options): kv [--port=N]
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <libos/libos.h>
+#include <libos/net.h>
+#include <solo5.h>
+
+#include "kv.h"
+
+#define SWEEP_MS 100
+#define SWEEP_BUCKETS 1024
+/* Stop reading from a client whose unread replies pile up beyond this. */
+#define PAUSE_AT (8 * 1024 * 1024)
+#define FLUSH_AT (64 * 1024)
+/* Give an idle client's input buffer back once it grew past this. */
+#define KEEP_IN (64 * 1024)
+
+static uint64_t next_id;
+
+static struct client *client_new(struct conn *conn)
+{
+    struct client *c = calloc(1, sizeof(*c));
+    if (!c)
+        return NULL;
+    c->conn = conn;
+    c->id = ++next_id;
+    c->ps.argc = -1;
+    c->ps.bulklen = -1;
+    c->created_ms = kv_now;
+    conn_set_data(conn, c);
+    kv_clients++;
+    kv_total_conns++;
+    return c;
+}
+
+static void on_opened(struct conn *conn)
+{
+    kv_clock();
+    if (!client_new(conn))
+        conn_close(conn);
+}
+
+static int in_append(struct client *c, const char *p, size_t len)
+{
+    if (c->in.len + len > c->in.cap) {
+        size_t cap = c->in.cap ? c->in.cap : 1024;
+        while (cap < c->in.len + len)
+            cap *= 2;
+        char *n = realloc(c->in.p, cap);
+        if (!n)
+            return -1;
+        c->in.p = n;
+        c->in.cap = cap;
+    }
+    memcpy(c->in.p + c->in.len, p, len);
+    c->in.len += len;
+    return 0;
+}
+
+static void on_received(struct conn *conn, const char *data, size_t len)
+{
+    struct client *c = conn_data(conn);
+    if (!c && !(c = client_new(conn))) {
+        conn_close(conn);
+        return;
+    }
+    if (c->closing)
+        return;
+    kv_clock();
+
+    /* Parse straight from the segment unless a request is already partly
+     * buffered; only an incomplete tail gets copied. */
+    const char *buf = data;
+    size_t blen = len, pos = 0;
+    int copied = c->in.len > 0;
+    if (copied) {
+        if (in_append(c, data, len) < 0) {
+            c->closing = 1;
+            conn_close(conn);
+            return;
+        }
+        buf = c->in.p;
+        blen = c->in.len;
+    }
+    while (pos < blen && !c->closing) {
+        long argc;
+        char err[PROTO_ERR_MAX];
+        long n = resp_parse(c, buf + pos, blen - pos, &argc, err);
+        if (n == 0)
+            break;      /* the parser may have grown c->in: buf is stale now */
+        if (n < 0) {
+            reply_errorf(c, "ERR %s", err);
+            c->closing = 1;
+            break;
+        }
+        pos += n;
+        if (argc > 0)
+            cmd_dispatch(c, argc, c->argv);
+        if (c->out.len >= FLUSH_AT)
+            reply_flush(c);
+    }
+    reply_flush(c);
+    if (c->closing) {
+        c->in.len = 0;
+        conn_close(conn);
+        return;
+    }
+
+    size_t left = blen - pos;
+    if (copied) {
+        memmove(c->in.p, c->in.p + pos, left);
+        c->in.len = left;
+    } else if (left && in_append(c, data + pos, left) < 0) {
+        c->closing = 1;
+        conn_close(conn);
+        return;
+    }
+    if (c->in.len == 0 && c->in.cap > KEEP_IN) {
+        free(c->in.p);
+        c->in.p = NULL;
+        c->in.cap = 0;
+    }
+    if (!c->paused && conn_pending(conn) > PAUSE_AT) {
+        c->paused = 1;
+        conn_pause(conn);
+    }
+}
+
+static void on_writable(struct conn *conn)
+{
+    struct client *c = conn_data(conn);
+    if (c && c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
+        c->paused = 0;
+        conn_resume(conn);
+    }
+}
+
+static void on_closed(struct conn *conn)
+{
+    struct client *c = conn_data(conn);
+    if (!c)
+        return;
+    free(c->in.p);
+    free(c->out.p);
+    free(c->scratch.p);
+    free(c->argv);
+    free(c->name);
+    free(c);
+    conn_set_data(conn, NULL);
+    kv_clients--;
+}
+
+static const struct conn_ops ops = {
+    .opened = on_opened,
+    .received = on_received,
+    .writable = on_writable,
+    .closed = on_closed,
+};
+
+static void sweep(void *arg)
+{
+    kv_clock();
+    for (int i = 0; i < KV_DBS; i++)
+        db_sweep(&kv_dbs[i], SWEEP_BUCKETS);
+    libos_timer(SWEEP_MS, sweep, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    long port = 6379;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strncmp(a, "--port=", 7) == 0) {
+            port = strtol(a + 7, NULL, 10);
+        } else if (strcmp(a, "--port") == 0 && i + 1 < argc) {
+            port = strtol(argv[++i], NULL, 10);
+        } else {
+            libos_log("kv: unknown argument %s (usage: kv [--port=N])\n", a);
+            return 2;
+        }
+        if (port <= 0 || port > 65535) {
+            libos_log("kv: bad port %s\n", a);
+            return 2;
+        }
+    }
+
+    kv_clock();
+    kv_start_ms = kv_now;
+    kv_srand(solo5_clock_wall() ^ kv_now);
+    dict_seed(kv_rand());
+    cmd_init();
+    if (net_listen(port, &ops) < 0) {
+        libos_log("kv: cannot listen on port %ld\n", port);
+        return 1;
+    }
+    libos_log("kv: ready, RESP on port %ld\n", port);
+    libos_timer(SWEEP_MS, sweep, NULL);
+    libos_run();
+    return 0;
+}

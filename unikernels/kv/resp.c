@@ -1,0 +1,431 @@
+/*
+ * RESP2 on the wire: the request parser (multibulk "*N\r\n$L\r\n..." and
+ * inline "CMD arg ...\n" with Redis' quoting rules) and the reply encoder.
+ *
+ * The parser is resumable: when a request is cut short it records how far
+ * it got in c->ps, and the next call, given the same request start with
+ * more bytes behind it, continues from there. So a 1 MiB value arriving in
+ * a thousand segments is not re-scanned a thousand times.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libos/net.h>
+
+#include "kv.h"
+
+#define INLINE_MAX (64 * 1024)
+#define MBULK_MAX (1024L * 1024)
+#define BULK_MAX (512LL * 1024 * 1024)
+#define BIG_BULK (16 * 1024)
+
+const char *const ERR_WRONGTYPE =
+    "WRONGTYPE Operation against a key holding the wrong kind of value";
+const char *const ERR_NOTINT = "ERR value is not an integer or out of range";
+const char *const ERR_SYNTAX = "ERR syntax error";
+const char *const ERR_OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+const char *const ERR_NOTFLOAT = "ERR value is not a valid float";
+const char *const ERR_OVERFLOW = "ERR increment or decrement would overflow";
+
+/* --- buffers --------------------------------------------------------------- */
+
+static int buf_reserve(struct buf *b, size_t more)
+{
+    if (b->len + more <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 256;
+    while (cap < b->len + more)
+        cap *= 2;
+    char *p = realloc(b->p, cap);
+    if (!p)
+        return -1;
+    b->p = p;
+    b->cap = cap;
+    return 0;
+}
+
+static int argv_reserve(struct client *c, size_t n)
+{
+    if (n <= c->argcap)
+        return 0;
+    size_t cap = c->argcap ? c->argcap : 16;
+    while (cap < n)
+        cap *= 2;
+    struct arg *a = realloc(c->argv, cap * sizeof(*a));
+    if (!a)
+        return -1;
+    c->argv = a;
+    c->argcap = cap;
+    return 0;
+}
+
+/* --- parser ---------------------------------------------------------------- */
+
+static void parse_reset(struct parse *ps)
+{
+    ps->argc = -1;
+    ps->done = 0;
+    ps->bulklen = -1;
+    ps->off = 0;
+}
+
+/* The line at buf[off..len) up to "\r\n": its length, or -1 if incomplete. */
+static long line_len(const char *buf, size_t off, size_t len)
+{
+    const char *cr = memchr(buf + off, '\r', len - off);
+    if (!cr || (size_t)(cr - buf) + 1 >= len)
+        return -1;
+    return cr - (buf + off);
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+           c == '\f';
+}
+
+/* Split an inline line like Redis' sdssplitargs(): whitespace separates,
+ * "double" quotes take C escapes and \xHH, 'single' quotes take only \'.
+ * Returns argc or -1 for unbalanced quotes. */
+static long split_inline(struct client *c, const char *p, size_t n)
+{
+    c->scratch.len = 0;
+    if (buf_reserve(&c->scratch, n + 1) < 0)
+        return -1;
+    char *out = c->scratch.p;
+    size_t i = 0, argc = 0;
+
+    for (;;) {
+        while (i < n && is_space(p[i]))
+            i++;
+        if (i == n)
+            return argc;
+        if (argv_reserve(c, argc + 1) < 0)
+            return -1;
+        char *start = out;
+        int dq = 0, sq = 0, done = 0;
+        while (!done) {
+            if (dq) {
+                if (i == n)
+                    return -1;
+                if (p[i] == '\\' && i + 3 < n && p[i + 1] == 'x' &&
+                    hexval(p[i + 2]) >= 0 && hexval(p[i + 3]) >= 0) {
+                    *out++ = hexval(p[i + 2]) * 16 + hexval(p[i + 3]);
+                    i += 3;
+                } else if (p[i] == '\\' && i + 1 < n) {
+                    char e = p[++i];
+                    *out++ = e == 'n' ? '\n' : e == 'r' ? '\r' : e == 't' ? '\t'
+                           : e == 'b' ? '\b' : e == 'a' ? '\a' : e;
+                } else if (p[i] == '"') {
+                    if (i + 1 < n && !is_space(p[i + 1]))
+                        return -1;
+                    done = 1;
+                } else {
+                    *out++ = p[i];
+                }
+            } else if (sq) {
+                if (i == n)
+                    return -1;
+                if (p[i] == '\\' && i + 1 < n && p[i + 1] == '\'') {
+                    *out++ = '\'';
+                    i++;
+                } else if (p[i] == '\'') {
+                    if (i + 1 < n && !is_space(p[i + 1]))
+                        return -1;
+                    done = 1;
+                } else {
+                    *out++ = p[i];
+                }
+            } else {
+                if (i == n || is_space(p[i]))
+                    break;
+                if (p[i] == '"')
+                    dq = 1;
+                else if (p[i] == '\'')
+                    sq = 1;
+                else
+                    *out++ = p[i];
+            }
+            if (i < n)
+                i++;
+        }
+        c->argv[argc].p = start;
+        c->argv[argc].len = out - start;
+        argc++;
+    }
+}
+
+static long parse_inline(struct client *c, const char *buf, size_t len,
+                         long *argc, char *err)
+{
+    const char *nl = memchr(buf, '\n', len);
+    if (!nl) {
+        if (len > INLINE_MAX) {
+            strcpy(err, "Protocol error: too big inline request");
+            return -1;
+        }
+        return 0;
+    }
+    size_t n = nl - buf;
+    if (n > 0 && buf[n - 1] == '\r')
+        n--;
+    long a = split_inline(c, buf, n);
+    if (a < 0) {
+        strcpy(err, "Protocol error: unbalanced quotes in request");
+        return -1;
+    }
+    *argc = a;
+    return nl - buf + 1;
+}
+
+static long parse_multibulk(struct client *c, const char *buf, size_t len,
+                            long *argc, char *err)
+{
+    struct parse *ps = &c->ps;
+    long long ll;
+
+    if (ps->argc < 0) {
+        long n = line_len(buf, 1, len);
+        if (n < 0) {
+            if (len > INLINE_MAX) {
+                strcpy(err, "Protocol error: too big mbulk count string");
+                return -1;
+            }
+            return 0;
+        }
+        if (str2ll(buf + 1, n, &ll) < 0 || ll > MBULK_MAX) {
+            strcpy(err, "Protocol error: invalid multibulk length");
+            return -1;
+        }
+        ps->off = 1 + n + 2;
+        if (ll <= 0) {
+            size_t used = ps->off;
+            parse_reset(ps);
+            *argc = 0;
+            return used;
+        }
+        ps->argc = ll;
+        ps->done = 0;
+        ps->bulklen = -1;
+        if (argv_reserve(c, ll < 1024 ? ll : 1024) < 0) {
+            strcpy(err, "Protocol error: out of memory");
+            return -1;
+        }
+    }
+    while (ps->done < ps->argc) {
+        if (ps->bulklen < 0) {
+            long n = line_len(buf, ps->off, len);
+            if (n < 0) {
+                if (len - ps->off > INLINE_MAX) {
+                    strcpy(err, "Protocol error: too big bulk count string");
+                    return -1;
+                }
+                return 0;
+            }
+            if (buf[ps->off] != '$') {
+                snprintf(err, PROTO_ERR_MAX, "Protocol error: expected '$', got '%c'",
+                         buf[ps->off]);
+                return -1;
+            }
+            if (str2ll(buf + ps->off + 1, n - 1, &ll) < 0 || ll < 0 ||
+                ll > BULK_MAX) {
+                strcpy(err, "Protocol error: invalid bulk length");
+                return -1;
+            }
+            ps->bulklen = ll;
+            ps->off += n + 2;
+        }
+        if (len - ps->off < (size_t)ps->bulklen + 2) {
+            /* Make room in c->in for the whole request at once rather
+             * than doubling through a large value. The caller moves the
+             * partial request to the start of c->in, so `need` is enough. */
+            size_t need = ps->off + ps->bulklen + 2;
+            if (ps->bulklen >= BIG_BULK && need > c->in.len)
+                buf_reserve(&c->in, need - c->in.len);
+            return 0;
+        }
+        if (argv_reserve(c, ps->done + 1) < 0) {
+            strcpy(err, "Protocol error: out of memory");
+            return -1;
+        }
+        /* Offsets for now: buf may move before the request completes. */
+        c->argv[ps->done].p = (const char *)(uintptr_t)ps->off;
+        c->argv[ps->done].len = ps->bulklen;
+        ps->off += ps->bulklen + 2;
+        ps->bulklen = -1;
+        ps->done++;
+    }
+    for (long i = 0; i < ps->argc; i++)
+        c->argv[i].p = buf + (uintptr_t)c->argv[i].p;
+    *argc = ps->argc;
+    size_t used = ps->off;
+    parse_reset(ps);
+    return used;
+}
+
+long resp_parse(struct client *c, const char *buf, size_t len, long *argc,
+                char err[PROTO_ERR_MAX])
+{
+    if (len == 0)
+        return 0;
+    if (c->ps.argc < 0 && buf[0] != '*') {
+        parse_reset(&c->ps);
+        return parse_inline(c, buf, len, argc, err);
+    }
+    return parse_multibulk(c, buf, len, argc, err);
+}
+
+/* --- replies --------------------------------------------------------------- */
+
+void reply_raw(struct client *c, const void *p, size_t len)
+{
+    if (buf_reserve(&c->out, len) < 0) {
+        c->closing = 1;     /* cannot answer in order any more: hang up */
+        return;
+    }
+    memcpy(c->out.p + c->out.len, p, len);
+    c->out.len += len;
+}
+
+void reply_flush(struct client *c)
+{
+    if (c->out.len && conn_write(c->conn, c->out.p, c->out.len) < 0)
+        c->closing = 1;
+    c->out.len = 0;
+    if (c->out.cap > 1024 * 1024) {
+        free(c->out.p);
+        c->out.p = NULL;
+        c->out.cap = 0;
+    }
+}
+
+static void reply_prefixed(struct client *c, char prefix, long long v)
+{
+    char b[32];
+    b[0] = prefix;
+    int n = 1 + ll2str(b + 1, v);
+    b[n++] = '\r';
+    b[n++] = '\n';
+    reply_raw(c, b, n);
+}
+
+void reply_status(struct client *c, const char *s)
+{
+    reply_raw(c, "+", 1);
+    reply_raw(c, s, strlen(s));
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_ok(struct client *c)
+{
+    reply_raw(c, "+OK\r\n", 5);
+}
+
+void reply_error(struct client *c, const char *err)
+{
+    /* A reply line cannot hold CR or LF: replace them like Redis does. */
+    size_t n = strlen(err);
+    reply_raw(c, "-", 1);
+    for (size_t i = 0; i < n; i++) {
+        char ch = err[i] == '\r' || err[i] == '\n' ? ' ' : err[i];
+        reply_raw(c, &ch, 1);
+    }
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_errorf(struct client *c, const char *fmt, ...)
+{
+    char b[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(b, sizeof(b), fmt, ap);
+    va_end(ap);
+    reply_error(c, b);
+}
+
+void reply_int(struct client *c, long long v)
+{
+    if (v == 0) {
+        reply_raw(c, ":0\r\n", 4);
+        return;
+    }
+    if (v == 1) {
+        reply_raw(c, ":1\r\n", 4);
+        return;
+    }
+    reply_prefixed(c, ':', v);
+}
+
+void reply_array(struct client *c, long long n)
+{
+    reply_prefixed(c, '*', n);
+}
+
+void reply_bulk(struct client *c, const char *p, size_t len)
+{
+    if (len < BIG_BULK) {
+        /* The common case, in one reservation: "$<len>\r\n<bytes>\r\n". */
+        if (buf_reserve(&c->out, len + 32) < 0) {
+            c->closing = 1;
+            return;
+        }
+        char *o = c->out.p + c->out.len;
+        *o++ = '$';
+        o += ll2str(o, len);
+        *o++ = '\r';
+        *o++ = '\n';
+        memcpy(o, p, len);
+        o += len;
+        *o++ = '\r';
+        *o++ = '\n';
+        c->out.len = o - c->out.p;
+        return;
+    }
+    /* A large value goes to libos directly instead of through the reply
+     * buffer; flushing first keeps replies in order. */
+    reply_prefixed(c, '$', len);
+    reply_flush(c);
+    if (conn_write(c->conn, p, len) < 0)
+        c->closing = 1;
+    reply_raw(c, "\r\n", 2);
+}
+
+void reply_bulk_str(struct client *c, const char *s)
+{
+    reply_bulk(c, s, strlen(s));
+}
+
+void reply_bulk_ll(struct client *c, long long v)
+{
+    char b[24];
+    reply_bulk(c, b, ll2str(b, v));
+}
+
+void reply_bulk_double(struct client *c, double d)
+{
+    char b[40];
+    reply_bulk(c, b, double2str(b, d));
+}
+
+void reply_null(struct client *c)
+{
+    reply_raw(c, "$-1\r\n", 5);
+}
+
+void reply_null_array(struct client *c)
+{
+    reply_raw(c, "*-1\r\n", 5);
+}
