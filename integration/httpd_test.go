@@ -96,36 +96,14 @@ type httpdEnv struct {
 	base  string // http://GuestIP
 }
 
-func httpdNeedRoot(tb testing.TB) {
-	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("needs root (network namespaces, taps, tracefs)")
-	}
-}
-
-// httpdBuildOutput returns the path of a build product, failing the test with
-// the make command to run if it is missing.
-func httpdBuildOutput(tb testing.TB, rel string) string {
-	tb.Helper()
-	root, err := testnet.ModuleRoot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	path := filepath.Join(root, rel)
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("%v: run make %s first", err, rel)
-	}
-	return path
-}
-
 // startHTTPD serves a fresh site from the httpd guest on a fresh network
 // (netns prefix "rh5"); everything is removed when the test ends, and the
 // guest's console is logged if the test failed.
 func startHTTPD(tb testing.TB) *httpdEnv {
 	tb.Helper()
-	httpdNeedRoot(tb)
-	spt := httpdBuildOutput(tb, "build/unikernels/httpd/httpd.spt")
-	httpdBuildOutput(tb, "build/bin/runnc-spt")
+	testnet.NeedRoot(tb)
+	spt := testnet.BuildOutput(tb, "build/unikernels/httpd/httpd.spt")
+	testnet.BuildOutput(tb, "build/bin/runnc-spt")
 	site := makeHTTPDSite(tb)
 	n, err := testnet.New("rh5")
 	if err != nil {

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -29,36 +27,19 @@ type kvEnv struct {
 	addr  string // GuestIP:6379
 }
 
-// kvBuildOutput returns the path of a build product, failing the test with
-// the make command to run if it is missing.
-func kvBuildOutput(tb testing.TB, rel string) string {
-	tb.Helper()
-	root, err := testnet.ModuleRoot()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	path := filepath.Join(root, rel)
-	if _, err := os.Stat(path); err != nil {
-		tb.Fatalf("%v: run make %s first", err, rel)
-	}
-	return path
-}
-
 // startKV boots kv.spt under runnc-spt on a fresh network (netns prefix
 // "rh4") and waits for its port; everything is removed when the test ends,
 // and the guest's console is logged if the test failed.
 func startKV(tb testing.TB) *kvEnv {
 	tb.Helper()
-	if os.Geteuid() != 0 {
-		tb.Skip("needs root (network namespaces, taps, tracefs)")
-	}
+	testnet.NeedRoot(tb)
 	for _, tool := range []string{"redis-cli", "redis-benchmark"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			tb.Fatalf("%s: %v (install redis-tools: scripts/deps.sh)", tool, err)
 		}
 	}
-	spt := kvBuildOutput(tb, "build/unikernels/kv/kv.spt")
-	kvBuildOutput(tb, "build/bin/runnc-spt")
+	spt := testnet.BuildOutput(tb, "build/unikernels/kv/kv.spt")
+	testnet.BuildOutput(tb, "build/bin/runnc-spt")
 	n, err := testnet.New("rh4")
 	if err != nil {
 		tb.Fatal(err)

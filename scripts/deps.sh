@@ -8,32 +8,15 @@ cd "$(dirname "$0")/.."
 
 mapfile -t pkgs < <(grep -v '^\s*#' scripts/apt-packages.txt | grep -v '^\s*$')
 
-# deb-src for the same mirror and suite as the configured deb entries.
-src=/etc/apt/sources.list.d/runnc-src.sources
-if ! grep -rqsE '^(Types:.*deb-src|deb-src )' /etc/apt/sources.list /etc/apt/sources.list.d/; then
-	uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -m1 debian | awk '{print $2}')
-	[ -n "$uri" ] || uri=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | grep -m1 debian | awk '{print $2}')
-	[ -n "$uri" ] || uri=http://deb.debian.org/debian
-	. /etc/os-release
-	cat > "$src" <<EOT
-Types: deb-src
-URIs: $uri
-Suites: ${VERSION_CODENAME:-bookworm}
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOT
-fi
+# deb-src for the configured mirror (lwIP comes from `apt-get source lwip`).
+bash scripts/apt-src.sh
 
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
 done
-need_update=1
-[ -f "$src" ] && [ -n "$(ls /var/lib/apt/lists/ 2>/dev/null | grep -m1 '_source_Sources')" ] && need_update=0
-if [ ${#missing[@]} -gt 0 ] || [ $need_update = 1 ]; then
-	apt-get update -q
-fi
 if [ ${#missing[@]} -gt 0 ]; then
+	apt-get update -q
 	echo "deps: installing ${missing[*]}"
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi

@@ -16,20 +16,12 @@ srcver() { apt-cache showsrc lwip 2>/dev/null | awk '/^Version:/ {print $2; exit
 
 ver=$(srcver)
 if [ -z "$ver" ]; then
-	# No deb-src entry yet: add one for the configured mirror, as
-	# scripts/deps.sh does, and refresh the indexes.
-	src=/etc/apt/sources.list.d/runnc-src.sources
-	uri=$(grep -hE '^URIs:' /etc/apt/sources.list.d/*.sources 2>/dev/null | grep -m1 debian | awk '{print $2}' || true)
-	[ -n "$uri" ] || uri=$(grep -hE '^deb ' /etc/apt/sources.list 2>/dev/null | grep -m1 debian | awk '{print $2}' || true)
-	[ -n "$uri" ] || uri=http://deb.debian.org/debian
-	. /etc/os-release
-	cat > "$src" <<EOT
-Types: deb-src
-URIs: $uri
-Suites: ${VERSION_CODENAME:-bookworm}
-Components: main
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-EOT
+	# No deb-src entry yet: add one for the configured mirror.
+	bash "$(dirname "$0")/apt-src.sh"
+	ver=$(srcver)
+fi
+if [ -z "$ver" ]; then
+	# An entry exists but its index was never fetched.
 	apt-get update -q
 	ver=$(srcver)
 fi

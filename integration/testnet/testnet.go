@@ -403,3 +403,36 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TB is the part of testing.TB the helpers below use.
+type TB interface {
+	Helper()
+	Skip(args ...any)
+	Fatal(args ...any)
+	Fatalf(format string, args ...any)
+}
+
+// NeedRoot skips the test unless it runs as root, which the test
+// network needs (network namespaces, taps, tracefs).
+func NeedRoot(tb TB) {
+	tb.Helper()
+	if os.Geteuid() != 0 {
+		tb.Skip("needs root (network namespaces, taps, tracefs)")
+	}
+}
+
+// BuildOutput returns the absolute path of a build product given relative
+// to the module root, failing the test with the make command to run if it
+// is missing.
+func BuildOutput(tb TB, rel string) string {
+	tb.Helper()
+	root, err := ModuleRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	path := filepath.Join(root, rel)
+	if _, err := os.Stat(path); err != nil {
+		tb.Fatalf("%v: run make %s first", err, rel)
+	}
+	return path
+}
