@@ -34,6 +34,26 @@ struct chunk {
     char data[];
 };
 
+/* Loss recovery from the peer's SACK blocks, which lwIP 2.1 reads not.
+ * lwIP alone retransmits one segment on three duplicate ACKs and leaves
+ * fast recovery on the next ACK that advances; every further segment
+ * lost in the same window, and every lost retransmission, then waits
+ * for the retransmission timeout. With SACK we know when the segment at
+ * the left edge is missing and resend it at once (RFC 6675's "lost"
+ * test, NewReno's partial ACK rule). Sequence numbers in host order. */
+struct recovery {
+    uint32_t sack_high;         /* right edge of the highest SACK block */
+    uint32_t sacked;            /* bytes SACKed above the ACK, last ACK */
+    uint32_t resent;            /* left edge we last resent ... */
+    uint32_t resent_nxt;        /* ... and snd_nxt when we did */
+    uint32_t recover;           /* snd_nxt when recovery began */
+    uint32_t limited_una;       /* left edge of the limited transmits */
+    unsigned limited;           /* how many for it */
+    unsigned have_sack : 1;     /* the last ACK carried SACK blocks */
+    unsigned have_resent : 1;
+    unsigned in_recovery : 1;
+};
+
 struct conn {
     struct tcp_pcb *pcb;        /* NULL once lwIP freed it or owns it */
     const struct conn_ops *ops;
@@ -51,6 +71,7 @@ struct conn {
     unsigned dead : 1;          /* PCB gone: closed() is due */
     unsigned failed : 1;        /* an lwIP error: abort */
     unsigned finished : 1;      /* closed() running: never dirty again */
+    struct recovery rec;
 };
 
 static struct conn *dirty_head, **dirty_tail = &dirty_head;
@@ -300,6 +321,173 @@ void *conn_data(const struct conn *c)
     return c->data;
 }
 
+/* --- SACK-based loss recovery ------------------------------------------- */
+
+/* Byte i of the segment's options, which may continue in a second pbuf. */
+static u8_t optbyte(const struct tcp_hdr *hdr, u16_t opt1len, const u8_t *opt2,
+        u16_t i)
+{
+    if (opt2 == NULL || i < opt1len)
+        return ((const u8_t *)hdr)[TCP_HLEN + i];
+    return opt2[i - opt1len];
+}
+
+static uint32_t optword(const struct tcp_hdr *hdr, u16_t opt1len,
+        const u8_t *opt2, u16_t i)
+{
+    uint32_t v = 0;
+    for (int k = 0; k < 4; k++)
+        v = v << 8 | optbyte(hdr, opt1len, opt2, (u16_t)(i + k));
+    return v;
+}
+
+/* LWIP_HOOK_TCP_INPACKET_PCB: runs before lwIP processes a segment; the
+ * header's numbers are already in host order. Records the SACK blocks
+ * of an ACK to one of our connections. */
+err_t libos_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
+        u16_t optlen, u16_t opt1len, u8_t *opt2, struct pbuf *p)
+{
+    /* Listening and TIME_WAIT PCBs are other structs or not ours. */
+    if (pcb->state < ESTABLISHED || pcb->state == TIME_WAIT ||
+            pcb->recv != on_recv || pcb->callback_arg == NULL ||
+            !(TCPH_FLAGS(hdr) & TCP_ACK))
+        return ERR_OK;
+    struct conn *c = pcb->callback_arg;
+    struct recovery *r = &c->rec;
+    uint32_t ack = hdr->ackno;
+
+    r->have_sack = 0;
+    r->sacked = 0;
+    r->sack_high = ack;
+    for (u16_t i = 0; i < optlen; ) {
+        u8_t kind = optbyte(hdr, opt1len, opt2, i);
+        if (kind == LWIP_TCP_OPT_EOL)
+            break;
+        if (kind == LWIP_TCP_OPT_NOP) {
+            i++;
+            continue;
+        }
+        if (i + 1 >= optlen)
+            break;
+        u8_t len = optbyte(hdr, opt1len, opt2, (u16_t)(i + 1));
+        if (len < 2 || i + len > optlen)
+            break;
+        if (kind == 5 && (len - 2) % 8 == 0) {      /* SACK, RFC 2018 */
+            for (u16_t b = (u16_t)(i + 2); b < i + len; b = (u16_t)(b + 8)) {
+                uint32_t left = optword(hdr, opt1len, opt2, b);
+                uint32_t right = optword(hdr, opt1len, opt2, (u16_t)(b + 4));
+                if (!TCP_SEQ_LT(left, right) || !TCP_SEQ_GT(right, ack) ||
+                        TCP_SEQ_GT(right, pcb->snd_nxt))
+                    continue;       /* bogus or below the ACK (D-SACK) */
+                if (TCP_SEQ_LT(left, ack))
+                    left = ack;
+                r->sacked += right - left;
+                if (TCP_SEQ_GT(right, r->sack_high))
+                    r->sack_high = right;
+                r->have_sack = 1;
+            }
+        }
+        i = (u16_t)(i + len);
+    }
+    if (r->have_sack || r->in_recovery)
+        mark_dirty(c);
+    return ERR_OK;
+}
+
+/* In recovery, segments the peer SACKed have left the network: count
+ * them out of what is in flight (RFC 6675's pipe), so that new data
+ * keeps going out; its SACKs are what reveal a lost resend. lwIP
+ * compares cwnd with everything above the cumulative ACK. */
+static void open_pipe(struct tcp_pcb *pcb, const struct recovery *r)
+{
+    uint32_t w = pcb->ssthresh + r->sacked;
+    if (w > (tcpwnd_size_t)~0)
+        w = (tcpwnd_size_t)~0;
+    if (w > pcb->cwnd)
+        pcb->cwnd = (tcpwnd_size_t)w;
+}
+
+/* Called after lwIP processed ACKs: resends the segment at the left edge
+ * of the window when the peer's SACKs show it lost, ahead of lwIP's
+ * retransmission timer. Our tcp_output() call, or lwIP's at the end of
+ * tcp_input(), sends it. */
+static void recover(struct conn *c)
+{
+    struct tcp_pcb *pcb = c->pcb;
+    struct recovery *r = &c->rec;
+
+    if (pcb == NULL || pcb->state < ESTABLISHED)
+        return;
+    uint32_t una = pcb->lastack;
+    if (r->in_recovery && !TCP_SEQ_LT(una, r->recover))
+        r->in_recovery = 0;
+    if (pcb->unacked == NULL || !r->have_sack ||
+            !TCP_SEQ_GT(r->sack_high, una))
+        return;
+    if (r->in_recovery)
+        open_pipe(pcb, r);
+    if (lwip_ntohl(pcb->unacked->tcphdr->seqno) != una)
+        return;     /* a partly acknowledged segment: leave it to lwIP */
+    int resent = r->have_resent && r->resent == una;
+    /* lwIP's own fast retransmit (three duplicate ACKs) resent it. */
+    if ((pcb->flags & TF_INFR) && !resent) {
+        r->have_resent = 1;
+        r->resent = una;
+        r->resent_nxt = pcb->snd_nxt;
+        if (!r->in_recovery) {
+            r->in_recovery = 1;
+            r->recover = pcb->snd_nxt;
+        }
+        return;
+    }
+    if (resent) {
+        /* Resend it again only if data sent after the last resend has
+         * arrived: on this path the resend was lost. */
+        if (!TCP_SEQ_GT(r->sack_high, r->resent_nxt))
+            return;
+    } else if (!r->in_recovery) {
+        /* Lost once the peer holds a full segment sent after it, or
+         * the last byte sent. RFC 6675 waits for 3 segments against
+         * reordering, but Linux peers compress their SACKs into one
+         * or two ACKs, and with the small windows loss leaves three
+         * never come: lwIP would wait for its timeout instead. A
+         * reordered segment costs one needless resend. */
+        if (r->sacked < pcb->mss && r->sack_high != pcb->snd_nxt) {
+            /* Not yet: let a new segment out per SACK (limited
+             * transmit, RFC 3042), so that more SACKs can tell. */
+            if (r->limited_una != una) {
+                r->limited_una = una;
+                r->limited = 0;
+            }
+            if (r->limited < 2 && pcb->unsent != NULL) {
+                r->limited++;
+                TCP_WND_INC(pcb->cwnd, pcb->mss);
+            }
+            return;
+        }
+    }
+    /* In recovery (NewReno's partial ACK), the new left edge is lost. */
+    if (tcp_rexmit(pcb) != ERR_OK)
+        return;
+    if (!r->in_recovery) {
+        r->in_recovery = 1;
+        r->recover = pcb->snd_nxt;
+        tcpwnd_size_t half = LWIP_MIN(pcb->cwnd, pcb->snd_wnd) / 2;
+        if (half < 2u * pcb->mss)
+            half = (tcpwnd_size_t)(2u * pcb->mss);
+        pcb->ssthresh = half;
+        pcb->cwnd = half;
+    }
+    open_pipe(pcb, r);
+    /* Keeps lwIP from resending it again on three duplicate ACKs, and
+     * ends with cwnd = ssthresh on the next advancing ACK. */
+    tcp_set_flags(pcb, TF_INFR);
+    pcb->rtime = 0;
+    r->have_resent = 1;
+    r->resent = una;
+    r->resent_nxt = pcb->snd_nxt;
+}
+
 /* --- lwIP callbacks ----------------------------------------------------- */
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
@@ -332,6 +520,7 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
     struct conn *c = arg;
 
     c->acked = 1;
+    recover(c);
     /* Refill lwIP right away: tcp_input() sends it when we return. */
     flush(c);
     mark_dirty(c);
@@ -359,6 +548,28 @@ static err_t on_poll(void *arg, struct tcp_pcb *pcb)
     return ERR_OK;
 }
 
+/* lwIP starts every PCB with a 3 s RTO and, after the first sample,
+ * lets the variance decay by a quarter per round trip: for a dozen
+ * round trips a lost segment stalls the connection for seconds. The
+ * handshake just gave a sample (we run while lwIP processes the ACK of
+ * our SYN-ACK): start from it as RFC 6298 does (SRTT = R, RTTVAR = R/2,
+ * lwIP keeps 8*SRTT and 4*RTTVAR), with a floor of RTO_MIN_TICKS for
+ * the variance term so that a sub-tick round trip is not an RTO of 0. */
+#define RTO_MIN_TICKS   3
+static void seed_rtt(struct tcp_pcb *pcb)
+{
+    if (pcb->rttest == 0 || pcb->nrtx != 0)
+        return;     /* the SYN-ACK was resent: no valid sample (Karn) */
+    s16_t m = (s16_t)(tcp_ticks - pcb->rttest);
+    if (m < 0)
+        return;
+    s16_t sv = (s16_t)(2 * m);
+    pcb->sa = (s16_t)(m << 3);
+    pcb->sv = sv > RTO_MIN_TICKS ? sv : RTO_MIN_TICKS;
+    pcb->rto = (s16_t)((pcb->sa >> 3) + pcb->sv);
+    pcb->rttest = 0;    /* taken: lwIP must not apply it again */
+}
+
 static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
     const struct conn_ops *ops = arg;
@@ -374,6 +585,7 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     c->ops = ops;
     nconns++;
     attach(c);
+    seed_rtt(pcb);
     /* Request/response traffic (redis, HTTP) wants no Nagle delay. */
     tcp_nagle_disable(pcb);
     if (ops->opened)
@@ -458,6 +670,7 @@ static void service(struct conn *c)
     }
 
     deliver(c);
+    recover(c);
     flush(c);
     /* The peer is done sending: close once the app has nothing left to
      * send (it may still stream output from writable()). */

@@ -1,0 +1,22 @@
+/*
+ * lwIP hooks for libos (LWIP_HOOK_FILENAME): lwIP includes this from
+ * its TCP sources, after its own headers.
+ */
+#ifndef LIBOS_LWIP_HOOKS_H
+#define LIBOS_LWIP_HOOKS_H
+
+struct tcp_pcb;
+struct tcp_hdr;
+struct pbuf;
+
+/* net/tcp.c: reads the SACK blocks of every segment that arrives for
+ * one of our connections (lwIP 2.1 ignores them), for loss recovery.
+ * Never drops the segment. */
+signed char libos_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
+        unsigned short optlen, unsigned short opt1len, unsigned char *opt2,
+        struct pbuf *p);
+
+#define LWIP_HOOK_TCP_INPACKET_PCB(pcb, hdr, optlen, opt1len, opt2, p) \
+    libos_tcp_inpacket((pcb), (hdr), (optlen), (opt1len), (opt2), (p))
+
+#endif
