@@ -30,7 +30,7 @@ type kvEnv struct {
 // startKV boots kv.spt under runnc-spt on a fresh network (netns prefix
 // "rh4") and waits for its port; everything is removed when the test ends,
 // and the guest's console is logged if the test failed.
-func startKV(tb testing.TB) *kvEnv {
+func startKV(tb testing.TB, opts ...string) *kvEnv {
 	tb.Helper()
 	testnet.NeedRoot(tb)
 	for _, tool := range []string{"redis-cli", "redis-benchmark"} {
@@ -45,7 +45,7 @@ func startKV(tb testing.TB) *kvEnv {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { n.Close() })
-	g, err := n.StartGuest(spt, "")
+	g, err := n.StartGuestWith(opts, spt, "")
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -371,8 +371,13 @@ func runRedisBenchmark(tb testing.TB, n *testnet.Net, host string) map[string]fl
 	return rates
 }
 
-func TestKV(t *testing.T) {
-	e := startKV(t)
+func TestKV(t *testing.T) { testKV(t) }
+
+// TestKVOffload runs the same checks with transmit offload.
+func TestKVOffload(t *testing.T) { testKV(t, "--net-offload:service0") }
+
+func testKV(t *testing.T, opts ...string) {
+	e := startKV(t, opts...)
 
 	t.Run("commands", func(t *testing.T) {
 		for _, k := range kvCases {

@@ -7,7 +7,7 @@ SPT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
 	-fno-tree-loop-distribute-patterns -nostdinc -isystem $(GCC_INC) \
 	-Isolo5/include
 
-$(B)/solo5/obj/%.o: solo5/bindings/spt/%.c solo5/bindings/spt/spt.h solo5/include/solo5.h solo5/include/runnc/abi.h
+$(B)/solo5/obj/%.o: solo5/bindings/spt/%.c solo5/bindings/spt/spt.h solo5/include/solo5.h solo5/include/runnc/abi.h solo5/include/runnc/net_offload.h
 	@mkdir -p $(dir $@)
 	$(CC) $(SPT_CFLAGS) -c -o $@ $<
 $(SOLO5_SPT_O): $(SPT_OBJS)
@@ -19,4 +19,4 @@ $(SOLO5_LDS): solo5/bindings/spt/solo5_spt.lds
 $(B)/solo5/include/%.h: solo5/include/%.h
 	@mkdir -p $(dir $@)
 	cp $< $@
-EXTRA_ALL += $(B)/solo5/include/runnc/abi.h
+EXTRA_ALL += $(B)/solo5/include/runnc/abi.h $(B)/solo5/include/runnc/net_offload.h

@@ -57,8 +57,13 @@ int main(void)
 	V("RUNNC_GUEST_BASE", RUNNC_GUEST_BASE);
 	V("RUNNC_BOOT_MAGIC", RUNNC_BOOT_MAGIC);
 	V("RUNNC_BOOT_FSGSBASE", RUNNC_BOOT_FSGSBASE);
+	V("RUNNC_NOTE_FEATURES", RUNNC_NOTE_FEATURES);
+	V("RUNNC_FEATURE_VNET_HDR", RUNNC_FEATURE_VNET_HDR);
+	V("RUNNC_DEVF_READONLY", RUNNC_DEVF_READONLY);
+	V("RUNNC_DEVF_VNET_HDR", RUNNC_DEVF_VNET_HDR);
 	V("runnc_device", sizeof(struct runnc_device));
 	F(runnc_device, name); F(runnc_device, type); F(runnc_device, fd);
+	F(runnc_device, flags);
 	F(runnc_device, mac); F(runnc_device, mtu); F(runnc_device, capacity);
 	F(runnc_device, block_size);
 	V("runnc_boot_info", sizeof(struct runnc_boot_info));
@@ -201,6 +206,8 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		"RUNNC_CMDLINE_ADDR": cmdlineAddr, "RUNNC_CMDLINE_MAX": cmdlineMax,
 		"RUNNC_GUEST_BASE": GuestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
 		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
+		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
+		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
 	} {
 		if c[k] != v {
 			t.Errorf("%s: C says %d, Go %d", k, c[k], v)
@@ -218,8 +225,8 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		t.Fatal(err)
 	}
 	devs := []*Device{
-		{Name: "service0", Type: manifest.NetBasic, FD: 5, MAC: [6]byte{2, 1, 2, 3, 4, 5}, MTU: 9000},
-		{Name: strings.Repeat("r", nameMax-1), Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 30, BlockSize: 512},
+		{Name: "service0", Type: manifest.NetBasic, FD: 5, MAC: [6]byte{2, 1, 2, 3, 4, 5}, MTU: 9000, VnetHDR: true},
+		{Name: strings.Repeat("r", nameMax-1), Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 30, BlockSize: 512, ReadOnly: true},
 	}
 	l, err := layOut(img, testMem, devs, "a b", bootFlagFSGSBase)
 	if err != nil {
@@ -257,6 +264,7 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		}{
 			{"runnc_device.type", base, uint64(d.Type)},
 			{"runnc_device.fd", base, uint64(d.FD)},
+			{"runnc_device.flags", base, map[bool]uint64{true: devFlagVnetHDR}[d.VnetHDR] | map[bool]uint64{true: devFlagReadOnly}[d.ReadOnly]},
 			{"runnc_device.mtu", base, d.MTU},
 			{"runnc_device.capacity", base, d.Capacity},
 			{"runnc_device.block_size", base, d.BlockSize},

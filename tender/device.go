@@ -18,6 +18,10 @@ type Device struct {
 	Iface string
 	MAC   [6]byte
 	MTU   uint64
+	// VnetHDR: every frame on the tap carries a 10-byte struct
+	// virtio_net_hdr, which lets the guest ask for segmentation and
+	// checksum offload on transmit (--net-offload).
+	VnetHDR bool
 
 	// BLOCK_BASIC
 	Path      string

@@ -19,9 +19,13 @@ const (
 	ABIVersion = 1
 	abiTarget  = 1 // spt
 
-	noteName        = "RUNNC"
-	noteABI         = 1
-	noteManifest    = 2
+	noteName     = "RUNNC"
+	noteABI      = 1
+	noteManifest = 2
+	noteFeatures = 3 // desc: uint32 RUNNC_FEATURE_* bits
+
+	// featureVnetHDR: the bindings handle RUNNC_DEVF_VNET_HDR taps.
+	featureVnetHDR  = 1
 	maxLoadSegments = 8
 )
 
@@ -58,6 +62,7 @@ type Image struct {
 	Entry    uint64
 	Segments []Segment
 	Manifest *manifest.Manifest
+	Features uint32 // RUNNC_FEATURE_* from the features note (0 without one)
 	End      uint64 // page-rounded end of the highest segment
 	data     []byte
 }
@@ -114,7 +119,7 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 			if off > uint64(len(data)) || filesz > uint64(len(data))-off {
 				return nil, fmt.Errorf("ELF note segment %d lies outside the file", i)
 			}
-			a, m, err := parseNotes(data[off : off+filesz])
+			a, m, f, err := parseNotes(data[off : off+filesz])
 			if err != nil {
 				return nil, fmt.Errorf("ELF note segment %d: %w", i, err)
 			}
@@ -124,6 +129,7 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 			if m != nil {
 				mft = m
 			}
+			img.Features |= f
 		case ptLoad:
 			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, uint64(len(data)), memSize); err != nil {
 				return nil, err
@@ -196,18 +202,19 @@ func checkLoad(i int, off, vaddr, filesz, memsz, align uint64, flags uint32, fil
 }
 
 // parseNotes walks the notes of a PT_NOTE segment and returns the
-// descriptors of the RUNNC ABI and manifest notes, if present.
-func parseNotes(b []byte) (abi, mft []byte, err error) {
+// descriptors of the RUNNC ABI and manifest notes, if present, and the
+// features the guest's bindings announce (a note older tenders ignore).
+func parseNotes(b []byte) (abi, mft []byte, features uint32, err error) {
 	le := binary.LittleEndian
 	for len(b) > 0 {
 		if len(b) < 12 {
-			return nil, nil, fmt.Errorf("truncated note header")
+			return nil, nil, 0, fmt.Errorf("truncated note header")
 		}
 		namesz, descsz, typ := uint64(le.Uint32(b[0:])), uint64(le.Uint32(b[4:])), le.Uint32(b[8:])
 		nameEnd := 12 + align4(namesz)
 		descEnd := nameEnd + align4(descsz)
 		if nameEnd > uint64(len(b)) || descEnd > uint64(len(b)) {
-			return nil, nil, fmt.Errorf("note runs past the end of its segment")
+			return nil, nil, 0, fmt.Errorf("note runs past the end of its segment")
 		}
 		name := b[12 : 12+namesz]
 		desc := b[nameEnd : nameEnd+descsz]
@@ -215,22 +222,27 @@ func parseNotes(b []byte) (abi, mft []byte, err error) {
 			switch typ {
 			case noteABI:
 				if len(desc) != 8 {
-					return nil, nil, fmt.Errorf("ABI note is %d bytes, want 8", len(desc))
+					return nil, nil, 0, fmt.Errorf("ABI note is %d bytes, want 8", len(desc))
 				}
 				if abi != nil {
-					return nil, nil, fmt.Errorf("two ABI notes")
+					return nil, nil, 0, fmt.Errorf("two ABI notes")
 				}
 				abi = desc
 			case noteManifest:
 				if mft != nil {
-					return nil, nil, fmt.Errorf("two manifest notes")
+					return nil, nil, 0, fmt.Errorf("two manifest notes")
 				}
 				mft = desc
+			case noteFeatures:
+				if len(desc) != 4 {
+					return nil, nil, 0, fmt.Errorf("features note is %d bytes, want 4", len(desc))
+				}
+				features |= le.Uint32(desc)
 			}
 		}
 		b = b[descEnd:]
 	}
-	return abi, mft, nil
+	return abi, mft, features, nil
 }
 
 func align4(n uint64) uint64   { return (n + 3) &^ 3 }

@@ -189,3 +189,51 @@ func FuzzCheckELF(f *testing.F) {
 		}
 	})
 }
+
+// The features note is read (older tenders skip it), and --net-offload is
+// refused for a guest whose bindings do not announce vnet_hdr support.
+func TestFeaturesNote(t *testing.T) {
+	data := buildELF(0x100000, validSegs(), ABIVersion, testManifest())
+	img, err := CheckELF(data, testMem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img.Features != 0 {
+		t.Errorf("no features note: Features %#x, want 0", img.Features)
+	}
+	cfg, _, err := ParseArgs([]string{"--net:service0=tap0", "--net-offload:service0", "g.spt"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := checkFeatures(cfg.mods, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
+		t.Errorf("offload for a guest without the feature: %v, want a refusal naming the option", err)
+	}
+	img.Features = featureVnetHDR
+	if err := checkFeatures(cfg.mods, img); err != nil {
+		t.Errorf("offload for a guest with the feature: %v", err)
+	}
+
+	// A note of the wrong size is refused, a right one read.
+	note := func(desc []byte) []byte {
+		b := binary.LittleEndian.AppendUint32(nil, 6)
+		b = binary.LittleEndian.AppendUint32(b, uint32(len(desc)))
+		b = binary.LittleEndian.AppendUint32(b, noteFeatures)
+		b = append(b, "RUNNC\x00\x00\x00"...)
+		return append(b, desc...)
+	}
+	if _, _, f, err := parseNotes(note([]byte{1, 0, 0, 0})); err != nil || f != featureVnetHDR {
+		t.Errorf("features note: %#x, %v; want %#x", f, err, featureVnetHDR)
+	}
+	if _, _, _, err := parseNotes(note([]byte{1, 0, 0, 0, 0, 0, 0, 0})); err == nil {
+		t.Error("an 8-byte features note was accepted")
+	}
+
+	for _, args := range [][]string{
+		{"--net-offload:service0=yes", "g.spt"},
+		{"--net-offload:service0", "--net-offload:service0", "g.spt"},
+	} {
+		if _, _, err := ParseArgs(args); err == nil {
+			t.Errorf("%v accepted", args)
+		}
+	}
+}

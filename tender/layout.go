@@ -38,6 +38,7 @@ const (
 
 	bootFlagFSGSBase = 1
 	devFlagReadOnly  = 1
+	devFlagVnetHDR   = 2
 
 	devRecordSize = 128
 	bootHdrSize   = 64
@@ -82,9 +83,14 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 		copy(r[0:nameMax-1], d.Name)
 		le.PutUint32(r[68:], uint32(d.Type))
 		le.PutUint32(r[72:], uint32(d.FD))
+		var df uint32
 		if d.ReadOnly {
-			le.PutUint32(r[76:], devFlagReadOnly)
+			df |= devFlagReadOnly
 		}
+		if d.VnetHDR {
+			df |= devFlagVnetHDR
+		}
+		le.PutUint32(r[76:], df)
 		copy(r[80:86], d.MAC[:])
 		le.PutUint64(r[88:], d.MTU)
 		le.PutUint64(r[96:], d.Capacity)

@@ -35,8 +35,10 @@ const maxMemMB = 64 << 10
 
 // ParseArgs parses a Solo5-spt-like command line:
 //
-//	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--block:NAME=PATH]
-//	[--print-filter] [--] KERNEL [ARGS...]
+//	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
+//	[--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+//
+// A --KEY:NAME option without "=VALUE" reaches its module with an empty value.
 func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 	cfg = &Config{MemMB: DefaultMemMB, mods: modules()}
 	i := 0
@@ -60,8 +62,8 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 			cfg.MemMB = n
 		default:
 			key, rest, ok := strings.Cut(a[2:], ":")
-			name, value, ok2 := strings.Cut(rest, "=")
-			if !ok || !ok2 || name == "" {
+			name, value, _ := strings.Cut(rest, "=")
+			if !ok || name == "" {
 				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
 			}
 			handled := false
@@ -102,6 +104,9 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	memSize := uint64(cfg.MemMB) << 20
 	img, err := CheckELF(data, memSize)
 	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
+	}
+	if err := checkFeatures(cfg.mods, img); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
 	}
 	devs, err := attachAll(cfg.mods, img.Manifest)

@@ -2,7 +2,7 @@
 // in this process under a seccomp filter of seven system calls.
 //
 //	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
-//	          [--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+//	          [--net-offload:NAME] [--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
 package main
 
 import (
@@ -21,6 +21,9 @@ command line. The guest's exit status is this command's exit status.
   --net:NAME=IFACE      attach the guest's NET_BASIC device NAME to tap IFACE
   --net:NAME=@FD        ... to an already open tap file descriptor FD
   --net-mac:NAME=MAC    the guest's MAC on NAME (default: random)
+  --net-offload:NAME    let the guest hand NAME's tap TCP segments of up to
+                        64 KiB for the kernel to segment and checksum (TSO;
+                        reaches more host kernel code, hence opt-in)
   --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH
   --print-filter        print the seccomp policy for these devices and exit
 `

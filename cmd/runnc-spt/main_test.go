@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -21,6 +22,16 @@ func TestRefusals(t *testing.T) {
 	small := filepath.Join(dir, "small.img")
 	os.WriteFile(small, make([]byte, 100), 0o644)
 	hostELF, _ := exec.LookPath("true")
+	// A guest whose bindings predate offload: its features note hidden.
+	oldGuest := filepath.Join(dir, "old.spt")
+	netSPT, _ := os.ReadFile(filepath.Join(tests, "net.spt"))
+	featNote := []byte("\x06\x00\x00\x00\x04\x00\x00\x00\x03\x00\x00\x00RUNNC\x00\x00\x00")
+	if i := bytes.Index(netSPT, featNote); i < 0 {
+		t.Fatal("net.spt has no features note")
+	} else {
+		netSPT[i+8] = 0x7f // an unknown note type, skipped
+	}
+	os.WriteFile(oldGuest, netSPT, 0o755)
 
 	cases := []struct {
 		name string
@@ -38,6 +49,9 @@ func TestRefusals(t *testing.T) {
 		{"short block file", []string{"--block:storage=" + small, filepath.Join(tests, "blk.spt")}, "not a positive multiple of the block size"},
 		{"missing block file", []string{"--block:storage=" + filepath.Join(dir, "none.img"), filepath.Join(tests, "blk.spt")}, "no such file"},
 		{"missing tap", []string{"--net:service0=rnctapnope0", filepath.Join(tests, "net.spt")}, "no such interface"},
+		{"offload for old guest", []string{"--net:service0=rnctapnope0", "--net-offload:service0", oldGuest}, "do not support offload"},
+		{"offload with a value", []string{"--net:service0=rnctapnope0", "--net-offload:service0=on", filepath.Join(tests, "net.spt")}, "takes no value"},
+		{"offload for no device", []string{"--net:service0=rnctapnope0", "--net-offload:other", filepath.Join(tests, "net.spt")}, "other"},
 		{"stdio as tap", []string{"--net:service0=@1", filepath.Join(tests, "net.spt")}, "3 or more"},
 	}
 	for _, c := range cases {

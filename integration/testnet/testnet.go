@@ -272,6 +272,12 @@ type Guest struct {
 // tender, and the tender runs the guest in its own pid, so Guest.Pid is the
 // guest's pid.
 func (n *Net) StartGuest(spt, rootfsImage string, args ...string) (*Guest, error) {
+	return n.StartGuestWith(nil, spt, rootfsImage, args...)
+}
+
+// StartGuestWith is StartGuest with extra tender options (such as
+// --net-offload:service0) before the kernel.
+func (n *Net) StartGuestWith(opts []string, spt, rootfsImage string, args ...string) (*Guest, error) {
 	root, err := ModuleRoot()
 	if err != nil {
 		return nil, err
@@ -284,6 +290,7 @@ func (n *Net) StartGuest(spt, rootfsImage string, args ...string) (*Guest, error
 	if rootfsImage != "" {
 		targs = append(targs, "--block:rootfs="+rootfsImage)
 	}
+	targs = append(targs, opts...)
 	targs = append(targs, spt,
 		fmt.Sprintf("--ipv4=%s/%d", n.GuestIP, Prefix),
 		"--ipv4-gateway="+n.ClientIP)

@@ -26,6 +26,12 @@ int libos_netif_ready(void);
 solo5_handle_t libos_netif_handle(void);
 /* Read and process up to budget frames; returns how many were read. */
 int libos_netif_poll(int budget);
+/* With transmit offload (--net-offload): the largest TCP payload one frame
+ * may carry on the wire (MTU - 40); 0 without offload. */
+unsigned libos_netif_offload_mss(void);
+/* net/tcp.c: the wire MSS of the connection a TCP frame (IPv4 header at
+ * ip) belongs to, for the kernel to cut it by; 0 if unknown. */
+unsigned libos_tcp_wire_mss(const unsigned char *ip);
 
 /* net/tcp.c: run deferred connection work (flush queued output, resumed
  * input, writable/closed callbacks, closes). Returns nonzero if work is

@@ -1,6 +1,13 @@
 /*
  * The lwIP network interface on a Solo5 NET_BASIC device: Ethernet
  * frames in and out through solo5_net_read()/solo5_net_write().
+ *
+ * Transmit offload (a device attached with --net-offload): TCP segments
+ * larger than the MTU go to the host kernel whole, which cuts them into
+ * MTU-sized ones (TSO), and every TCP checksum is left to it. lwIP makes
+ * big segments because net/tcp.c raises each connection's MSS; it must
+ * not fragment them at the IP layer, so the netif's MTU here is the
+ * largest IPv4 packet and this file fragments what is not TCP itself.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +17,10 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/etharp.h"
+#include "lwip/ip4_frag.h"
+#include "lwip/prot/ip4.h"
 #include "netif/ethernet.h"
+#include <runnc/net_offload.h>
 #include "../core/libos_priv.h"
 
 static struct netif nif;
@@ -20,11 +30,86 @@ static int ready;
 static size_t frame_max;
 /* Output frames built from a pbuf chain are copied here. */
 static uint8_t *txbuf;
+/* Transmit offload on: the device's MTU (nif.mtu is then 65535). */
+static u16_t offload_mtu;
+
+/* Sends an IPv4 packet larger than the device's MTU (not TCP: ICMP, UDP)
+ * as fragments: lwIP's own fragmentation, with the real MTU. */
+static err_t fragment(struct netif *n, struct pbuf *p)
+{
+    ip4_addr_t dest;
+    err_t err;
+
+    if (pbuf_remove_header(p, SIZEOF_ETH_HDR))
+        return ERR_BUF;
+    const struct ip_hdr *ip = p->payload;
+    ip4_addr_copy(dest, ip->dest);
+    n->mtu = offload_mtu;
+    err = ip4_frag(p, n, &dest);
+    n->mtu = 0xffff;
+    pbuf_add_header(p, SIZEOF_ETH_HDR);
+    return err;
+}
+
+/* With offload: a TCP/IPv4 frame goes out with its checksum (and, if it is
+ * larger than the MTU, its segmentation) left to the host kernel. The
+ * checksum field gets what virtio's CHECKSUM_PARTIAL wants: the sum of the
+ * pseudo-header, folded, not inverted. lwIP clears the field before every
+ * (re)transmission, so writing into its segment is safe. */
+static err_t offload_output(uint8_t *frame, size_t len)
+{
+    uint8_t *ip = frame + SIZEOF_ETH_HDR;
+    size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+    size_t iplen = (size_t)ip[2] << 8 | ip[3];
+
+    if (ihl < IP_HLEN || iplen < ihl + 20 || SIZEOF_ETH_HDR + iplen > len)
+        return ERR_VAL;
+    uint32_t sum = 6 + (uint32_t)(iplen - ihl);
+    for (int i = 12; i < 20; i += 2)
+        sum += (uint32_t)ip[i] << 8 | ip[i + 1];
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    uint8_t *tcp = ip + ihl;
+    tcp[16] = (uint8_t)(sum >> 8);
+    tcp[17] = (uint8_t)sum;
+    unsigned mss = 0;
+    if (len > frame_max)
+        mss = libos_tcp_wire_mss(ip);
+    if (runnc_net_write_tso(handle, frame, SIZEOF_ETH_HDR + iplen,
+                (uint16_t)mss, (uint16_t)(SIZEOF_ETH_HDR + ihl), 16) !=
+            SOLO5_R_OK)
+        return ERR_IF;
+    return ERR_OK;
+}
+
+/* True for an Ethernet frame of an unfragmented TCP/IPv4 packet. */
+static int is_tcp4(const uint8_t *f, size_t len)
+{
+    const uint8_t *ip = f + SIZEOF_ETH_HDR;
+    return len >= SIZEOF_ETH_HDR + IP_HLEN && f[12] == 0x08 && f[13] == 0 &&
+        (ip[0] >> 4) == 4 && ip[9] == IP_PROTO_TCP &&
+        ((ip[6] & 0x3f) | ip[7]) == 0;     /* no MF, offset 0 */
+}
 
 static err_t solo5_linkoutput(struct netif *n, struct pbuf *p)
 {
-    const uint8_t *frame = p->payload;
+    uint8_t *frame = p->payload;
 
+    if (offload_mtu) {
+        /* The Ethernet and IP headers are in the first pbuf (lwIP adds
+         * them in front of the payload's). */
+        if (p->len >= SIZEOF_ETH_HDR + IP_HLEN &&
+                is_tcp4(frame, p->len)) {
+            if (p->next != NULL) {
+                pbuf_copy_partial(p, txbuf, p->tot_len, 0);
+                frame = txbuf;
+            }
+            return offload_output(frame, p->tot_len);
+        }
+        if (p->tot_len > frame_max && p->len >= SIZEOF_ETH_HDR &&
+                frame[12] == 0x08 && frame[13] == 0)
+            return fragment(n, p);
+    }
     if (p->tot_len > frame_max)
         return ERR_BUF;
     if (p->next != NULL) {
@@ -64,7 +149,12 @@ int libos_netif_up(const struct libos_netcfg *cfg)
         return -1;
     }
     frame_max = info.mtu + SOLO5_NET_HLEN;
-    txbuf = malloc(frame_max);
+    /* Offload only where every MSS lwIP may advertise (TCP_MSS) fits
+     * the MTU: lwIP computes it from the netif's MTU, 65535 here. */
+    if (runnc_net_offload(handle) && info.mtu >= TCP_MSS + IP_HLEN + 20 &&
+            info.mtu <= 0xffff && (cfg->mtu == 0 || cfg->mtu == info.mtu))
+        offload_mtu = (u16_t)info.mtu;
+    txbuf = malloc(offload_mtu ? RUNNC_NET_TSO_MAX : frame_max);
     if (txbuf == NULL) {
         libos_log("libos: out of memory for the network\n");
         return -1;
@@ -82,6 +172,11 @@ int libos_netif_up(const struct libos_netcfg *cfg)
     }
     memcpy(nif.hwaddr, info.mac_address, ETH_HWADDR_LEN);
     nif.mtu = (u16_t)(cfg->mtu ? cfg->mtu : info.mtu);
+    if (offload_mtu) {
+        nif.mtu = 0xffff;
+        NETIF_SET_CHECKSUM_CTRL(&nif,
+                NETIF_CHECKSUM_ENABLE_ALL & ~NETIF_CHECKSUM_GEN_TCP);
+    }
     netif_set_default(&nif);
     netif_set_link_up(&nif);
     netif_set_up(&nif);
@@ -89,16 +184,23 @@ int libos_netif_up(const struct libos_netcfg *cfg)
 
     const uint8_t *m = info.mac_address, *a = (const uint8_t *)&cfg->addr;
     libos_log("libos: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u "
-            "ipv4 %u.%u.%u.%u/%d\n", cfg->device,
-            m[0], m[1], m[2], m[3], m[4], m[5], (unsigned)nif.mtu,
+            "ipv4 %u.%u.%u.%u/%d%s\n", cfg->device,
+            m[0], m[1], m[2], m[3], m[4], m[5],
+            offload_mtu ? (unsigned)offload_mtu : (unsigned)nif.mtu,
             a[0], a[1], a[2], a[3],
-            __builtin_popcount(cfg->mask));
+            __builtin_popcount(cfg->mask),
+            offload_mtu ? " tso" : "");
     return 0;
 }
 
 int libos_netif_ready(void)
 {
     return ready;
+}
+
+unsigned libos_netif_offload_mss(void)
+{
+    return offload_mtu ? offload_mtu - IP_HLEN - 20u : 0;
 }
 
 solo5_handle_t libos_netif_handle(void)

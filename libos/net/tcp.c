@@ -12,6 +12,10 @@
  * as its send buffer allows and keeps the rest in a queue of chunks,
  * pushed on as ACKs free room. lwIP keeps what it accepted until it is
  * acknowledged, retransmitting as needed, so nothing queued is lost.
+ *
+ * Transmit offload (net/netif.c): each connection's MSS (pcb->mss) is
+ * raised to TSO_FACTOR times the real one, so that lwIP builds segments
+ * that the host kernel cuts to the real size on the way out.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +31,14 @@
 #define POLL_TICKS      2
 /* Connections serviced per libos_tcp_service() call. */
 #define SERVICE_BUDGET  1024
+/* With offload, lwIP's segments are this many wire segments. lwIP keeps
+ * windows in 16 bits (no window scaling) and computes, on a fast
+ * retransmit, cwnd = max(flight / 2, 2 * mss) + 3 * mss: that must not
+ * wrap, so mss stays at or below 65535 / 6. The factor is fixed so that
+ * the wire MSS is pcb->mss / TSO_FACTOR for any offloaded PCB, also one
+ * whose connection struct is gone (closing). */
+#define TSO_FACTOR      7
+_Static_assert(TSO_FACTOR * TCP_MSS <= 0xffff / 6, "TSO_FACTOR too large");
 
 struct chunk {
     struct chunk *next;
@@ -71,6 +83,7 @@ struct conn {
     unsigned dead : 1;          /* PCB gone: closed() is due */
     unsigned failed : 1;        /* an lwIP error: abort */
     unsigned finished : 1;      /* closed() running: never dirty again */
+    u16_t wire_mss;             /* offload: the real MSS; else 0 */
     struct recovery rec;
 };
 
@@ -407,6 +420,12 @@ static void open_pipe(struct tcp_pcb *pcb, const struct recovery *r)
         pcb->cwnd = (tcpwnd_size_t)w;
 }
 
+/* The MSS on the wire (pcb->mss is larger with offload). */
+static u16_t wire_mss(const struct conn *c)
+{
+    return c->wire_mss ? c->wire_mss : c->pcb->mss;
+}
+
 /* Called after lwIP processed ACKs: resends the segment at the left edge
  * of the window when the peer's SACKs show it lost, ahead of lwIP's
  * retransmission timer. Our tcp_output() call, or lwIP's at the end of
@@ -452,7 +471,7 @@ static void recover(struct conn *c)
          * or two ACKs, and with the small windows loss leaves three
          * never come: lwIP would wait for its timeout instead. A
          * reordered segment costs one needless resend. */
-        if (r->sacked < pcb->mss && r->sack_high != pcb->snd_nxt) {
+        if (r->sacked < wire_mss(c) && r->sack_high != pcb->snd_nxt) {
             /* Not yet: let a new segment out per SACK (limited
              * transmit, RFC 3042), so that more SACKs can tell. */
             if (r->limited_una != una) {
@@ -586,11 +605,35 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
     nconns++;
     attach(c);
     seed_rtt(pcb);
+    unsigned omss = libos_netif_offload_mss();
+    if (omss) {
+        /* lwIP set cwnd from the raised MSS after we return. */
+        c->wire_mss = pcb->mss < omss ? pcb->mss : (u16_t)omss;
+        pcb->mss = (u16_t)(c->wire_mss * TSO_FACTOR);
+    }
     /* Request/response traffic (redis, HTTP) wants no Nagle delay. */
     tcp_nagle_disable(pcb);
     if (ops->opened)
         ops->opened(c);
     return ERR_OK;
+}
+
+unsigned libos_tcp_wire_mss(const unsigned char *ip)
+{
+    size_t ihl = (size_t)(ip[0] & 0xf) * 4;
+    const unsigned char *tcp = ip + ihl;
+    u16_t sport = (u16_t)(tcp[0] << 8 | tcp[1]);
+    u16_t dport = (u16_t)(tcp[2] << 8 | tcp[3]);
+    u32_t dst;
+
+    memcpy(&dst, ip + 16, 4);
+    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb; pcb = pcb->next) {
+        if (pcb->local_port == sport && pcb->remote_port == dport &&
+                ip4_addr_get_u32(ip_2_ip4(&pcb->remote_ip)) == dst)
+            return pcb->mss / TSO_FACTOR;
+    }
+    /* Not ours (cannot be large): the smallest MSS IPv4 allows. */
+    return 536;
 }
 
 /* --- the service loop ----------------------------------------------------- */

@@ -166,6 +166,13 @@ type guest struct {
 // and stops it by pid at the end of the test.
 func startGuest(t *testing.T, n *testNet, args ...string) *guest {
 	t.Helper()
+	return startGuestWith(t, n, nil, args...)
+}
+
+// startGuestWith is startGuest with extra tender options (before the
+// kernel) such as --net-offload:service0.
+func startGuestWith(t *testing.T, n *testNet, opts []string, args ...string) *guest {
+	t.Helper()
 	root := repoRoot(t)
 	spt := filepath.Join(root, "build/bin/runnc-spt")
 	kernel := filepath.Join(root, "build/unikernels/echo/echo.spt")
@@ -175,7 +182,9 @@ func startGuest(t *testing.T, n *testNet, args ...string) *guest {
 		}
 	}
 	g := &guest{out: &syncBuffer{}, done: make(chan struct{})}
-	g.cmd = n.exec(spt, append([]string{"--net:service0=" + n.tap, kernel}, args...)...)
+	argv := append([]string{"--net:service0=" + n.tap}, opts...)
+	argv = append(append(argv, kernel), args...)
+	g.cmd = n.exec(spt, argv...)
 	g.cmd.Stdout = g.out
 	g.cmd.Stderr = g.out
 	if err := g.cmd.Start(); err != nil {
@@ -218,9 +227,9 @@ func (g *guest) waitOutput(t *testing.T, want string) {
 	}
 }
 
-func startEcho(t *testing.T, n *testNet) *guest {
+func startEcho(t *testing.T, n *testNet, opts ...string) *guest {
 	t.Helper()
-	g := startGuest(t, n, "--ipv4="+guestIP+"/24", "--ipv4-gateway="+hostIP)
+	g := startGuestWith(t, n, opts, "--ipv4="+guestIP+"/24", "--ipv4-gateway="+hostIP)
 	g.waitOutput(t, "echo: listening on port 7")
 	return g
 }

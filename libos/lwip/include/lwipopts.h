@@ -104,6 +104,9 @@
 /* --- checksums: the tap does no offload; keep lwIP's defaults (compute
  * and check everything) with the fastest generic algorithm. */
 #define LWIP_CHKSUM_ALGORITHM       3
+/* With transmit offload (net/netif.c) the netif turns off TCP checksum
+ * generation and leaves it to the host kernel. */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 
 /* --- diagnostics ------------------------------------------------------ */
 #define LWIP_STATS                  0

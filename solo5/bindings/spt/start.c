@@ -45,3 +45,16 @@ static const struct {
     .name = RUNNC_NOTE_NAME,
     .desc = { RUNNC_ABI_VERSION, RUNNC_ABI_TARGET_SPT },
 };
+
+/* What these bindings handle beyond the base ABI (see abi.h). */
+static const struct {
+    uint32_t namesz, descsz, type;
+    char name[8];
+    uint32_t desc;
+} features_note __attribute__((section(".note.runnc.features"), aligned(4), used)) = {
+    .namesz = sizeof(RUNNC_NOTE_NAME),
+    .descsz = sizeof(uint32_t),
+    .type = RUNNC_NOTE_FEATURES,
+    .name = RUNNC_NOTE_NAME,
+    .desc = RUNNC_FEATURE_VNET_HDR,
+};

@@ -26,6 +26,15 @@
 #define RUNNC_NOTE_NAME         "RUNNC"
 #define RUNNC_NOTE_ABI          1   /* desc: struct runnc_abi_note */
 #define RUNNC_NOTE_MANIFEST     2   /* desc: struct runnc_manifest_note + entries */
+#define RUNNC_NOTE_FEATURES     3   /* desc: uint32_t RUNNC_FEATURE_* */
+
+/*
+ * Features are additions within an ABI version: the bindings announce what
+ * they handle in a RUNNC_NOTE_FEATURES note (older tenders skip it), and a
+ * tender uses a feature only with guests that announce it, so guests built
+ * before it keep working unchanged.
+ */
+#define RUNNC_FEATURE_VNET_HDR  (1u << 0)  /* RUNNC_DEVF_VNET_HDR understood */
 
 struct runnc_abi_note {
     uint32_t abi_version;           /* RUNNC_ABI_VERSION */
@@ -39,6 +48,11 @@ struct runnc_abi_note {
 #define RUNNC_DEV_BLOCK_BASIC   2
 
 #define RUNNC_DEVF_READONLY     (1u << 0)  /* BLOCK: writes are refused */
+/* NET: every frame read from or written to the tap starts with a 10-byte
+ * struct virtio_net_hdr (IFF_VNET_HDR); the tap's offloads towards the
+ * guest are off, so frames read are whole and checksummed. Set only with
+ * the tender's --net-offload and for guests with RUNNC_FEATURE_VNET_HDR. */
+#define RUNNC_DEVF_VNET_HDR     (1u << 1)
 
 #define RUNNC_MANIFEST_VERSION  1
 
