@@ -257,7 +257,7 @@ type Guest struct {
 	Pid int
 
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *SyncBuffer
 	done chan struct{}
 	err  error // from Wait, valid after done is closed
 	once sync.Once
@@ -297,7 +297,7 @@ func (n *Net) StartGuestWith(opts []string, spt, rootfsImage string, args ...str
 	targs = append(targs, args...)
 
 	cmd := n.InServer(tender, targs...)
-	g := &Guest{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	g := &Guest{cmd: cmd, out: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = g.out
 	cmd.Stderr = g.out
 	n.mu.Lock()
@@ -392,20 +392,20 @@ func run(name string, args ...string) error {
 	return nil
 }
 
-// syncBuffer is a bytes.Buffer safe for the exec copier goroutines and
-// readers at once.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for the exec copier goroutines and
+// readers at once: a guest's console while a test reads it.
+type SyncBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
 }
 
-func (s *syncBuffer) Write(p []byte) (int, error) {
+func (s *SyncBuffer) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.Write(p)
 }
 
-func (s *syncBuffer) String() string {
+func (s *SyncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()

@@ -179,7 +179,7 @@ func TestGuestLifecycle(t *testing.T) {
 	}
 	defer n.Close()
 	cmd := n.InServer("sh", "-c", "echo started; exec sleep 60")
-	g := &Guest{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	g := &Guest{cmd: cmd, out: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = g.out, g.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/runnc/runnc/integration/testnet"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -60,24 +61,6 @@ func run(name string, args ...string) error {
 		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
 	}
 	return nil
-}
-
-// syncBuffer collects a guest's console output while it runs.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // testNet is a network namespace with a tap at hostIP/24 for a guest.
@@ -157,7 +140,7 @@ func (n *testNet) dial(addr string) (*net.TCPConn, error) {
 // guest is a running echo unikernel.
 type guest struct {
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *testnet.SyncBuffer
 	done chan struct{} // closed when the guest has exited
 	err  error         // cmd.Wait's result, once done is closed
 }
@@ -181,7 +164,7 @@ func startGuestWith(t *testing.T, n *testNet, opts []string, args ...string) *gu
 			t.Fatalf("%s not built: run make %s", f, strings.TrimPrefix(f, root+"/"))
 		}
 	}
-	g := &guest{out: &syncBuffer{}, done: make(chan struct{})}
+	g := &guest{out: &testnet.SyncBuffer{}, done: make(chan struct{})}
 	argv := append([]string{"--net:service0=" + n.tap}, opts...)
 	argv = append(append(argv, kernel), args...)
 	g.cmd = n.exec(spt, argv...)

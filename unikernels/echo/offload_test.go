@@ -1,6 +1,7 @@
 package echo
 
 import (
+	"github.com/runnc/runnc/integration/testnet"
 	"net"
 	"os"
 	"os/exec"
@@ -151,7 +152,7 @@ func TestOffloadVnetFD(t *testing.T) {
 
 	cmd = exec.Command(spt, append([]string{"--net:service0=@3", offload}, guestArgs...)...)
 	cmd.ExtraFiles = []*os.File{tap}
-	buf := &syncBuffer{}
+	buf := &testnet.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,34 +1,15 @@
 package tests
 
 import (
-	"bytes"
 	"fmt"
+	"github.com/runnc/runnc/integration/testnet"
 	"os"
 	"os/exec"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
-
-// syncBuffer collects a process's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // TestNetPing runs the net guest on a tap in a fresh namespace, floods it
 // with pings from the host and expects every one answered. While it runs,
@@ -61,7 +42,7 @@ func TestNetPing(t *testing.T) {
 // startedGuest is a guest running in the background.
 type startedGuest struct {
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testnet.SyncBuffer
 	exited chan struct{}
 }
 
@@ -70,7 +51,7 @@ type startedGuest struct {
 // it when the test ends.
 func startGuest(t *testing.T, argv []string, extra []*os.File, ready string) *startedGuest {
 	t.Helper()
-	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &syncBuffer{}, exited: make(chan struct{})}
+	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &testnet.SyncBuffer{}, exited: make(chan struct{})}
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
 	g.cmd.ExtraFiles = extra
 	if err := g.cmd.Start(); err != nil {
