@@ -5,8 +5,8 @@
  *
  * TCP is tuned for many concurrent, busy connections (redis-benchmark
  * with 50 clients and pipelining, large HTTP responses): full-size
- * segments, a 32-segment window and send buffer, pools big enough for
- * every connection to have a full window in flight.
+ * segments, a 32-segment receive window, a 128-segment send buffer,
+ * pools big enough for every connection to have a full window in flight.
  */
 #ifndef LIBOS_LWIPOPTS_H
 #define LIBOS_LWIPOPTS_H
@@ -64,15 +64,24 @@
 /* --- TCP -------------------------------------------------------------- */
 #define LWIP_TCP                    1
 #define TCP_MSS                     1460
-#define TCP_WND                     (32 * TCP_MSS)
-/* No window scaling (RFC 7323): peers offer us at most 64 KiB. Turning
- * it on (with TCP_SND_BUF 64 * TCP_MSS) sped up sending a little but
- * broke the echo tests (guest receive path); not yet understood. */
-#define LWIP_WND_SCALE              0
+/* Window scaling (RFC 7323) lets peers offer us more than 64 KiB, so
+ * the send buffer, not the peer's 16-bit window, bounds what is in
+ * flight: that is what fast downloads need. (It once looked like it
+ * broke the echo tests: net/tcp.c measured pending output with
+ * tcp_sndbuf(), which caps at 64 KiB with scaling on, so a connection
+ * never looked drained and never closed.) Our own receive window stays
+ * at 32 segments, unscaled: the guest reads every frame from the tap
+ * one at a time, so on a local link a larger window bought no speed
+ * (10 clients SETting 1 MB values: ~170 req/s either way), and with many
+ * busy uploaders (20 x 128 segments) it overflows the tap's queue
+ * (1000 frames): Linux's retransmission timeouts then cost far more. */
+#define LWIP_WND_SCALE              1
 #define TCP_RCV_SCALE               0
-#define TCP_SND_BUF                 (32 * TCP_MSS)
+#define TCP_WND                     (32 * TCP_MSS)
+#define TCP_SND_BUF                 (128 * TCP_MSS)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
-#define TCP_SNDLOWAT                (TCP_SND_BUF / 2)
+/* Only the netconn and socket APIs read it; lwIP wants it in 16 bits. */
+#define TCP_SNDLOWAT                (16 * TCP_MSS)
 #define TCP_QUEUE_OOSEQ             1
 #define TCP_OOSEQ_MAX_PBUFS         64
 #define TCP_LISTEN_BACKLOG          0
