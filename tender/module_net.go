@@ -72,32 +72,23 @@ func (m *netModule) option(key, name, value string) (bool, error) {
 
 func (m *netModule) names() []string {
 	var n []string
-	for k := range m.ifaces {
-		n = append(n, k)
-	}
 	seen := map[string]bool{}
-	for k := range m.ifaces {
-		seen[k] = true
-	}
-	for _, extra := range []map[string]string{m.macs, boolKeys(m.offload)} {
-		for k := range extra {
-			if !seen[k] {
-				seen[k] = true
-				n = append(n, k)
-			}
+	add := func(k string) {
+		if !seen[k] {
+			seen[k] = true
+			n = append(n, k)
 		}
+	}
+	for k := range m.ifaces {
+		add(k)
+	}
+	for k := range m.macs {
+		add(k)
+	}
+	for k := range m.offload {
+		add(k)
 	}
 	return n
-}
-
-func boolKeys(m map[string]bool) map[string]string {
-	r := map[string]string{}
-	for k, v := range m {
-		if v {
-			r[k] = ""
-		}
-	}
-	return r
 }
 
 // checkFeatures refuses --net-offload for a guest whose bindings do not
