@@ -26,11 +26,11 @@ func BenchmarkHTTPD(b *testing.B) {
 	nginx := startNginx(b, e.net, e.site.dir)
 
 	type row struct {
-		name          string
-		path          string
-		unit          string
+		name                   string
+		path                   string
+		unit                   string
 		guest, offload, native float64
-		notes         []string
+		notes                  []string
 	}
 	rows := []*row{
 		{name: "1 KiB file", path: "/1k.bin", unit: "req/s"},

@@ -105,24 +105,7 @@ func startHTTPD(tb testing.TB, opts ...string) *httpdEnv {
 	spt := testnet.BuildOutput(tb, "build/unikernels/httpd/httpd.spt")
 	testnet.BuildOutput(tb, "build/bin/runnc-spt")
 	site := makeHTTPDSite(tb)
-	n, err := testnet.New("rh5")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { n.Close() })
-	g, err := n.StartGuestWith(opts, spt, site.image)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		out, err := g.Stop()
-		if tb.Failed() || err != nil {
-			tb.Logf("guest console (stop: %v):\n%s", err, out)
-		}
-	})
-	if err := n.WaitTCP(n.GuestIP, 80, 20*time.Second); err != nil {
-		tb.Fatalf("%v\nguest console:\n%s", err, g.Output())
-	}
+	n, g := testnet.StartService(tb, "rh5", opts, spt, site.image, 80)
 	return &httpdEnv{site: site, net: n, guest: g, base: "http://" + n.GuestIP}
 }
 

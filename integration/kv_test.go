@@ -40,24 +40,7 @@ func startKV(tb testing.TB, opts ...string) *kvEnv {
 	}
 	spt := testnet.BuildOutput(tb, "build/unikernels/kv/kv.spt")
 	testnet.BuildOutput(tb, "build/bin/runnc-spt")
-	n, err := testnet.New("rh4")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { n.Close() })
-	g, err := n.StartGuestWith(opts, spt, "")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() {
-		out, err := g.Stop()
-		if tb.Failed() || err != nil {
-			tb.Logf("guest console (stop: %v):\n%s", err, out)
-		}
-	})
-	if err := n.WaitTCP(n.GuestIP, 6379, 20*time.Second); err != nil {
-		tb.Fatalf("%v\nguest console:\n%s", err, g.Output())
-	}
+	n, g := testnet.StartService(tb, "rh4", opts, spt, "", 6379)
 	return &kvEnv{net: n, guest: g, addr: net.JoinHostPort(n.GuestIP, "6379")}
 }
 

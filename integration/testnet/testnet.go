@@ -417,6 +417,36 @@ type TB interface {
 	Skip(args ...any)
 	Fatal(args ...any)
 	Fatalf(format string, args ...any)
+	Logf(format string, args ...any)
+	Failed() bool
+	Cleanup(func())
+}
+
+// StartService makes a fresh Net (netns prefix name), starts the guest spt
+// on it (StartGuestWith) and waits until it accepts TCP connections on
+// port. Net and guest are removed when the test ends; the guest's console
+// is logged if the test failed.
+func StartService(tb TB, name string, opts []string, spt, rootfsImage string, port int) (*Net, *Guest) {
+	tb.Helper()
+	n, err := New(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { n.Close() })
+	g, err := n.StartGuestWith(opts, spt, rootfsImage)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		out, err := g.Stop()
+		if tb.Failed() || err != nil {
+			tb.Logf("guest console (stop: %v):\n%s", err, out)
+		}
+	})
+	if err := n.WaitTCP(n.GuestIP, port, 20*time.Second); err != nil {
+		tb.Fatalf("%v\nguest console:\n%s", err, g.Output())
+	}
+	return n, g
 }
 
 // NeedRoot skips the test unless it runs as root, which the test
