@@ -99,7 +99,7 @@ demo: all
 	bash scripts/demo.sh
 
 fuzz: all
-	$(GO) test -run '^$$' -fuzz FuzzCheck -fuzztime $${FUZZTIME:-10m} ./tender/
+	$(GO) test -run '^$$' -fuzz FuzzCheckELF -fuzztime $${FUZZTIME:-10m} -fuzzminimizetime 3s -timeout 0 ./tender/
 
 clean:
 	rm -rf $(B) $(STUB)
