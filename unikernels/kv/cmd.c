@@ -42,6 +42,16 @@ int arg_ll(struct client *c, const struct arg *a, long long *v)
     return 0;
 }
 
+/* The optional COUNT of LPOP/RPOP/SPOP/ZPOPMIN/ZPOPMAX. */
+int arg_count(struct client *c, const struct arg *a, long long *v)
+{
+    if (str2ll(a->p, a->len, v) < 0 || *v < 0) {
+        reply_error(c, "ERR value is out of range, must be positive");
+        return -1;
+    }
+    return 0;
+}
+
 int arg_double(struct client *c, const struct arg *a, double *v)
 {
     if (str2double(a->p, a->len, v) < 0) {

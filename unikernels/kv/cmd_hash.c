@@ -183,15 +183,8 @@ static void cmd_hdel(struct client *c, int argc, struct arg *argv)
     long long removed = 0;
     if (err)
         return;
-    for (int i = 2; o && i < argc; i++) {
-        struct dict_entry *e = dict_find(&o->u.hash, argv[i].p, argv[i].len);
-        if (e) {
-            dict_unlink(&o->u.hash, e);
-            free(e->v.ptr);
-            free(e);
-            removed++;
-        }
-    }
+    if (o)
+        removed = dict_remove_args(&o->u.hash, &argv[2], argc - 2, 1);
     if (o && o->u.hash.used == 0)
         db_delete(cdb(c), argv[1].p, argv[1].len);
     reply_int(c, removed);

@@ -65,12 +65,8 @@ static void pop_generic(struct client *c, int argc, struct arg *argv, int left)
                      left ? "lpop" : "rpop");
         return;
     }
-    if (argc == 3) {
-        if (str2ll(argv[2].p, argv[2].len, &count) < 0 || count < 0) {
-            reply_error(c, "ERR value is out of range, must be positive");
-            return;
-        }
-    }
+    if (argc == 3 && arg_count(c, &argv[2], &count) < 0)
+        return;
     struct obj *o = lookup_typed(c, &argv[1], T_LIST, &wrong);
     if (wrong) {
         reply_wrongtype(c);

@@ -39,14 +39,8 @@ static void cmd_srem(struct client *c, int argc, struct arg *argv)
     long long removed = 0;
     if (err)
         return;
-    for (int i = 2; o && i < argc; i++) {
-        struct dict_entry *e = dict_find(&o->u.set, argv[i].p, argv[i].len);
-        if (e) {
-            dict_unlink(&o->u.set, e);
-            free(e);
-            removed++;
-        }
-    }
+    if (o)
+        removed = dict_remove_args(&o->u.set, &argv[2], argc - 2, 0);
     if (o && o->u.set.used == 0)
         db_delete(cdb(c), argv[1].p, argv[1].len);
     reply_int(c, removed);
@@ -61,10 +55,8 @@ static void cmd_spop(struct client *c, int argc, struct arg *argv)
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    if (argc == 3 && (str2ll(argv[2].p, argv[2].len, &count) < 0 || count < 0)) {
-        reply_error(c, "ERR value is out of range, must be positive");
+    if (argc == 3 && arg_count(c, &argv[2], &count) < 0)
         return;
-    }
     struct obj *o = get_set(c, &argv[1], &err);
     if (err)
         return;

@@ -243,10 +243,8 @@ static void pop_generic(struct client *c, int argc, struct arg *argv, int max)
         reply_error(c, ERR_SYNTAX);
         return;
     }
-    if (argc == 3 && (str2ll(argv[2].p, argv[2].len, &count) < 0 || count < 0)) {
-        reply_error(c, "ERR value is out of range, must be positive");
+    if (argc == 3 && arg_count(c, &argv[2], &count) < 0)
         return;
-    }
     struct obj *o = get_zset(c, &argv[1], &err);
     if (err)
         return;

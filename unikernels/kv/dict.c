@@ -215,3 +215,20 @@ size_t dict_sweep_bucket(struct dict *d, size_t bucket,
     }
     return (bucket + 1) & (d->size - 1);
 }
+
+long long dict_remove_args(struct dict *d, const struct arg *keys, int n,
+                           int free_values)
+{
+    long long removed = 0;
+    for (int i = 0; i < n; i++) {
+        struct dict_entry *e = dict_find(d, keys[i].p, keys[i].len);
+        if (e) {
+            dict_unlink(d, e);
+            if (free_values)
+                free(e->v.ptr);
+            free(e);
+            removed++;
+        }
+    }
+    return removed;
+}

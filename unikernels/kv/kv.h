@@ -74,6 +74,10 @@ struct dict_entry *dict_upsert(struct dict *d, const char *k, size_t n,
                                int *created);
 /* Take the entry out of the table (the caller frees it and its value). */
 void dict_unlink(struct dict *d, struct dict_entry *e);
+/* Unlink and free the entries named by keys[0..n); free_values also frees
+ * each entry's v.ptr. Returns how many were there. */
+long long dict_remove_args(struct dict *d, const struct arg *keys, int n,
+                           int free_values);
 /* A random entry, or NULL if empty. */
 struct dict_entry *dict_random(const struct dict *d);
 /* Free every entry (free_val first, if given) and the table. */
@@ -267,6 +271,7 @@ size_t cmd_count(void);
 struct db *cdb(struct client *c);
 int arg_is(const struct arg *a, const char *s);     /* case-insensitive */
 int arg_ll(struct client *c, const struct arg *a, long long *v);     /* replies on error */
+int arg_count(struct client *c, const struct arg *a, long long *v);  /* >= 0; replies on error */
 int arg_double(struct client *c, const struct arg *a, double *v);
 /* The key's object if it has type t; NULL with *wrong set if another type. */
 struct obj *lookup_typed(struct client *c, const struct arg *key,
