@@ -99,13 +99,12 @@ func (t *FunctionTrace) start() error {
 	if err := t.in.setPids("set_ftrace_pid", t.pid); err != nil {
 		return err
 	}
-	if err := t.in.openPipe(t.collect); err != nil {
-		return err
-	}
+	// The tracer first: the kernel will not change it while trace_pipe is
+	// open (EBUSY).
 	if err := t.in.write("current_tracer", "function"); err != nil {
 		return fmt.Errorf("%w: %v", ErrFunctionTracingRefused, err)
 	}
-	return nil
+	return t.in.openPipe(t.collect)
 }
 
 // collect takes the functions out of complete lines of trace_pipe text:
@@ -160,11 +159,19 @@ func parseFunctionLine(line []byte) (string, bool) {
 }
 
 // updateNotrace moves the functions seen into set_ftrace_notrace, in
-// batches, until Stop.
+// batches, until Stop. They are written by index in
+// available_filter_functions (1-based), which the kernel looks up
+// directly: by name, each one costs a walk over every traceable function
+// with a symbol lookup for each, which takes seconds in an emulated VM.
 func (t *FunctionTrace) updateNotrace() {
 	defer close(t.updater)
+	index, err := filterIndex(filepath.Join(t.in.dir, "available_filter_functions"))
+	if err != nil {
+		return // the trace still works, with more events
+	}
 	tick := time.NewTicker(notraceEvery)
 	defer tick.Stop()
+	checked := false
 	for {
 		select {
 		case <-t.quit:
@@ -175,25 +182,66 @@ func (t *FunctionTrace) updateNotrace() {
 		batch := t.pending
 		t.pending = nil
 		t.mu.Unlock()
-		if len(batch) == 0 {
+		var idx []string
+		for _, n := range batch {
+			for _, i := range index[n] {
+				idx = append(idx, strconv.Itoa(i))
+			}
+		}
+		if len(idx) == 0 {
 			continue
 		}
-		names := make([]string, len(batch))
-		for i, n := range batch {
-			// "name [module]" is written as the filter syntax name:mod:module.
-			if a, b, ok := strings.Cut(n, " ["); ok {
-				n = a + ":mod:" + strings.TrimSuffix(b, "]")
-			}
-			names[i] = n
-		}
 		path := filepath.Join(t.in.dir, "set_ftrace_notrace")
-		if writeFile(path, strings.Join(names, " "), true) != nil {
-			// One bad name spoils a batch; the rest still help.
-			for _, n := range names {
-				writeFile(path, n, true)
+		if err := writeFile(path, strings.Join(idx, " "), true); err != nil {
+			return // a kernel without index writes: go on without
+		}
+		if !checked {
+			// Once: the kernel must have taken exactly what was seen, or
+			// the indexes do not mean what we think, and a function never
+			// seen could be hidden. Then undo and go on without.
+			checked = true
+			if !t.notraceMatches(path) {
+				writeFile(path, "", false)
+				return
 			}
 		}
 	}
+}
+
+// notraceMatches says whether every function in set_ftrace_notrace has
+// been seen.
+func (t *FunctionTrace) notraceMatches(path string) bool {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return false
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ok := true
+	eachLine(data, func(line []byte) {
+		name := string(bytes.TrimSpace(line))
+		if name != "" && !strings.HasPrefix(name, "#") && !t.seen[name] {
+			ok = false
+		}
+	})
+	return ok
+}
+
+// filterIndex maps each function of available_filter_functions ("name" or
+// "name [module]", as the trace prints them) to its line numbers.
+func filterIndex(path string) (map[string][]int, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	index := map[string][]int{}
+	n := 0
+	eachLine(data, func(line []byte) {
+		n++
+		name := string(bytes.TrimSpace(line))
+		index[name] = append(index[name], n)
+	})
+	return index, nil
 }
 
 // Stop ends the trace, removes the instance and returns the functions seen

@@ -112,7 +112,7 @@ func Measure(ctx context.Context, o Options) (*Profile, error) {
 				}
 				return nil, err
 			}
-			prof.FunctionsNote = LabHint
+			prof.FunctionsNote = fmt.Sprintf("%s (%v)", LabHint, err)
 			fns = nil
 		}
 	} else {
