@@ -300,6 +300,8 @@ func alu(op bpf.ALUOp, a, b value) value {
 // a kernel with CONFIG_CHECKPOINT_RESTORE, and a tracer not itself under
 // seccomp). The process is stopped for a moment; a system call it was
 // waiting in is restarted.
+// The caller must not be waiting for pid in another goroutine (as
+// exec.Cmd.Wait does for a child): the stop would be reported there.
 func ReadFilters(pid int) ([][]bpf.RawInstruction, error) {
 	// Every ptrace request must come from the thread that attached.
 	runtime.LockOSThread()

@@ -252,10 +252,13 @@ func (t *FunctionTrace) Stop() ([]string, error) {
 		close(t.quit)
 		<-t.updater
 		var errs []error
-		errs = append(errs, t.in.write("current_tracer", "nop"))
+		// Stop recording, drain, and only then drop the tracer: the
+		// kernel refuses to change it while trace_pipe is open.
+		errs = append(errs, t.in.write("tracing_on", "0"))
 		lost, rerr := t.in.stop()
 		t.lost = lost
-		errs = append(errs, rerr, t.in.remove())
+		t.in.closePipe()
+		errs = append(errs, rerr, t.in.write("current_tracer", "nop"), t.in.remove())
 		t.mu.Lock()
 		for n := range t.seen {
 			t.result = append(t.result, n)

@@ -9,3 +9,6 @@ EXTRA_ALL += $(B)/bin/runnc
 .PHONY: hap-lab hap-report
 hap-lab: all
 	bash hap/lab/lab.sh
+
+hap-report:
+	$(GO) run ./hap/report -in $(B)/hap -out docs/hap

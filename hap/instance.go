@@ -148,10 +148,7 @@ func (in *instance) stop() (lost int64, err error) {
 // the rmdir while files of the instance are open or a tracer is on, so
 // close first and retry a little.
 func (in *instance) remove() error {
-	if in.pipe >= 0 {
-		unix.Close(in.pipe)
-		in.pipe = -1
-	}
+	in.closePipe()
 	var err error
 	for i := 0; i < 50; i++ {
 		err = unix.Rmdir(in.dir)
@@ -164,6 +161,13 @@ func (in *instance) remove() error {
 		return fmt.Errorf("remove tracing instance %s: %w", in.dir, err)
 	}
 	return nil
+}
+
+func (in *instance) closePipe() {
+	if in.pipe >= 0 {
+		unix.Close(in.pipe)
+		in.pipe = -1
+	}
 }
 
 // eachLine calls fn for every line of complete trace_pipe text.

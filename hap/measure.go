@@ -116,7 +116,7 @@ func Measure(ctx context.Context, o Options) (*Profile, error) {
 			fns = nil
 		}
 	} else {
-		prof.FunctionsNote = "not measured (function tracing off)"
+		prof.FunctionsNote = "function tracing off"
 	}
 
 	start := time.Now()
@@ -203,6 +203,12 @@ func (p *Profile) readAllowed(pid int) {
 	p.Seccomp = s
 	if s.Mode != 2 {
 		p.AllowedNote = "no seccomp filter: every system call is allowed"
+		return
+	}
+	if pp, ok := parentOf(pid); ok && pp == os.Getpid() {
+		// Our own child: its ptrace stops would also be reported to
+		// whoever else here waits for it (exec.Cmd.Wait), and lost.
+		p.AllowedNote = "filter not read: the target is this process's child; trace it from another process"
 		return
 	}
 	progs, err := ReadFilters(pid)

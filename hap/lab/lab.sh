@@ -84,7 +84,7 @@ echo "hap-lab: initramfs $(du -h "$LAB/initramfs.gz" | cut -f1), kernel $KVER, a
 
 # --- boot ------------------------------------------------------------------
 rm -f "$LAB/console.log" "$LAB/results.txt"
-timeout 1200 qemu-system-x86_64 -accel "$ACCEL" -cpu max -smp 2 -m 2048 \
+timeout 1200 qemu-system-x86_64 -accel "$ACCEL" -cpu max -smp ${HAP_LAB_CPUS:-1} -m 2048 \
 	-kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$LAB/initramfs.gz" \
 	-append "console=ttyS0 quiet panic=-1 init=/init${HAP_LAB_ONLY:+ hap.only=$HAP_LAB_ONLY}" \
 	-display none -no-reboot -nic none \
