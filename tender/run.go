@@ -36,11 +36,12 @@ const maxMemMB = 64 << 10
 // ParseArgs parses a Solo5-spt-like command line:
 //
 //	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
-//	[--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+//	[--block:NAME=PATH] [--args-file=PATH] [--print-filter] [--] KERNEL [ARGS...]
 //
 // A --KEY:NAME option without "=VALUE" reaches its module with an empty value.
 func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 	cfg = &Config{MemMB: DefaultMemMB, mods: modules()}
+	var late []string // guest arguments from --args-file, after ARGS
 	i := 0
 	for ; i < len(argv); i++ {
 		a := argv[i]
@@ -52,6 +53,17 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 			break
 		}
 		switch {
+		case strings.HasPrefix(a, "--args-file="):
+			if late != nil {
+				return nil, false, fmt.Errorf("--args-file given twice")
+			}
+			opts, guest, err := readArgsFile(strings.TrimPrefix(a, "--args-file="))
+			if err != nil {
+				return nil, false, err
+			}
+			late = append([]string{}, guest...)
+			// The file's options are parsed as if given here.
+			argv = append(append(append([]string{}, argv[:i+1]...), opts...), argv[i+1:]...)
 		case a == "--print-filter":
 			printFilter = true
 		case strings.HasPrefix(a, "--mem="):
@@ -82,8 +94,34 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 	if i >= len(argv) {
 		return nil, false, fmt.Errorf("no KERNEL given (see runnc-spt --help)")
 	}
-	cfg.Kernel, cfg.Args = argv[i], argv[i+1:]
+	cfg.Kernel, cfg.Args = argv[i], append(argv[i+1:len(argv):len(argv)], late...)
 	return cfg, printFilter, nil
+}
+
+// readArgsFile reads the options runnc writes after the engine's hooks
+// ran (the container's network exists only then, after the tender's argv
+// was fixed): one word a line, tender options first, then a line "--",
+// then arguments appended to the guest's command line.
+func readArgsFile(path string) (opts, guest []string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--args-file: %w", err)
+	}
+	inGuest := false
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case l == "":
+		case l == "--" && !inGuest:
+			inGuest = true
+		case inGuest:
+			guest = append(guest, l)
+		case !strings.HasPrefix(l, "--") || strings.HasPrefix(l, "--args-file="):
+			return nil, nil, fmt.Errorf("--args-file %s: %q is not a tender option", path, l)
+		default:
+			opts = append(opts, l)
+		}
+	}
+	return opts, guest, nil
 }
 
 // Prepared is a checked guest with its devices attached and its filter built.

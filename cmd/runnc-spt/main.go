@@ -2,7 +2,8 @@
 // in this process under a seccomp filter of seven system calls.
 //
 //	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
-//	          [--net-offload:NAME] [--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+//	          [--net-offload:NAME] [--block:NAME=PATH] [--args-file=PATH]
+//	          [--print-filter] [--] KERNEL [ARGS...]
 package main
 
 import (
@@ -25,6 +26,9 @@ command line. The guest's exit status is this command's exit status.
                         64 KiB for the kernel to segment and checksum (TSO;
                         reaches more host kernel code, hence opt-in)
   --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH
+  --args-file=PATH      read more options from PATH, one a line, then a line
+                        "--" and arguments appended to ARGS (runnc writes it
+                        once the container's network exists)
   --print-filter        print the seccomp policy for these devices and exit
 `
 
