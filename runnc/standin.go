@@ -101,9 +101,9 @@ func netHandoff(nsPath, tap string, uid, gid int) (*guestNet, error) {
 		{"ip", "link", "set", tap, "mtu", mtu, "up"},
 		{"ip", "addr", "flush", "dev", "eth0"},
 		{"tc", "qdisc", "add", "dev", "eth0", "ingress"},
-		{"tc", "filter", "add", "dev", "eth0", "parent", "ffff:", "matchall", "action", "mirred", "egress", "redirect", "dev", tap},
+		{"tc", "filter", "add", "dev", "eth0", "parent", "ffff:", "protocol", "all", "u32", "match", "u8", "0", "0", "action", "mirred", "egress", "redirect", "dev", tap},
 		{"tc", "qdisc", "add", "dev", tap, "ingress"},
-		{"tc", "filter", "add", "dev", tap, "parent", "ffff:", "matchall", "action", "mirred", "egress", "redirect", "dev", "eth0"},
+		{"tc", "filter", "add", "dev", tap, "parent", "ffff:", "protocol", "all", "u32", "match", "u8", "0", "0", "action", "mirred", "egress", "redirect", "dev", "eth0"},
 	} {
 		if _, err := nsRun(nsPath, c...); err != nil {
 			netUndo(nsPath, g)

@@ -260,6 +260,15 @@ func parseMAC(s string) ([6]byte, error) {
 // namespace the tap lives in (an @FD tap may come from another one).
 func tapMTU(fd int, iface string) (uint64, error) {
 	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
+	if e == unix.EPERM {
+		// Without CAP_NET_ADMIN (a tender in a container, on a tap it
+		// owns) the tap is looked up where we are.
+		mtu, err := ifaceQuery(iface, unix.SIOCGIFMTU)
+		if err != nil {
+			return 0, fmt.Errorf("look up tap %s: %w", iface, err)
+		}
+		return uint64(mtu), nil
+	}
 	if e != 0 {
 		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
 	}
