@@ -32,7 +32,7 @@ const (
 // Memory sizes, in MiB (see the package doc).
 const (
 	DefaultGuestMiB   = 512
-	TenderOverheadMiB = 4
+	TenderOverheadMiB = 2
 	MinLimitMiB       = 8
 )
 
