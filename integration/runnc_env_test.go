@@ -239,7 +239,7 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
 		},
 		"linux": map[string]any{
-			"namespaces": []map[string]any{{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}},
+			"namespaces":    []map[string]any{{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}},
 			"maskedPaths":   []string{"/proc/kcore", "/proc/keys"},
 			"readonlyPaths": []string{"/proc/sys", "/proc/sysrq-trigger"},
 			"resources":     map[string]any{"devices": []map[string]any{{"allow": false, "access": "rwm"}}},
