@@ -24,7 +24,10 @@ type Config struct {
 	MemMB  int
 	Kernel string
 	Args   []string
-	mods   []module
+	// NoFSGSBase makes the tender act as if the CPU lacked FSGSBASE (for
+	// tests; runnc-spt sets it from NoFSGSBaseEnv).
+	NoFSGSBase bool
+	mods       []module
 }
 
 // DefaultMemMB is guest memory when --mem is not given (as Solo5).
@@ -114,13 +117,13 @@ func Prepare(cfg *Config) (*Prepared, error) {
 		return nil, err
 	}
 	p := &Prepared{Image: img, Devices: devs, Policy: NewPolicy(cfg.mods, devs)}
+	flags, tlsReason := tlsMode(img, hasFSGSBase(), cfg.NoFSGSBase)
+	if tlsReason != "" {
+		allowTLS(p.Policy, memSize, tlsReason)
+	}
 	if p.Filter, err = p.Policy.Compile(); err != nil {
 		closeAll(devs)
 		return nil, err
-	}
-	var flags uint32
-	if hasFSGSBase() {
-		flags |= bootFlagFSGSBase
 	}
 	if p.Layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
 		closeAll(devs)
@@ -131,21 +134,6 @@ func Prepare(cfg *Config) (*Prepared, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// hasFSGSBase says whether the kernel lets user space use wrfsbase.
-func hasFSGSBase() bool {
-	const atHWCAP2, hwcap2FSGSBase = 26, 1 << 1
-	auxv, err := unix.Auxv()
-	if err != nil {
-		return false
-	}
-	for _, kv := range auxv {
-		if kv[0] == atHWCAP2 {
-			return kv[1]&hwcap2FSGSBase != 0
-		}
-	}
-	return false
 }
 
 // plan layout: tender/stub/plan.h.

@@ -26,6 +26,10 @@ command line. The guest's exit status is this command's exit status.
                         reaches more host kernel code, hence opt-in)
   --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH
   --print-filter        print the seccomp policy for these devices and exit
+
+Environment (for tests only):
+  RUNNC_SPT_NO_FSGSBASE=1  act as if the CPU lacked FSGSBASE: a guest that
+                        uses TLS then gets arch_prctl(ARCH_SET_FS) in its filter
 `
 
 func main() {
@@ -38,6 +42,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	cfg.NoFSGSBase = os.Getenv(tender.NoFSGSBaseEnv) == "1"
 	p, err := tender.Prepare(cfg)
 	if err != nil {
 		fail(err)
