@@ -18,6 +18,7 @@ func testDevices() []*Device {
 		{Name: "rootfs", Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 20, BlockSize: 512},
 		{Name: "ro", Type: manifest.BlockBasic, FD: 7, Capacity: 4096, BlockSize: 512, ReadOnly: true},
 		{Name: "service1", Type: manifest.NetBasic, FD: 9, MTU: 9000},
+		{Name: "sector4k", Type: manifest.BlockBasic, FD: 10, Capacity: 1 << 20, BlockSize: 4096},
 	}
 }
 
@@ -87,6 +88,7 @@ func filterMatchesPolicy(t *testing.T, p *Policy) {
 	// arch_prctl codes and guest memory's end.
 	vals := []uint64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 511, 512, 513, 1024, 4096 - 512, 4096,
 		(1 << 20) - 512, (1 << 20) - 511, 1 << 20, 1<<20 + 512, 1 << 32, 1<<32 | 5, 1<<32 | 512, ^uint64(0),
+		2048, 8192, (1 << 20) - 4096, (1 << 20) - 2048,
 		archSetFS - 1, archSetFS, archSetFS + 1, 1<<32 | archSetFS,
 		testMemSize - 8, testMemSize - 1, testMemSize, 1<<32 | (testMemSize - 1)}
 	rng := rand.New(rand.NewSource(1))
@@ -169,6 +171,13 @@ func TestPolicyAsDesigned(t *testing.T) {
 		{"pwrite64", [6]uint64{6, 0, 512, 512}, true},
 		{"pwrite64", [6]uint64{7, 0, 512, 0}, false}, // read-only file
 		{"pread64", [6]uint64{7, 0, 512, 3584}, true},
+		{"pread64", [6]uint64{10, 0, 4096, 0}, true},
+		{"pread64", [6]uint64{10, 0, 4096, (1 << 20) - 4096}, true},
+		{"pread64", [6]uint64{10, 0, 512, 0}, false},
+		{"pread64", [6]uint64{10, 0, 4096, 512}, false},
+		{"pread64", [6]uint64{10, 0, 4096, 2048}, false},
+		{"pwrite64", [6]uint64{10, 0, 4096, 4096}, true},
+		{"pwrite64", [6]uint64{10, 0, 4096, 1 << 20}, false},
 		{"ppoll", [6]uint64{0, 2, 0, 0}, true},
 		{"ppoll", [6]uint64{0, 3, 0, 0}, false},
 		{"ppoll", [6]uint64{0, 1, 0, 0x1000}, false},

@@ -35,6 +35,8 @@ type guestTest struct {
 	corrupt func(t *testing.T, img []byte) []byte
 	// noFSGSBase runs the tender as if the CPU lacked FSGSBASE.
 	noFSGSBase bool
+	// sectorSize, if set, is the block device's --block-sector-size.
+	sectorSize int
 
 	// How it ends: refused by the tender before the guest runs (non-zero
 	// exit, nothing on stdout, one line on stderr matching reason), killed
@@ -51,7 +53,8 @@ type guestTest struct {
 
 // runEnv is what a run was given.
 type runEnv struct {
-	block string // the block device's file, if attached
+	block      string // the block device's file, if attached
+	sectorSize int    // its block size
 }
 
 var (
@@ -142,6 +145,8 @@ var guestTests = []guestTest{
 		want: []string{"TLS base via arch_prctl", "SUCCESS"}},
 	{name: "blk", guest: "blk", devices: blockDev,
 		want: []string{"capacity 1048576 block_size 512", "SUCCESS"}, check: checkBlockPattern},
+	{name: "blk/sector-4096", guest: "blk", devices: blockDev, sectorSize: 4096,
+		want: []string{"capacity 1048576 block_size 4096", "SUCCESS"}, check: checkBlockPattern},
 	{name: "abort", guest: "abort", exit: 255, want: []string{"calling solo5_abort()"}},
 
 	{name: "exception/code", guest: "exception", signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
@@ -235,6 +240,19 @@ var guestTests = []guestTest{
 		corrupt: noteType(2, 99)},
 }
 
+// The block rows of the syscall guest again with 4096-byte sectors: the
+// filter's size and alignment conditions follow the sector size (an
+// offset of half a block is 512-aligned but not 4096-aligned).
+func init() {
+	for _, tc := range guestTests {
+		if tc.guest == "syscall" && (strings.Contains(tc.name, "pread") || strings.Contains(tc.name, "pwrite")) {
+			tc.name += "/sector-4096"
+			tc.sectorSize = 4096
+			guestTests = append(guestTests, tc)
+		}
+	}
+}
+
 // TestGuests runs every row of guestTests and checks how it ended.
 func TestGuests(t *testing.T) {
 	spt := tender(t)
@@ -257,8 +275,12 @@ func TestGuests(t *testing.T) {
 				argv = withoutFSGSBase(spt)
 			}
 			if tc.devices&blockDev != 0 {
-				env.block = blockFile(t, blockSize)
+				env.block, env.sectorSize = blockFile(t, blockSize), 512
 				argv = append(argv, "--block:storage="+env.block)
+				if tc.sectorSize != 0 {
+					env.sectorSize = tc.sectorSize
+					argv = append(argv, fmt.Sprintf("--block-sector-size:storage=%d", tc.sectorSize))
+				}
 			}
 			if tc.devices&netDev != 0 {
 				ns := newNetns(t, 1)
@@ -359,7 +381,7 @@ func checkBlockPattern(t *testing.T, r *result, env *runEnv) {
 	if len(data) != blockSize {
 		t.Fatalf("block file is %d bytes after the run, was %d", len(data), blockSize)
 	}
-	const bs = 512
+	bs := env.sectorSize
 	for off := range data {
 		n, i := uint64(off/bs), uint64(off%bs)
 		if data[off] != blockPattern(n, i) {

@@ -163,6 +163,14 @@ int solo5_app_main(const struct solo5_start_info *si)
         r = raw_syscall(SYS_ppoll, (long)fds, 1, (long)&ts, 0, 0, 0);
     else if (t_strcmp(c, "ok-read-net") == 0)
         r = raw_syscall(SYS_read, nfd, (long)buf, sizeof buf, 0, 0, 0);
+    /* Through the bindings: a write to a read-only device is an error. */
+    else if (t_strcmp(c, "block-write") == 0) {
+        solo5_handle_t h;
+        struct solo5_block_info info;
+        if (solo5_block_acquire("storage", &h, &info) != SOLO5_R_OK)
+            t_fail("solo5_block_acquire");
+        r = solo5_block_write(h, 0, buf, info.block_size);
+    }
     else if (t_strcmp(c, "ok-arch_prctl") == 0)
         r = raw_syscall(SYS_arch_prctl, ARCH_SET_FS, mem - 1, 0, 0, 0, 0);
     else
