@@ -93,6 +93,10 @@ var guestTests = []guestTest{
 	{name: "blk", guest: "blk", devices: blockDev,
 		want: []string{"capacity 1048576 block_size 512", "SUCCESS"}, check: checkBlockPattern},
 	{name: "abort", guest: "abort", exit: 255, want: []string{"calling solo5_abort()"}},
+	// The stack protector: a fresh guard every run, an overrun aborts.
+	{name: "ssp/guard", guest: "ssp", args: []string{"guard"}, want: []string{"SUCCESS"}, check: checkGuardFresh},
+	{name: "ssp/smash", guest: "ssp", args: []string{"smash"}, exit: 255,
+		want: []string{"overrunning", "Solo5: stack smashing detected"}, absent: survived},
 
 	{name: "exception/code", guest: "exception", signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
 	{name: "exception/rodata", guest: "exception", args: []string{"rodata"}, signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
@@ -257,6 +261,23 @@ func (tc *guestTest) assert(t *testing.T, r *result) {
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", r.output())
+	}
+}
+
+var guardLine = regexp.MustCompile(`(?m)^guard (0x[0-9a-f]+)$`)
+
+// checkGuardFresh runs the ssp guest a second time: the stack protector
+// guard comes from the tender's entropy, so it differs from run to run.
+func checkGuardFresh(t *testing.T, r *result, _ *runEnv) {
+	first := guardLine.FindStringSubmatch(r.stdout)
+	again := run(t, time.Minute, tender(t), guest(t, "ssp"), "guard")
+	second := guardLine.FindStringSubmatch(again.stdout)
+	if first == nil || second == nil {
+		t.Fatalf("no guard line in %q or %q", r.stdout, again.stdout)
+	}
+	t.Logf("guards %s and %s", first[1], second[1])
+	if first[1] == second[1] {
+		t.Errorf("the stack protector guard is %s in two runs: not random", first[1])
 	}
 }
 

@@ -99,7 +99,8 @@ struct runnc_boot_info {            /* 64 bytes + devices */
     uint64_t heap_size;             /* 40 stack grows down from the end */
     uint32_t ndevices;              /* 48 */
     uint32_t reserved0;             /* 52 */
-    uint64_t reserved1;             /* 56 */
+    uint64_t entropy;               /* 56 random bits for the stack protector
+                                       guard (0 from tenders before it) */
     struct runnc_device devices[RUNNC_MAX_DEVICES]; /* 64, in manifest order */
 };
 
