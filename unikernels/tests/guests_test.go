@@ -172,6 +172,8 @@ var guestTests = []guestTest{
 		corrupt: progField(isData, 40, func(uint64) uint64 { return 1 << 46 }, 8)},
 	{name: "malformed/misaligned-segment", guest: "hello", refused: true,
 		corrupt: progField(isText, 16, func(v uint64) uint64 { return v + 0x10 }, 8)},
+	// A PT_INTERP other than the one that cannot exist: a dynamic program.
+	{name: "malformed/interp", guest: "hello", refused: true, reason: "dynamically linked", corrupt: otherInterp},
 	{name: "malformed/abi-version", guest: "hello", refused: true, reason: "(?i)ABI",
 		corrupt: noteField(1, 0, 2)},
 	{name: "malformed/no-abi-note", guest: "hello", refused: true, reason: "(?i)ABI",
@@ -432,6 +434,19 @@ func overlapSegments(t *testing.T, img []byte) []byte {
 	isRodata := func(p *elf.Prog) bool { return p.Type == elf.PT_LOAD && p.Flags == elf.PF_R }
 	img = progField(isRodata, 16, func(uint64) uint64 { return text.Vaddr }, 8)(t, img)
 	return progField(isRodata, 24, func(uint64) uint64 { return text.Vaddr }, 8)(t, img)
+}
+
+// otherInterp makes the guest's PT_INTERP name a path of the same length
+// that could exist.
+func otherInterp(t *testing.T, img []byte) []byte {
+	const ours, other = "/nonexistent/runnc/\x00", "/lib64/ld-x86-64.so\x00"
+	i := strings.Index(string(img), ours)
+	if i < 0 || len(ours) != len(other) {
+		t.Fatalf("the guest image has no PT_INTERP %q", ours)
+	}
+	img = append([]byte(nil), img...)
+	copy(img[i:], other)
+	return img
 }
 
 // noteAt returns the file offset of the desc of the RUNNC note of type typ

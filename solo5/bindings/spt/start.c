@@ -54,6 +54,11 @@ void spt_main(const struct runnc_boot_info *bi)
     solo5_exit(solo5_app_main(&si));
 }
 
+/* The interpreter the host kernel would load to exec this file directly:
+ * one that cannot exist, so that it refuses (runnc/abi.h). */
+static const char interp[] __attribute__((section(".interp"), used)) =
+    RUNNC_INTERP;
+
 /* Marks the guest as built for this ABI; the tender refuses others. */
 static const struct {
     uint32_t namesz, descsz, type;

@@ -67,6 +67,14 @@ struct runnc_manifest_note {
     struct runnc_manifest_entry e[];
 };
 
+/*
+ * Every guest has a PT_INTERP naming this path, which cannot be a file (it
+ * ends in a slash): the host kernel refuses to exec a guest directly
+ * (ENOENT, or EACCES if someone made the directory) before any of its code
+ * runs. The tender accepts this PT_INTERP and refuses every other.
+ */
+#define RUNNC_INTERP            "/nonexistent/runnc/"
+
 /* Guest memory layout. */
 #define RUNNC_GUEST_MIN_ADDR    0x10000UL   /* below: never mapped (NULL page) */
 #define RUNNC_BOOT_INFO_ADDR    0x10000UL   /* read-only for the guest */
