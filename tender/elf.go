@@ -34,6 +34,11 @@ const (
 	// featureTLS: the guest sets a TLS base (besides a non-empty PT_TLS).
 	featureTLS      = 2
 	maxLoadSegments = 8
+
+	// guestInterp is the PT_INTERP every guest carries (RUNNC_INTERP in
+	// runnc/abi.h): a path that cannot be a file, so that the host kernel
+	// refuses to exec a guest directly. It is the only one accepted.
+	guestInterp = "/nonexistent/runnc/"
 )
 
 // ELF constants used by the checks.
@@ -175,13 +180,23 @@ func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
 	img := &Image{Entry: entry}
 	var abi []byte
 	var mft []byte
+	sawInterp := false
 	for i := 0; i < int(phnum); i++ {
 		ph := phdrs[uint64(i)*phdrSize:]
 		ptype, flags := le.Uint32(ph[0:]), le.Uint32(ph[4:])
 		off, vaddr := le.Uint64(ph[8:]), le.Uint64(ph[16:])
 		filesz, memsz, align := le.Uint64(ph[32:]), le.Uint64(ph[40:]), le.Uint64(ph[48:])
 		switch ptype {
-		case ptInterp, ptDynamic:
+		case ptInterp:
+			if off > uint64(len(data)) || filesz != uint64(len(guestInterp))+1 ||
+				filesz > uint64(len(data))-off || string(data[off:off+filesz]) != guestInterp+"\x00" {
+				return nil, fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			}
+			if sawInterp {
+				return nil, fmt.Errorf("ELF has two PT_INTERP segments")
+			}
+			sawInterp = true
+		case ptDynamic:
 			return nil, fmt.Errorf("ELF is dynamically linked; guests must be static")
 		case ptNote:
 			if off > size || filesz > size-off {

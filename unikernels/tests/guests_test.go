@@ -148,6 +148,10 @@ var guestTests = []guestTest{
 	{name: "blk/sector-4096", guest: "blk", devices: blockDev, sectorSize: 4096,
 		want: []string{"capacity 1048576 block_size 4096", "SUCCESS"}, check: checkBlockPattern},
 	{name: "abort", guest: "abort", exit: 255, want: []string{"calling solo5_abort()"}},
+	// The stack protector: a fresh guard every run, an overrun aborts.
+	{name: "ssp/guard", guest: "ssp", args: []string{"guard"}, want: []string{"SUCCESS"}, check: checkGuardFresh},
+	{name: "ssp/smash", guest: "ssp", args: []string{"smash"}, exit: 255,
+		want: []string{"overrunning", "Solo5: stack smashing detected"}, absent: survived},
 
 	{name: "exception/code", guest: "exception", signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
 	{name: "exception/rodata", guest: "exception", args: []string{"rodata"}, signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
@@ -230,6 +234,8 @@ var guestTests = []guestTest{
 		corrupt: progField(isData, 40, func(uint64) uint64 { return 1 << 46 }, 8)},
 	{name: "malformed/misaligned-segment", guest: "hello", refused: true,
 		corrupt: progField(isText, 16, func(v uint64) uint64 { return v + 0x10 }, 8)},
+	// A PT_INTERP other than the one that cannot exist: a dynamic program.
+	{name: "malformed/interp", guest: "hello", refused: true, reason: "dynamically linked", corrupt: otherInterp},
 	{name: "malformed/abi-version", guest: "hello", refused: true, reason: "(?i)ABI",
 		corrupt: noteField(1, 0, 2)},
 	{name: "malformed/no-abi-note", guest: "hello", refused: true, reason: "(?i)ABI",
@@ -339,6 +345,23 @@ func (tc *guestTest) assert(t *testing.T, r *result) {
 	}
 	if t.Failed() {
 		t.Logf("output:\n%s", r.output())
+	}
+}
+
+var guardLine = regexp.MustCompile(`(?m)^guard (0x[0-9a-f]+)$`)
+
+// checkGuardFresh runs the ssp guest a second time: the stack protector
+// guard comes from the tender's entropy, so it differs from run to run.
+func checkGuardFresh(t *testing.T, r *result, _ *runEnv) {
+	first := guardLine.FindStringSubmatch(r.stdout)
+	again := run(t, time.Minute, tender(t), guest(t, "ssp"), "guard")
+	second := guardLine.FindStringSubmatch(again.stdout)
+	if first == nil || second == nil {
+		t.Fatalf("no guard line in %q or %q", r.stdout, again.stdout)
+	}
+	t.Logf("guards %s and %s", first[1], second[1])
+	if first[1] == second[1] {
+		t.Errorf("the stack protector guard is %s in two runs: not random", first[1])
 	}
 }
 
@@ -493,6 +516,19 @@ func overlapSegments(t *testing.T, img []byte) []byte {
 	isRodata := func(p *elf.Prog) bool { return p.Type == elf.PT_LOAD && p.Flags == elf.PF_R }
 	img = progField(isRodata, 16, func(uint64) uint64 { return text.Vaddr }, 8)(t, img)
 	return progField(isRodata, 24, func(uint64) uint64 { return text.Vaddr }, 8)(t, img)
+}
+
+// otherInterp makes the guest's PT_INTERP name a path of the same length
+// that could exist.
+func otherInterp(t *testing.T, img []byte) []byte {
+	const ours, other = "/nonexistent/runnc/\x00", "/lib64/ld-x86-64.so\x00"
+	i := strings.Index(string(img), ours)
+	if i < 0 || len(ours) != len(other) {
+		t.Fatalf("the guest image has no PT_INTERP %q", ours)
+	}
+	img = append([]byte(nil), img...)
+	copy(img[i:], other)
+	return img
 }
 
 // noteAt returns the file offset of the desc of the RUNNC note of type typ

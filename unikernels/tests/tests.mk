@@ -4,7 +4,7 @@
 # each must end.
 TESTS_DIR := unikernels/tests
 TEST_GUESTS := hello quiet globals time fpu tls blk net abort exception \
-	zeropage seccomp syscall
+	zeropage seccomp syscall ssp
 TEST_LIB_SRCS := $(TESTS_DIR)/lib/test.c
 
 $(foreach g,$(TEST_GUESTS) wx lib,\

@@ -76,6 +76,14 @@ struct runnc_manifest_note {
     struct runnc_manifest_entry e[];
 };
 
+/*
+ * Every guest has a PT_INTERP naming this path, which cannot be a file (it
+ * ends in a slash): the host kernel refuses to exec a guest directly
+ * (ENOENT, or EACCES if someone made the directory) before any of its code
+ * runs. The tender accepts this PT_INTERP and refuses every other.
+ */
+#define RUNNC_INTERP            "/nonexistent/runnc/"
+
 /* Guest memory layout. */
 #define RUNNC_GUEST_MIN_ADDR    0x10000UL   /* below: never mapped (NULL page) */
 #define RUNNC_BOOT_INFO_ADDR    0x10000UL   /* read-only for the guest */
@@ -112,7 +120,8 @@ struct runnc_boot_info {            /* 64 bytes + devices */
     uint64_t heap_size;             /* 40 stack grows down from the end */
     uint32_t ndevices;              /* 48 */
     uint32_t reserved0;             /* 52 */
-    uint64_t reserved1;             /* 56 */
+    uint64_t entropy;               /* 56 random bits for the stack protector
+                                       guard (0 from tenders before it) */
     struct runnc_device devices[RUNNC_MAX_DEVICES]; /* 64, in manifest order */
 };
 
