@@ -188,9 +188,16 @@ func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
 		filesz, memsz, align := le.Uint64(ph[32:]), le.Uint64(ph[40:]), le.Uint64(ph[48:])
 		switch ptype {
 		case ptInterp:
-			if off > uint64(len(data)) || filesz != uint64(len(guestInterp))+1 ||
-				filesz > uint64(len(data))-off || string(data[off:off+filesz]) != guestInterp+"\x00" {
-				return nil, fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			dynamic := fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			if off > size || filesz != uint64(len(guestInterp))+1 || filesz > size-off {
+				return nil, dynamic
+			}
+			interp, err := readAt(r, off, filesz)
+			if err != nil {
+				return nil, err
+			}
+			if string(interp) != guestInterp+"\x00" {
+				return nil, dynamic
 			}
 			if sawInterp {
 				return nil, fmt.Errorf("ELF has two PT_INTERP segments")
