@@ -53,7 +53,7 @@ func main() {
 		fail(err)
 	}
 	if printFilter {
-		fmt.Print(p.Policy.String())
+		fmt.Print(p.FilterText())
 		return
 	}
 	fail(p.Exec())
