@@ -279,8 +279,9 @@ static int plan_ok(void)
                 ((g->prot & PROT_WRITE) && (g->prot & PROT_EXEC)))
             return 0;
     }
+    /* Ascending (two devices may share an fd), as the close loop needs. */
     for (unsigned i = 0; i < plan.nkeep; i++)
-        if (plan.keep[i] < 0 || (i > 0 && plan.keep[i] <= plan.keep[i - 1]))
+        if (plan.keep[i] < 0 || (i > 0 && plan.keep[i] < plan.keep[i - 1]))
             return 0;
     return 1;
 }
