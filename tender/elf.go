@@ -25,7 +25,9 @@ const (
 	noteFeatures = 3 // desc: uint32 RUNNC_FEATURE_* bits
 
 	// featureVnetHDR: the bindings handle RUNNC_DEVF_VNET_HDR taps.
-	featureVnetHDR  = 1
+	featureVnetHDR = 1
+	// featureTLS: the guest sets a TLS base (besides a non-empty PT_TLS).
+	featureTLS      = 2
 	maxLoadSegments = 8
 
 	// guestInterp is the PT_INTERP every guest carries (RUNNC_INTERP in
@@ -68,6 +70,7 @@ type Image struct {
 	Segments []Segment
 	Manifest *manifest.Manifest
 	Features uint32 // RUNNC_FEATURE_* from the features note (0 without one)
+	TLSSize  uint64 // memory size of the PT_TLS segment (0: no TLS)
 	End      uint64 // page-rounded end of the highest segment
 	data     []byte
 }
@@ -145,6 +148,8 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 				mft = m
 			}
 			img.Features |= f
+		case ptTLS:
+			img.TLSSize = memsz
 		case ptLoad:
 			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, uint64(len(data)), memSize); err != nil {
 				return nil, err

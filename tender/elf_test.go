@@ -224,11 +224,11 @@ func TestFeaturesNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkFeatures(cfg.mods, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
+	if err := checkFeatures(cfg, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
 		t.Errorf("offload for a guest without the feature: %v, want a refusal naming the option", err)
 	}
 	img.Features = featureVnetHDR
-	if err := checkFeatures(cfg.mods, img); err != nil {
+	if err := checkFeatures(cfg, img); err != nil {
 		t.Errorf("offload for a guest with the feature: %v", err)
 	}
 

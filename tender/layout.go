@@ -37,9 +37,10 @@ const (
 	protWrite = 2
 	protExec  = 4
 
-	bootFlagFSGSBase = 1
-	devFlagReadOnly  = 1
-	devFlagVnetHDR   = 2
+	bootFlagFSGSBase     = 1
+	bootFlagTLSArchPrctl = 2
+	devFlagReadOnly      = 1
+	devFlagVnetHDR       = 2
 
 	devRecordSize = 128
 	bootHdrSize   = 64

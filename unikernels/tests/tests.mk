@@ -13,7 +13,8 @@ $(foreach g,$(TEST_GUESTS),\
 	$(eval $(call GUEST,$(B)/$(TESTS_DIR)/$(g).spt,$(TESTS_DIR)/$(g),$(TESTS_DIR)/$(g)/$(g).c $(TEST_LIB_SRCS))))
 
 # These read the boot info (runnc/abi.h) for device fds and addresses.
-$(B)/obj/$(TESTS_DIR)/syscall/syscall.o $(B)/obj/$(TESTS_DIR)/exception/exception.o: \
+$(B)/obj/$(TESTS_DIR)/syscall/syscall.o $(B)/obj/$(TESTS_DIR)/exception/exception.o \
+	$(B)/obj/$(TESTS_DIR)/tls/tls.o: \
 	$(B)/solo5/include/runnc/abi.h
 
 # wx: the usual guest linker script with the text segment made writable

@@ -3,7 +3,8 @@
  *
  * The bindings reach the host only through the seven calls the tender's
  * seccomp filter allows (read, write, pread64, pwrite64, ppoll,
- * clock_gettime, exit_group); anything else kills the guest.
+ * clock_gettime, exit_group), and arch_prctl(ARCH_SET_FS) when the boot
+ * info says RUNNC_BOOT_TLS_ARCH_PRCTL; anything else kills the guest.
  */
 #ifndef SPT_H
 #define SPT_H
@@ -18,6 +19,9 @@
 #define SYS_clock_gettime   228
 #define SYS_exit_group      231
 #define SYS_ppoll           271
+#define SYS_arch_prctl      158
+
+#define SPT_ARCH_SET_FS     0x1002
 
 #define SPT_EAGAIN          11
 #define SPT_EBADFD          77
