@@ -30,7 +30,7 @@ func TestMain(m *testing.M) {
 // loaderHelper prepares kernel and hands the process over to it; it
 // returns only if that fails.
 func loaderHelper(kernel, breakWhat string) int {
-	cfg := &Config{MemMB: 32, Kernel: kernel, Args: []string{"from", "the", "loader", "test"}, mods: modules()}
+	cfg := &Config{MemMB: 32, Kernel: kernel, Args: []string{"from", "the", "loader", "test"}}
 	p, err := Prepare(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
