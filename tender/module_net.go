@@ -1,15 +1,15 @@
 package tender
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runnc/runnc/netns"
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
@@ -107,12 +107,6 @@ func checkFeatures(mods []module, img *Image) error {
 	return nil
 }
 
-type ifreq struct {
-	name  [unix.IFNAMSIZ]byte
-	flags uint16
-	_     [22]byte
-}
-
 func (m *netModule) attach(name string) (*Device, error) {
 	spec, ok := m.ifaces[name]
 	if !ok {
@@ -126,17 +120,17 @@ func (m *netModule) attach(name string) (*Device, error) {
 		if err != nil || fd < 3 {
 			return nil, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", name, spec)
 		}
-		var req ifreq
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap: %v", name, spec, fd, e)
+		iface, flags, err := netns.TapInfo(fd)
+		if err != nil {
+			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
 		}
-		if req.flags&unix.IFF_TAP == 0 || req.flags&unix.IFF_NO_PI == 0 {
+		if flags&unix.IFF_TAP == 0 || flags&unix.IFF_NO_PI == 0 {
 			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", name, spec, fd)
 		}
-		if req.flags&unix.IFF_VNET_HDR != 0 && !offload {
+		if flags&unix.IFF_VNET_HDR != 0 && !offload {
 			return nil, fmt.Errorf("--net:%s=%s: fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", name, spec, fd, name)
 		}
-		if offload && req.flags&unix.IFF_VNET_HDR == 0 {
+		if offload && flags&unix.IFF_VNET_HDR == 0 {
 			return nil, fmt.Errorf("--net:%s=%s: --net-offload:%s needs the tap fd opened with IFF_VNET_HDR", name, spec, name)
 		}
 		if offload {
@@ -148,35 +142,28 @@ func (m *netModule) attach(name string) (*Device, error) {
 			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
 		}
 		f = os.NewFile(uintptr(fd), spec)
-		dev.Iface = strings.TrimRight(string(req.name[:]), "\x00")
+		dev.Iface = iface
 	} else {
 		if len(spec) == 0 || len(spec) >= unix.IFNAMSIZ {
 			return nil, fmt.Errorf("--net:%s=%q: not an interface name", name, spec)
 		}
-		if _, err := ifaceQuery(spec, unix.SIOCGIFINDEX); err != nil {
+		opts := []netns.TapOption{netns.NonBlock}
+		if offload {
+			opts = append(opts, netns.VnetHdr)
+		}
+		tap, err := netns.OpenTap(spec, opts...)
+		if errors.Is(err, unix.ENODEV) {
 			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
-		}
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: open /dev/net/tun: %w", name, spec, err)
-		}
-		var req ifreq
-		copy(req.name[:], spec)
-		req.flags = unix.IFF_TAP | unix.IFF_NO_PI
-		if offload {
-			req.flags |= unix.IFF_VNET_HDR
-		}
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			unix.Close(fd)
-			return nil, fmt.Errorf("--net:%s=%s: attach tap: %v (is it a tap, and not in use?)", name, spec, e)
+		} else if err != nil {
+			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
 		}
 		if offload {
-			if err := setVnetHdr(fd); err != nil {
-				unix.Close(fd)
+			if err := setVnetHdr(int(tap.Fd())); err != nil {
+				tap.Close()
 				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
 			}
 		}
-		f = os.NewFile(uintptr(fd), "/dev/net/tun:"+spec)
+		f = tap
 		dev.Iface = spec
 	}
 	dev.file, dev.FD = f, int(f.Fd())
@@ -221,24 +208,6 @@ func setVnetHdr(fd int) error {
 	return nil
 }
 
-// ifaceQuery asks the kernel about interface name in the caller's network
-// namespace (SIOCGIFINDEX, SIOCGIFMTU) and returns the number it answers.
-func ifaceQuery(name string, req uint) (uint32, error) {
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(s)
-	r, err := unix.NewIfreq(name)
-	if err != nil {
-		return 0, err
-	}
-	if err := unix.IoctlIfreq(s, req, r); err != nil {
-		return 0, err
-	}
-	return r.Uint32(), nil
-}
-
 // parseMAC reads a 48-bit MAC written as six hex pairs separated by ':'.
 func parseMAC(s string) ([6]byte, error) {
 	var mac [6]byte
@@ -264,31 +233,18 @@ func tapMTU(fd int, iface string) (uint64, error) {
 		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
 	}
 	defer unix.Close(int(nsfd))
-	type result struct {
-		mtu int
-		err error
+	var mtu int
+	err := netns.Do(fmt.Sprintf("/proc/self/fd/%d", nsfd), func() (err error) {
+		mtu, err = netns.MTU(iface)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("look up tap %s: %w", iface, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread enters the tap's namespace and is never unlocked, so
-		// it exits with this goroutine instead of serving others.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(nsfd), unix.CLONE_NEWNET); err != nil {
-			ch <- result{0, fmt.Errorf("enter the tap's network namespace: %w", err)}
-			return
-		}
-		mtu, err := ifaceQuery(iface, unix.SIOCGIFMTU)
-		if err != nil {
-			ch <- result{0, fmt.Errorf("look up tap %s: %w", iface, err)}
-			return
-		}
-		ch <- result{int(mtu), nil}
-	}()
-	r := <-ch
-	if r.err == nil && (r.mtu < 68 || r.mtu > 65535) {
-		r.err = fmt.Errorf("tap %s has MTU %d", iface, r.mtu)
+	if mtu < 68 || mtu > 65535 {
+		return 0, fmt.Errorf("tap %s has MTU %d", iface, mtu)
 	}
-	return uint64(r.mtu), r.err
+	return uint64(mtu), nil
 }
 
 func (m *netModule) rules(p *Policy, devs []*Device) {

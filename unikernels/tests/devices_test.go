@@ -9,6 +9,10 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/runnc/runnc/netns"
 )
 
 // TestNetMAC gives the guest a MAC with --net-mac and checks that the host
@@ -18,21 +22,30 @@ func TestNetMAC(t *testing.T) {
 	const mac = "02:72:68:31:5a:c3" // locally administered, unicast
 	ns := newNetns(t, 1)
 	tap := ns.taps[0]
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
-	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, "--net-mac:service0="+strings.ToUpper(mac), img, "--ipv4=10.0.0.2"),
+	ns.do(t, func() error { return netns.AddAddr(tap, "10.0.0.1/24") })
+	g := startGuest(t, ns.path, []string{spt, "--net:service0=" + tap, "--net-mac:service0=" + strings.ToUpper(mac), img, "--ipv4=10.0.0.2"},
 		nil, "Serving ping on 10.0.0.2")
 
-	r := run(t, time.Minute, ns.exec("ping", "-c", "1", "-W", "5", "10.0.0.2")...)
+	r := runIn(t, ns.path, time.Minute, "ping", "-c", "1", "-W", "5", "10.0.0.2")
 	if !strings.Contains(r.stdout, "1 received") {
 		t.Fatalf("ping: want a reply (%v):\n%s", r, r.output())
 	}
-	out, err := exec.Command("ip", "-n", ns.name, "neigh", "show", "10.0.0.2", "dev", tap).CombinedOutput()
-	if err != nil {
-		t.Fatalf("ip neigh: %v: %s", err, out)
-	}
-	m := regexp.MustCompile(`lladdr (\S+)`).FindStringSubmatch(string(out))
-	if m == nil || m[1] != mac {
-		t.Errorf("host neighbour entry for the guest: %q, want lladdr %s", strings.TrimSpace(string(out)), mac)
+	var learned []string
+	ns.do(t, func() error {
+		l, err := netlink.LinkByName(tap)
+		if err != nil {
+			return err
+		}
+		neighs, err := netlink.NeighList(l.Attrs().Index, netlink.FAMILY_V4)
+		for _, n := range neighs {
+			if n.IP.String() == "10.0.0.2" {
+				learned = append(learned, n.HardwareAddr.String())
+			}
+		}
+		return err
+	})
+	if len(learned) != 1 || learned[0] != mac {
+		t.Errorf("host neighbour entry for the guest on %s: %v, want %s", tap, learned, mac)
 	}
 	g.checkRunning(t)
 	g.kill(t)
@@ -61,9 +74,9 @@ func TestBlockReadOnly(t *testing.T) {
 	}
 
 	ns := newNetns(t, 1)
-	argv := ns.exec(spt, "--net:service0="+ns.taps[0], "--block:storage="+block)
+	argv := []string{spt, "--net:service0=" + ns.taps[0], "--block:storage=" + block}
 
-	r := run(t, time.Minute, append(argv, "--print-filter", img)...)
+	r := runIn(t, ns.path, time.Minute, append(argv, "--print-filter", img)...)
 	if !r.exited || r.exit != 0 {
 		t.Fatalf("--print-filter: %v:\n%s", r, r.output())
 	}
@@ -72,11 +85,11 @@ func TestBlockReadOnly(t *testing.T) {
 		t.Errorf("filter for a read-only block device: want pread64 allowed on it and pwrite64 never:\n%s", r.stdout)
 	}
 
-	r = run(t, time.Minute, append(argv, img, "ok-pread")...)
+	r = runIn(t, ns.path, time.Minute, append(argv, img, "ok-pread")...)
 	if !r.exited || r.exit != 1 || !strings.Contains(r.stdout, "SURVIVED, returned 512") {
 		t.Errorf("pread64 of a read-only device: %v, want a 512-byte read:\n%s", r, r.output())
 	}
-	r = run(t, time.Minute, append(argv, img, "ok-pwrite")...)
+	r = runIn(t, ns.path, time.Minute, append(argv, img, "ok-pwrite")...)
 	if r.exited || r.signal != syscall.SIGSYS {
 		t.Errorf("pwrite64 to a read-only device: %v, want killed by SIGSYS:\n%s", r, r.output())
 	}

@@ -195,18 +195,18 @@ func TestGuests(t *testing.T) {
 				}
 			}
 			env := &runEnv{}
-			argv := []string{spt}
+			argv, nsPath := []string{spt}, ""
 			if tc.devices&blockDev != 0 {
 				env.block = blockFile(t, blockSize)
 				argv = append(argv, "--block:storage="+env.block)
 			}
 			if tc.devices&netDev != 0 {
 				ns := newNetns(t, 1)
-				argv = ns.exec(append(argv, "--net:service0="+ns.taps[0])...)
+				argv, nsPath = append(argv, "--net:service0="+ns.taps[0]), ns.path
 			}
 			argv = append(append(argv, img), tc.args...)
 
-			r := run(t, time.Minute, argv...)
+			r := runIn(t, nsPath, time.Minute, argv...)
 			t.Logf("%s: %v", strings.Join(argv, " "), r)
 			tc.assert(t, r)
 			if tc.check != nil && !t.Failed() {
@@ -489,7 +489,7 @@ func TestEverySyscallKills(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for nr := range work {
 				c := fmt.Sprintf("nr %#x", nr)
-				r, err := runErr(30*time.Second, ns.exec(spt, "--net:service0="+tap, "--block:storage="+block, img, c)...)
+				r, err := runErrIn(ns.path, 30*time.Second, spt, "--net:service0="+tap, "--block:storage="+block, img, c)
 				switch {
 				case err != nil:
 					t.Errorf("%s: %v", c, err)
@@ -521,8 +521,8 @@ func TestEverySyscallKills(t *testing.T) {
 func TestPrintFilter(t *testing.T) {
 	spt, img := tender(t), guest(t, "syscall")
 	ns := newNetns(t, 1)
-	r := run(t, time.Minute, ns.exec(spt, "--print-filter", "--net:service0="+ns.taps[0],
-		"--block:storage="+blockFile(t, blockSize), img)...)
+	r := runIn(t, ns.path, time.Minute, spt, "--print-filter", "--net:service0="+ns.taps[0],
+		"--block:storage="+blockFile(t, blockSize), img)
 	if !r.exited || r.exit != 0 {
 		t.Fatalf("ended by %v, want exit 0\n%s", r, r.output())
 	}
