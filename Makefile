@@ -96,7 +96,11 @@ all: $(DEPS_STAMP)
 	$(MAKE) build-all
 build-all: $(B)/bin/runnc-spt $(B)/bin/runnc-netns $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
 
-test: all
+# The root check first: without root the deps step would fail later and
+# less clearly.
+test:
+	@bash scripts/test.sh --check-root
+	$(MAKE) all
 	bash scripts/test.sh
 
 bench: all
