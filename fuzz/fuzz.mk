@@ -34,8 +34,10 @@ endef
 
 $(eval $(call FUZZ_TARGET,kv_resp,fuzz/targets/shim_conn.c unikernels/kv/resp.c \
 	unikernels/kv/util.c,unikernels/kv/main.c unikernels/kv/kv.h fuzz/targets/shim_conn.h))
-$(eval $(call FUZZ_TARGET,httpd_request,unikernels/httpd/request.c,\
-	unikernels/httpd/httpd.h))
+$(eval $(call FUZZ_TARGET,httpd_request,fuzz/targets/shim_conn.c \
+	unikernels/httpd/request.c unikernels/httpd/mime.c \
+	unikernels/httpd/cache.c libos/fs/iso9660.c,unikernels/httpd/httpd.c \
+	unikernels/httpd/httpd.h fuzz/targets/shim_conn.h))
 $(eval $(call FUZZ_TARGET,iso9660,,libos/fs/iso9660.c))
 $(eval $(call FUZZ_TARGET,tcp_sack,,libos/net/tcp.c $(LWIP_STAMP),\
 	-Ilibos/lwip/include -I$(LWIP_DIR)/src/include))
