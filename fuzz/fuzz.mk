@@ -17,19 +17,20 @@ FUZZ_CFLAGS := -std=gnu11 -g -O1 -Wall -Wextra -Wno-unused-parameter \
 	-Wno-sign-compare -Wno-macro-redefined \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
 	-I$(FUZZ_INC) -I$(B)/solo5/include
-FUZZ_COMMON := fuzz/targets/shim.c fuzz/targets/shim.h $(FUZZ_INC)/libos $(B)/solo5/include/solo5.h
+FUZZ_COMMON := fuzz/targets/shim.c fuzz/targets/shim.h libos/core/sys.c $(FUZZ_INC)/libos $(B)/solo5/include/solo5.h
 
 $(FUZZ_INC)/libos:
 	@mkdir -p $(dir $@)
 	ln -sfn $(abspath libos/include/libos) $@
 
 # $(call FUZZ_TARGET,NAME,SOURCES,DEPS,FLAGS) links $(FUZZ_BIN)/NAME from
-# fuzz/targets/NAME.c, the shim and SOURCES; DEPS are the files it
+# fuzz/targets/NAME.c, the shim, libos's console and clock, and SOURCES; DEPS are the files it
 # includes (the guest sources whose statics it reaches).
 define FUZZ_TARGET
 $(FUZZ_BIN)/$(1): fuzz/targets/$(1).c $(2) $(3) $(FUZZ_COMMON)
 	@mkdir -p $$(dir $$@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(4) -o $$@ fuzz/targets/$(1).c fuzz/targets/shim.c $(2)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(4) -o $$@ fuzz/targets/$(1).c fuzz/targets/shim.c \
+		libos/core/sys.c $(2)
 endef
 
 $(eval $(call FUZZ_TARGET,kv_resp,fuzz/targets/shim_conn.c unikernels/kv/resp.c \

@@ -1,8 +1,9 @@
 /*
  * Host stand-ins for what the guests' freestanding code gets from libos
  * and Solo5, so that the fuzz targets run the guests' own sources under
- * libFuzzer, AddressSanitizer and UBSan: a console that goes nowhere, a
- * clock and a block device over a buffer. shim_conn.h adds connections.
+ * libFuzzer, AddressSanitizer and UBSan: a console that goes nowhere
+ * (libos_log() itself is libos/core/sys.c), a clock and a block device
+ * over a buffer. shim_conn.h adds connections.
  */
 #ifndef FUZZ_SHIM_H
 #define FUZZ_SHIM_H
