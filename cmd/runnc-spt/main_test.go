@@ -3,9 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -95,23 +97,71 @@ func TestRefusals(t *testing.T) {
 }
 
 // A crashing guest leaves no core file of its memory behind, whatever the
-// caller's core limit.
+// caller's core limit: the loader sets RLIMIT_CORE to 0 (core_pattern may
+// pipe a dump to a program, which no file in the working directory would
+// show), and a crash started with an unlimited one leaves nothing here.
 func TestCrashDumpsNoCore(t *testing.T) {
 	spt, _ := filepath.Abs("../../build/bin/runnc-spt")
 	guest, _ := filepath.Abs("../../build/unikernels/tests/exception.spt")
+	sleeper, _ := filepath.Abs("../../build/unikernels/tests/time.spt")
 	if _, err := os.Stat(guest); err != nil {
 		t.Skip("guests not built: run make")
 	}
-	dir := t.TempDir()
-	cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1"`, spt, guest)
-	cmd.Dir = dir
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
-		t.Fatalf("exception guest: %v, want death by signal", err)
-	}
-	if files, _ := os.ReadDir(dir); len(files) != 0 {
-		t.Fatalf("crash left %d files in the working directory, e.g. %s", len(files), files[0].Name())
-	}
+
+	t.Run("limit", func(t *testing.T) {
+		var out bytes.Buffer
+		cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1" forever`, spt, sleeper)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		defer func() {
+			cmd.Process.Kill()
+			<-done
+		}()
+		// The guest runs once its process is under the filter.
+		pid := cmd.Process.Pid
+		deadline := time.After(20 * time.Second)
+		for {
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(status), "\nSeccomp:\t2\n") {
+				break
+			}
+			select {
+			case err := <-done:
+				done <- err
+				t.Fatalf("the sleeping guest ended: %v\n%s", err, out.String())
+			case <-deadline:
+				t.Fatalf("guest not under its filter after 20 s:\n%s", status)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^Max core file size +0 +0 +bytes *$`).Match(limits) {
+			t.Errorf("running guest started with ulimit -c unlimited: want \"Max core file size 0 0\" in /proc/%d/limits:\n%s", pid, limits)
+		}
+	})
+
+	t.Run("crash", func(t *testing.T) {
+		dir := t.TempDir()
+		cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1"`, spt, guest)
+		cmd.Dir = dir
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+			t.Fatalf("exception guest: %v, want death by signal", err)
+		}
+		if files, _ := os.ReadDir(dir); len(files) != 0 {
+			t.Fatalf("crash left %d files in the working directory, e.g. %s", len(files), files[0].Name())
+		}
+	})
 }
 
 // A KERNEL that is not a regular file, or larger than guest memory, is
