@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/internal/syncbuf"
 	"github.com/runnc/runnc/netns"
 )
 
@@ -66,7 +67,7 @@ func TestKVUnprivileged(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cmd := exec.Command(spt, c.net, kv, fmt.Sprintf("--ipv4=%s/%d", n.GuestIP, testnet.Prefix), "--ipv4-gateway="+n.ClientIP)
-			out := &testnet.SyncBuffer{}
+			out := &syncbuf.Buffer{}
 			cmd.Stdout, cmd.Stderr = out, out
 			if c.fd != nil {
 				f := c.fd()

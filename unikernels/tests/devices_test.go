@@ -127,7 +127,7 @@ func TestBlockOneWriter(t *testing.T) {
 	block := blockFile(t, blockSize)
 	ns := newNetns(t, 2)
 	attach := func(i int, opt string, args ...string) []string {
-		return ns.exec(append([]string{spt, "--net:service0=" + ns.taps[i], opt + block, img}, args...)...)
+		return append([]string{spt, "--net:service0=" + ns.taps[i], opt + block, img}, args...)
 	}
 	refused := func(r *result, pid int) {
 		t.Helper()
@@ -138,20 +138,20 @@ func TestBlockOneWriter(t *testing.T) {
 		}
 	}
 
-	writer := startGuest(t, attach(0, "--block:storage=", "wait"), nil, "waiting")
-	refused(run(t, time.Minute, attach(1, "--block:storage=", "ok-pread")...), writer.cmd.Process.Pid)
-	refused(run(t, time.Minute, attach(1, "--block-ro:storage=", "ok-pread")...), writer.cmd.Process.Pid)
+	writer := startGuest(t, ns.path, attach(0, "--block:storage=", "wait"), nil, "waiting")
+	refused(runIn(t, ns.path, time.Minute, attach(1, "--block:storage=", "ok-pread")...), writer.cmd.Process.Pid)
+	refused(runIn(t, ns.path, time.Minute, attach(1, "--block-ro:storage=", "ok-pread")...), writer.cmd.Process.Pid)
 	writer.checkRunning(t)
 	writer.kill(t)
 
 	// The lock went with the guest: now two readers at once.
-	reader := startGuest(t, attach(0, "--block-ro:storage=", "wait"), nil, "waiting")
-	r := run(t, time.Minute, attach(1, "--block-ro:storage=", "ok-pread")...)
+	reader := startGuest(t, ns.path, attach(0, "--block-ro:storage=", "wait"), nil, "waiting")
+	r := runIn(t, ns.path, time.Minute, attach(1, "--block-ro:storage=", "ok-pread")...)
 	if !r.exited || r.exit != 1 || !strings.Contains(r.stdout, "SURVIVED, returned 512") {
 		t.Errorf("a second read-only attachment: %v, want it to run and read:\n%s", r, r.output())
 	}
 	// ... but no writer while a reader runs.
-	refused(run(t, time.Minute, attach(1, "--block:storage=", "ok-pread")...), reader.cmd.Process.Pid)
+	refused(runIn(t, ns.path, time.Minute, attach(1, "--block:storage=", "ok-pread")...), reader.cmd.Process.Pid)
 	reader.checkRunning(t)
 	reader.kill(t)
 }
