@@ -1,13 +1,13 @@
 package runnc
 
 import (
-	"fmt"
 	"os"
 	"strings"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/runnc/runnc/solo5/manifest"
+	"github.com/runnc/runnc/tender"
 )
 
 // hasDevice says whether the unikernel's manifest declares a device of t.
@@ -28,14 +28,16 @@ func (b *bundle) hasDevice(t manifest.DeviceType) string {
 // image or "", netDir the host directory seen as /.runnc/net.
 func (b *bundle) rewrite(spt, image, netDir string) {
 	s, p := b.spec, b.spec.Process
-	args := []string{ctrSpt, fmt.Sprintf("--mem=%d", b.guestMiB), "--args-file=" + ctrArgs}
-	if image != "" {
-		args = append(args, "--block:"+rootfsDev+"="+ctrImage)
+	cfg := tender.Config{
+		MemMB:    b.guestMiB,
+		Kernel:   b.guest,
+		Args:     append(envArgs(p.Env), p.Args[1:]...),
+		ArgsFile: ctrArgs,
 	}
-	args = append(args, "--", b.guest)
-	args = append(args, envArgs(p.Env)...)
-	args = append(args, p.Args[1:]...)
-	p.Args = args
+	if image != "" {
+		cfg.Block = []tender.BlockSpec{{Name: rootfsDev, Path: ctrImage, ReadOnly: true}}
+	}
+	p.Args = append([]string{ctrSpt}, cfg.Argv()...)
 	p.Env = []string{}
 	// The tender needs no capability: the tap is its own, the image and
 	// /dev/net/tun are readable by anyone, and no_new_privs lets it
