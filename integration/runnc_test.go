@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/integration/testnet"
 )
 
 // TestRunncLifecycle: create -> created -> start -> running, kv answers
@@ -147,5 +149,89 @@ func TestRunncHooks(t *testing.T) {
 	want := fmt.Sprintf("prestart %[1]s creating\ncreateRuntime %[1]s creating\ncreateContainer %[1]s creating\npoststart %[1]s created\npoststop %[1]s stopped\n", id)
 	if string(got) != want {
 		t.Errorf("hooks ran as\n%s\nwant\n%s", got, want)
+	}
+}
+
+// TestRunncBadInput: each bad bundle or request gives a one-line error, a
+// non-zero exit and leaves nothing behind (state dir, image, cgroup).
+func TestRunncBadInput(t *testing.T) {
+	r := newRT(t)
+	hello := "build/unikernels/tests/hello.spt"
+	corrupt := filepath.Join(t.TempDir(), "corrupt.spt")
+	b, err := os.ReadFile(testnet.BuildOutput(t, hello))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Half a unikernel: the header and notes are there, the segments not.
+	if err := os.WriteFile(corrupt, b[:len(b)/3], 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "script")
+	os.WriteFile(script, []byte("#!/bin/sh\necho hi\n"), 0o755)
+	cases := []struct {
+		name string
+		edit func(dir string)
+		spec bundleSpec
+		want string
+	}{
+		{"no config.json", func(d string) { os.Remove(filepath.Join(d, "config.json")) }, bundleSpec{guest: hello}, "has no config.json"},
+		{"invalid config.json", func(d string) { os.WriteFile(filepath.Join(d, "config.json"), []byte("{\"process\": ["), 0o644) }, bundleSpec{guest: hello}, "not a valid OCI config"},
+		{"no rootfs", func(d string) { os.RemoveAll(filepath.Join(d, "rootfs")) }, bundleSpec{guest: hello}, "rootfs"},
+		{"args[0] missing", func(d string) { os.Remove(filepath.Join(d, "rootfs", "app.spt")) }, bundleSpec{guest: hello}, "no such file in the rootfs"},
+		{"a script", nil, bundleSpec{files: map[string]string{"app.spt": script}}, "is not a runnc unikernel (a script)"},
+		{"a Linux program", nil, bundleSpec{files: map[string]string{"app.spt": "/bin/true"}}, "is not a runnc unikernel"},
+		{"corrupt unikernel", nil, bundleSpec{files: map[string]string{"app.spt": corrupt}}, "/app.spt"},
+		{"net device, no eth0", nil, bundleSpec{guest: "build/unikernels/kv/kv.spt"}, "has no eth0"},
+		{"memory below the minimum", nil, bundleSpec{guest: hello, memLimit: 4 << 20}, "below runnc's minimum"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := makeBundle(t, c.spec)
+			if c.edit != nil {
+				c.edit(dir)
+			}
+			id := ctrID("bad")
+			line := r.fails(c.want, "create", "--bundle", dir, id)
+			t.Log(line)
+			leftovers(t, r, id)
+		})
+	}
+	t.Run("unknown signal", func(t *testing.T) {
+		dir := makeBundle(t, bundleSpec{guest: hello})
+		id := ctrID("sig")
+		r.must("create", "--bundle", dir, id)
+		t.Log(r.fails("unknown signal", "kill", id, "SIGNOPE"))
+		if s := r.state(id); s.Status != "created" {
+			t.Errorf("after a bad kill: %s", s.Status)
+		}
+		r.must("delete", id)
+		leftovers(t, r, id)
+	})
+	t.Run("unsupported verbs", func(t *testing.T) {
+		for _, v := range []string{"exec", "pause", "resume", "checkpoint", "restore", "update"} {
+			r.fails("not supported for unikernel containers", v, "x")
+		}
+	})
+}
+
+// leftovers fails if container id left a state dir, an image or a cgroup.
+func leftovers(t *testing.T, r *rt, id string) {
+	t.Helper()
+	ents, _ := os.ReadDir(r.root)
+	for _, e := range ents {
+		if e.Name() == ".images" {
+			imgs, _ := os.ReadDir(filepath.Join(r.root, e.Name()))
+			if len(imgs) > 0 {
+				t.Errorf("images left: %v", imgs)
+			}
+			continue
+		}
+		t.Errorf("state left: %s", e.Name())
+	}
+	if m, _ := filepath.Glob("/sys/fs/cgroup/*/" + id); len(m) > 0 {
+		t.Errorf("cgroups left: %v", m)
+	}
+	if m, _ := filepath.Glob("/sys/fs/cgroup/memory/*/*/" + id); len(m) > 0 {
+		t.Errorf("cgroups left: %v", m)
 	}
 }
