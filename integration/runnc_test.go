@@ -1,10 +1,15 @@
 package integration
 
 import (
+	"crypto/rand"
+	"crypto/sha256"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -234,4 +239,127 @@ func leftovers(t *testing.T, r *rt, id string) {
 	if m, _ := filepath.Glob("/sys/fs/cgroup/memory/*/*/" + id); len(m) > 0 {
 		t.Errorf("cgroups left: %v", m)
 	}
+}
+
+// TestRunncHttpd: httpd in a bundle serves a 16 MiB file of its rootfs
+// (through the rootfs image) byte-identical to curl at the container's
+// address.
+func TestRunncHttpd(t *testing.T) {
+	r := newRT(t)
+	ns := testNetns(t)
+	big := filepath.Join(t.TempDir(), "big.bin")
+	data := make([]byte, 16<<20)
+	rand.Read(data)
+	if err := os.WriteFile(big, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	dir := makeBundle(t, bundleSpec{guest: "build/unikernels/httpd/httpd.spt", netns: ns,
+		memLimit: 64 << 20, files: map[string]string{"www/big.bin": big}})
+	id := ctrID("httpd")
+	r.must("run", "--detach", "--bundle", dir, id)
+	defer r.run("delete", "--force", id)
+	url := "http://" + ctrIP + "/www/big.bin"
+	var out string
+	var err error
+	for i := 0; i < 50; i++ {
+		if out, err = inNetns(ns, 30*time.Second, "curl", "-sf", "-o", "-", url); err == nil {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("curl %s: %v", url, err)
+	}
+	if sha256.Sum256([]byte(out)) != sha256.Sum256(data) {
+		t.Fatalf("curl %s: %d bytes, not the file's %d", url, len(out), len(data))
+	}
+	r.must("delete", "--force", id)
+}
+
+// TestRunncLeaks: 50 create/start/stop/delete cycles of httpd (network
+// hand-off and rootfs image each time), stopped three ways (kill, delete
+// --force while running, the tender SIGKILLed from outside), leave no
+// state dir, image, link, mount, cgroup or process behind.
+func TestRunncLeaks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 container cycles")
+	}
+	r := newRT(t)
+	ns := testNetns(t)
+	dir := makeBundle(t, bundleSpec{guest: "build/unikernels/httpd/httpd.spt", netns: ns, memLimit: 32 << 20,
+		files: map[string]string{"index.html": testnet.BuildOutput(t, "build/bin/runnc-manifest")}})
+	prefix := fmt.Sprintf("rt%d-leak", os.Getpid())
+	before := leakCounts(t, r, ns, prefix, dir)
+	for i := 0; i < 50; i++ {
+		id := fmt.Sprintf("%s-%d", prefix, i)
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		r.must("create", "--bundle", dir, "--pid-file", pidFile, id)
+		pid := readPid(t, pidFile)
+		r.must("start", id)
+		switch i % 3 {
+		case 0:
+			r.must("kill", id, "SIGTERM")
+			if code := reap(t, pid); code != 137 {
+				t.Errorf("%s: exit %d after kill, want 137", id, code)
+			}
+			r.must("delete", id)
+		case 1:
+			r.must("delete", "--force", id)
+			reap(t, pid)
+		case 2:
+			syscall.Kill(pid, syscall.SIGKILL)
+			reap(t, pid)
+			r.waitStatus(id, "stopped")
+			r.must("delete", id)
+		}
+	}
+	after := leakCounts(t, r, ns, prefix, dir)
+	t.Logf("before: %v", before)
+	t.Logf("after:  %v", after)
+	if !reflect.DeepEqual(before, after) {
+		t.Errorf("50 cycles left something behind:\nbefore %v\nafter  %v", before, after)
+	}
+}
+
+// leakCounts counts what a container may leave: state dirs and images
+// under the root, links in the test netns and on the host, mounts,
+// cgroups and processes of containers named prefix-*.
+func leakCounts(t *testing.T, r *rt, ns, prefix, bundleDir string) map[string]int {
+	t.Helper()
+	c := map[string]int{"state dirs": 0, "image files": 0, "cgroups": 0, "processes": 0}
+	ents, _ := os.ReadDir(r.root)
+	for _, e := range ents {
+		if e.Name() == ".images" {
+			imgs, _ := os.ReadDir(filepath.Join(r.root, e.Name()))
+			c["image files"] = len(imgs)
+		} else {
+			c["state dirs"]++
+		}
+	}
+	links, _ := inNetns(ns, 5*time.Second, "ip", "-o", "link", "show")
+	c["links in test netns"] = strings.Count(links, "\n")
+	host, _ := exec.Command("ip", "-o", "link", "show").Output()
+	c["host links"] = strings.Count(string(host), "\n")
+	taps, _ := exec.Command("ip", "-o", "link", "show", "type", "tun").Output()
+	c["host taps"] = strings.Count(string(taps), "\n")
+	// Other processes on the machine mount too (ip netns add does): count
+	// the mounts naming the state root or the bundle.
+	mi, _ := os.ReadFile("/proc/self/mountinfo")
+	c["mounts"] = 0
+	for _, l := range strings.Split(string(mi), "\n") {
+		if strings.Contains(l, r.root) || strings.Contains(l, bundleDir) {
+			c["mounts"]++
+		}
+	}
+	for _, g := range []string{"/sys/fs/cgroup/*/" + prefix + "-*", "/sys/fs/cgroup/*/*/*/" + prefix + "-*"} {
+		m, _ := filepath.Glob(g)
+		c["cgroups"] += len(m)
+	}
+	procs, _ := filepath.Glob("/proc/[0-9]*/cgroup")
+	for _, p := range procs {
+		if b, err := os.ReadFile(p); err == nil && strings.Contains(string(b), "/"+prefix+"-") {
+			c["processes"]++
+		}
+	}
+	return c
 }
