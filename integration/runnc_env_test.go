@@ -186,6 +186,7 @@ func reap(tb testing.TB, pid int) int {
 // bundleSpec describes a hand-made bundle.
 type bundleSpec struct {
 	guest    string            // build output copied into the rootfs as /app.spt
+	argv0    string            // process.args[0] (default /app.spt)
 	args     []string          // after args[0]
 	env      []string          // process.env (default PATH only)
 	memLimit int64             // 0: none
@@ -216,6 +217,10 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 	for p, src := range s.files {
 		copyFile(tb, src, filepath.Join(rootfs, p))
 	}
+	argv0 := s.argv0
+	if argv0 == "" {
+		argv0 = "/app.spt"
+	}
 	env := s.env
 	if env == nil {
 		env = []string{"PATH=/usr/bin:/bin"}
@@ -224,7 +229,7 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 		"ociVersion": "1.0.2",
 		"process": map[string]any{
 			"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
-			"args": append([]string{"/app.spt"}, s.args...), "env": env, "cwd": "/",
+			"args": append([]string{argv0}, s.args...), "env": env, "cwd": "/",
 			"capabilities": map[string]any{
 				"bounding":  []string{"CAP_NET_BIND_SERVICE", "CAP_KILL", "CAP_AUDIT_WRITE"},
 				"effective": []string{"CAP_NET_BIND_SERVICE", "CAP_KILL", "CAP_AUDIT_WRITE"},
