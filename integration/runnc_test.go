@@ -1,9 +1,12 @@
 package integration
 
 import (
+	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/integration/testnet"
 )
@@ -362,4 +367,112 @@ func leakCounts(t *testing.T, r *rt, ns, prefix, bundleDir string) map[string]in
 		}
 	}
 	return c
+}
+
+// TestRunncCLI: the verbs around the lifecycle (features, spec, version,
+// list, ps, kill --all), JSON logs for the engine's shim, the console
+// socket, and the CRI pod sandbox as a plain process.
+func TestRunncCLI(t *testing.T) {
+	r := newRT(t)
+	var f struct {
+		OCIVersionMax string   `json:"ociVersionMax"`
+		Hooks         []string `json:"hooks"`
+	}
+	if err := json.Unmarshal([]byte(r.must("features")), &f); err != nil || f.OCIVersionMax == "" || len(f.Hooks) != 6 {
+		t.Errorf("features: %+v %v", f, err)
+	}
+	if out := r.must("version"); !strings.Contains(out, "runnc version") {
+		t.Errorf("version: %q", out)
+	}
+	specDir := t.TempDir()
+	r.must("spec", "--bundle", specDir, "--unikernel", "/hello.spt")
+	if b, err := os.ReadFile(filepath.Join(specDir, "config.json")); err != nil || !strings.Contains(string(b), `"/hello.spt"`) {
+		t.Errorf("spec wrote %s, %v", b, err)
+	}
+
+	// Errors reach --log as runc's JSON lines.
+	log := filepath.Join(t.TempDir(), "log.json")
+	r.fails("does not exist", "--log", log, "--log-format", "json", "state", "nope")
+	b, _ := os.ReadFile(log)
+	var line struct{ Level, Msg, Time string }
+	if err := json.Unmarshal(b, &line); err != nil || line.Level != "error" || !strings.Contains(line.Msg, "does not exist") || line.Time == "" {
+		t.Errorf("--log-format json wrote %q (%v)", b, err)
+	}
+
+	// The console socket: the pty master arrives over SCM_RIGHTS and
+	// carries the guest's console.
+	sock := filepath.Join(t.TempDir(), "console.sock")
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: sock, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	master := make(chan *os.File, 1)
+	go func() {
+		c, err := l.AcceptUnix()
+		if err != nil {
+			master <- nil
+			return
+		}
+		defer c.Close()
+		buf, oob := make([]byte, 256), make([]byte, 256)
+		_, oobn, _, _, err := c.ReadMsgUnix(buf, oob)
+		msgs, _ := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil || len(msgs) != 1 {
+			master <- nil
+			return
+		}
+		fds, _ := unix.ParseUnixRights(&msgs[0])
+		master <- os.NewFile(uintptr(fds[0]), "pty-master")
+	}()
+	dir := makeBundle(t, bundleSpec{guest: "build/unikernels/tests/hello.spt", terminal: true})
+	id := ctrID("tty")
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	r.must("create", "--bundle", dir, "--console-socket", sock, "--pid-file", pidFile, id)
+	m := <-master
+	if m == nil {
+		t.Fatal("no pty master on the console socket")
+	}
+	defer m.Close()
+	r.must("start", id)
+	reap(t, readPid(t, pidFile))
+	m.SetReadDeadline(time.Now().Add(10 * time.Second))
+	var out []byte
+	buf := make([]byte, 4096)
+	for !bytes.Contains(out, []byte("SUCCESS")) {
+		n, err := m.Read(buf)
+		if err != nil {
+			break
+		}
+		out = append(out, buf[:n]...)
+	}
+	if !bytes.Contains(out, []byte("Hello, World")) {
+		t.Errorf("console: %q", out)
+	}
+	r.must("delete", id)
+
+	// The pod sandbox: a plain process (busybox sleep for pause).
+	if _, err := os.Stat("/bin/busybox"); err == nil {
+		dir := makeBundle(t, bundleSpec{argv0: "/bin/busybox", args: []string{"sleep", "100"},
+			files: map[string]string{"bin/busybox": "/bin/busybox"},
+			annot: map[string]string{"io.kubernetes.cri.container-type": "sandbox"}})
+		id := ctrID("pod")
+		pidFile := filepath.Join(t.TempDir(), "pid")
+		r.must("create", "--bundle", dir, "--pid-file", pidFile, id)
+		r.must("start", id)
+		if s := r.state(id); s.Status != "running" {
+			t.Errorf("sandbox: %+v", s)
+		}
+		if !strings.Contains(r.must("list"), id) || !strings.Contains(r.must("list", "--format", "json"), `"id": "`+id+`"`) {
+			t.Errorf("list lacks %s", id)
+		}
+		var pids []int
+		if err := json.Unmarshal([]byte(r.must("ps", "--format", "json", id)), &pids); err != nil || len(pids) != 1 || pids[0] != readPid(t, pidFile) {
+			t.Errorf("ps: %v %v", pids, err)
+		}
+		r.must("kill", "--all", id, "KILL")
+		reap(t, readPid(t, pidFile))
+		r.waitStatus(id, "stopped")
+		r.must("delete", id)
+	}
 }
