@@ -39,6 +39,34 @@ func TestNetPing(t *testing.T) {
 	g.kill(t)
 }
 
+// TestNetTapDeleted deletes the tap under the running net guest, which
+// reads only when solo5_yield() says the device is ready (as upstream
+// Solo5 apps do). The tap's fd then reports POLLERR, never POLLIN: the
+// bindings must report the device ready once and fail the read, so that
+// the guest ends with its error, rather than spin in solo5_yield. CPU time
+// from /proc/PID/stat shows a spin if the guest does not end.
+func TestNetTapDeleted(t *testing.T) {
+	spt, img := tender(t), guest(t, "net")
+	ns := newNetns(t, 1)
+	tap := ns.taps[0]
+	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
+	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
+	if r := run(t, time.Minute, ns.exec("ping", "-c", "1", "-W", "5", "10.0.0.2")...); !strings.Contains(r.stdout, "1 received") {
+		t.Fatalf("ping before the deletion: %v\n%s", r, r.output())
+	}
+	ip(t, "-n", ns.name, "link", "del", tap)
+	select {
+	case <-g.exited:
+	case <-time.After(3 * time.Second):
+		cpu, err := testnet.CPUTime(g.cmd.Process.Pid)
+		t.Fatalf("guest still running 3 s after its tap was deleted, %v of CPU time used in all (%v)\n%s", cpu, err, g.out.String())
+	}
+	ws := g.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Exited() || ws.ExitStatus() != 1 || !strings.Contains(g.out.String(), "net: the device failed") {
+		t.Errorf("guest ended by %v; want exit status 1 and its message\n%s", g.cmd.ProcessState, g.out.String())
+	}
+}
+
 // startedGuest is a guest running in the background.
 type startedGuest struct {
 	cmd    *exec.Cmd
