@@ -16,12 +16,7 @@ import (
 // the guest's process must be under the seccomp filter, single-threaded,
 // and hold no fd but stdio and its tap.
 func TestNetPing(t *testing.T) {
-	spt, img := tender(t), guest(t, "net")
-	ns := newNetns(t, 1)
-	tap := ns.taps[0]
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
-
-	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
+	ns, g := startNetGuest(t)
 	// The pid is the tender's and then the guest's: ip netns exec and the
 	// tender both exec.
 	pid := g.cmd.Process.Pid
@@ -46,15 +41,11 @@ func TestNetPing(t *testing.T) {
 // the guest ends with its error, rather than spin in solo5_yield. CPU time
 // from /proc/PID/stat shows a spin if the guest does not end.
 func TestNetTapDeleted(t *testing.T) {
-	spt, img := tender(t), guest(t, "net")
-	ns := newNetns(t, 1)
-	tap := ns.taps[0]
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
-	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
+	ns, g := startNetGuest(t)
 	if r := run(t, time.Minute, ns.exec("ping", "-c", "1", "-W", "5", "10.0.0.2")...); !strings.Contains(r.stdout, "1 received") {
 		t.Fatalf("ping before the deletion: %v\n%s", r, r.output())
 	}
-	ip(t, "-n", ns.name, "link", "del", tap)
+	ip(t, "-n", ns.name, "link", "del", ns.taps[0])
 	select {
 	case <-g.exited:
 	case <-time.After(3 * time.Second):
@@ -65,6 +56,16 @@ func TestNetTapDeleted(t *testing.T) {
 	if !ws.Exited() || ws.ExitStatus() != 1 || !strings.Contains(g.out.String(), "net: the device failed") {
 		t.Errorf("guest ended by %v; want exit status 1 and its message\n%s", g.cmd.ProcessState, g.out.String())
 	}
+}
+
+// startNetGuest runs the net guest as 10.0.0.2 on a tap (10.0.0.1) in a
+// fresh namespace.
+func startNetGuest(t *testing.T) (*netns, *startedGuest) {
+	spt, img := tender(t), guest(t, "net")
+	ns := newNetns(t, 1)
+	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", ns.taps[0])
+	g := startGuest(t, ns.exec(spt, "--net:service0="+ns.taps[0], img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
+	return ns, g
 }
 
 // startedGuest is a guest running in the background.
