@@ -8,7 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/internal/proc"
+	"github.com/runnc/runnc/netns"
 )
 
 // TestKVTapDeleted deletes the tap under a running kv guest with a client
@@ -21,19 +22,19 @@ func TestKVTapDeleted(t *testing.T) {
 	c := e.dial(t)
 	kvExchange(t, c, "PING\r\n", "+PONG\r\n")
 
-	before, err := testnet.CPUTime(e.guest.Pid)
+	before, err := proc.CPUTime(e.guest.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("ip", "-n", e.net.Server, "link", "del", e.net.Tap).CombinedOutput(); err != nil {
-		t.Fatalf("ip link del %s: %v: %s", e.net.Tap, err, out)
+	if err := e.net.DoInServer(func() error { return netns.DeleteLink(e.net.Tap) }); err != nil {
+		t.Fatal(err)
 	}
 	deleted := time.Now()
 	const window = 3 * time.Second
 	out, err := e.guest.Wait(window)
 	if !e.guest.Exited() {
 		// Still running: it must at least be idle.
-		now, cerr := testnet.CPUTime(e.guest.Pid)
+		now, cerr := proc.CPUTime(e.guest.Pid)
 		if cerr != nil {
 			t.Fatal(cerr)
 		}

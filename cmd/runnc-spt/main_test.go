@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -157,4 +159,60 @@ func TestCrashDumpsNoCore(t *testing.T) {
 			t.Fatalf("crash left %d files in the working directory, e.g. %s", len(files), files[0].Name())
 		}
 	})
+}
+
+// A KERNEL that is not a regular file, or larger than guest memory, is
+// refused before it is read; one that fits is read only as far as the
+// checks need. Memory stays bounded either way (max RSS from rusage;
+// reading /dev/zero or the 2 GiB file whole would take gigabytes).
+func TestHugeKernel(t *testing.T) {
+	spt, _ := filepath.Abs("../../build/bin/runnc-spt")
+	if _, err := os.Stat(spt); err != nil {
+		t.Skip("tender not built: run make")
+	}
+	dir := t.TempDir()
+	sparse := filepath.Join(dir, "huge.spt")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(2 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fifo := filepath.Join(dir, "fifo.spt")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const maxRSSKiB = 64 << 10
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"/dev/zero", []string{"/dev/zero"}, "/dev/zero: not a regular file"},
+		{"a FIFO", []string{fifo}, "not a regular file"},
+		{"a directory", []string{dir}, "not a regular file"},
+		{"2 GiB, more than guest memory", []string{sparse}, "2048 MiB, larger than guest memory (512 MiB)"},
+		{"2 GiB of zeros within guest memory", []string{"--mem=4096", sparse}, "not an ELF file"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, spt, c.args...)
+		out, err := cmd.CombinedOutput()
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			t.Errorf("%s: still running after a minute", c.name)
+			continue
+		}
+		s := strings.TrimSuffix(string(out), "\n")
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || strings.Contains(s, "\n") || !strings.Contains(s, c.want) {
+			t.Errorf("%s: %v, %q; want exit status 1 and one line containing %q", c.name, err, s, c.want)
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+		t.Logf("%s: max RSS %d KiB", c.name, rss)
+		if rss > maxRSSKiB {
+			t.Errorf("%s: max RSS %d KiB, want at most %d KiB", c.name, rss, maxRSSKiB)
+		}
+	}
 }

@@ -2,13 +2,16 @@ package tests
 
 import (
 	"fmt"
-	"github.com/runnc/runnc/integration/testnet"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/internal/proc"
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 // TestNetPing runs the net guest on a tap in a fresh namespace, floods it
@@ -17,13 +20,12 @@ import (
 // and hold no fd but stdio and its tap.
 func TestNetPing(t *testing.T) {
 	ns, g := startNetGuest(t)
-	// The pid is the tender's and then the guest's: ip netns exec and the
-	// tender both exec.
+	// The pid is the tender's and then the guest's: the tender execs.
 	pid := g.cmd.Process.Pid
 
 	checkConfined(t, pid)
 
-	r := run(t, 3*time.Minute, ns.exec("ping", "-f", "-c", "10000", "-q", "10.0.0.2")...)
+	r := runIn(t, ns.path, 3*time.Minute, "ping", "-f", "-c", "10000", "-q", "10.0.0.2")
 	t.Logf("%s", r.stdout)
 	if !strings.Contains(r.stdout, "10000 packets transmitted, 10000 received, 0% packet loss") {
 		t.Errorf("ping -f: want 10000 replies, 0%% loss (%v):\n%s", r, r.output())
@@ -42,14 +44,14 @@ func TestNetPing(t *testing.T) {
 // from /proc/PID/stat shows a spin if the guest does not end.
 func TestNetTapDeleted(t *testing.T) {
 	ns, g := startNetGuest(t)
-	if r := run(t, time.Minute, ns.exec("ping", "-c", "1", "-W", "5", "10.0.0.2")...); !strings.Contains(r.stdout, "1 received") {
+	if r := runIn(t, ns.path, time.Minute, "ping", "-c", "1", "-W", "5", "10.0.0.2"); !strings.Contains(r.stdout, "1 received") {
 		t.Fatalf("ping before the deletion: %v\n%s", r, r.output())
 	}
-	ip(t, "-n", ns.name, "link", "del", ns.taps[0])
+	ns.do(t, func() error { return netns.DeleteLink(ns.taps[0]) })
 	select {
 	case <-g.exited:
 	case <-time.After(3 * time.Second):
-		cpu, err := testnet.CPUTime(g.cmd.Process.Pid)
+		cpu, err := proc.CPUTime(g.cmd.Process.Pid)
 		t.Fatalf("guest still running 3 s after its tap was deleted, %v of CPU time used in all (%v)\n%s", cpu, err, g.out.String())
 	}
 	ws := g.cmd.ProcessState.Sys().(syscall.WaitStatus)
@@ -60,30 +62,31 @@ func TestNetTapDeleted(t *testing.T) {
 
 // startNetGuest runs the net guest as 10.0.0.2 on a tap (10.0.0.1) in a
 // fresh namespace.
-func startNetGuest(t *testing.T) (*netns, *startedGuest) {
+func startNetGuest(t *testing.T) (*namespace, *startedGuest) {
 	spt, img := tender(t), guest(t, "net")
 	ns := newNetns(t, 1)
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", ns.taps[0])
-	g := startGuest(t, ns.exec(spt, "--net:service0="+ns.taps[0], img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
+	tap := ns.taps[0]
+	ns.do(t, func() error { return netns.AddAddr(tap, "10.0.0.1/24") })
+	g := startGuest(t, ns.path, []string{spt, "--net:service0=" + tap, img, "--ipv4=10.0.0.2"}, nil, "Serving ping on 10.0.0.2")
 	return ns, g
 }
 
 // startedGuest is a guest running in the background.
 type startedGuest struct {
 	cmd    *exec.Cmd
-	out    *testnet.SyncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 }
 
-// startGuest starts argv (the tender, perhaps behind ip netns exec) with
-// extra fds from 3 on, waits until the guest has printed ready, and kills
-// it when the test ends.
-func startGuest(t *testing.T, argv []string, extra []*os.File, ready string) *startedGuest {
+// startGuest starts argv (the tender) inside the network namespace at
+// nsPath ("" for the test's own) with extra fds from 3 on, waits until the
+// guest has printed ready, and kills it when the test ends.
+func startGuest(t *testing.T, nsPath string, argv []string, extra []*os.File, ready string) *startedGuest {
 	t.Helper()
-	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &testnet.SyncBuffer{}, exited: make(chan struct{})}
+	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
 	g.cmd.ExtraFiles = extra
-	if err := g.cmd.Start(); err != nil {
+	if err := startIn(nsPath, g.cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { g.cmd.Wait(); close(g.exited) }()

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/netns"
 )
 
 const (
@@ -24,7 +26,7 @@ const (
 )
 
 // TestGuestProcess looks at the process a running guest is: the net guest,
-// started directly (no ip netns exec) with its tap as @3 and an extra
+// started in the test's own namespace with its tap as @3 and an extra
 // inheritable fd 4 it must not keep.
 func TestGuestProcess(t *testing.T) {
 	spt, img := tender(t), guest(t, "net")
@@ -36,7 +38,7 @@ func TestGuestProcess(t *testing.T) {
 	}
 	defer pr.Close()
 
-	g := startGuest(t, []string{spt, fmt.Sprintf("--mem=%d", processMemMB), "--net:service0=@3", img, "--ipv4=10.0.0.2"},
+	g := startGuest(t, "", []string{spt, fmt.Sprintf("--mem=%d", processMemMB), "--net:service0=@3", img, "--ipv4=10.0.0.2"},
 		[]*os.File{tap, pw}, "Serving ping on 10.0.0.2")
 	pw.Close()
 	// Everything below reads /proc of the pid runnc-spt was started as: its
@@ -83,8 +85,8 @@ func TestGuestProcess(t *testing.T) {
 	g.checkRunning(t)
 
 	// The tap passed as @3 works: the guest answers pings through it.
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", ns.taps[0])
-	r := run(t, time.Minute, ns.exec("ping", "-c", "3", "-i", "0.2", "-W", "5", "10.0.0.2")...)
+	ns.do(t, func() error { return netns.AddAddr(ns.taps[0], "10.0.0.1/24") })
+	r := runIn(t, ns.path, time.Minute, "ping", "-c", "3", "-i", "0.2", "-W", "5", "10.0.0.2")
 	if !strings.Contains(r.stdout, "3 packets transmitted, 3 received") {
 		t.Errorf("ping through the @3 tap: want 3 replies (%v):\n%s", r, r.output())
 	}
