@@ -109,8 +109,11 @@ bench: all
 demo: all
 	bash scripts/demo.sh
 
+# Every fuzzer for FUZZTIME each (default 10m): Go's, then the C targets
+# of fuzz/fuzz.mk.
 fuzz: all
 	$(GO) test -run '^$$' -fuzz FuzzCheckELF -fuzztime $${FUZZTIME:-10m} -fuzzminimizetime 3s -timeout 0 ./tender/
+	bash fuzz/run.sh
 
 clean:
 	rm -rf $(B) $(STUB)

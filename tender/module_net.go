@@ -137,65 +137,20 @@ func (netModule) attach(cfg *Config, name string) (*Device, error) {
 	if s.Iface == "" && s.FD == 0 {
 		return nil, fmt.Errorf("the guest's manifest declares NET_BASIC device %q: attach it with --net:%s=TAP", name, name)
 	}
-	spec := s.Iface
-	if spec == "" {
-		spec = fmt.Sprintf("@%d", s.FD)
-	}
-	offload := s.Offload
-	dev := &Device{Name: name, Type: manifest.NetBasic, MTU: 1500, VnetHDR: offload}
-	var f *os.File
+	opt := "--net:" + name + "=" + s.Iface
 	if s.Iface == "" {
-		fd := s.FD
-		iface, flags, err := netns.TapInfo(fd)
-		if err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-		}
-		if flags&unix.IFF_TAP == 0 || flags&unix.IFF_NO_PI == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", name, spec, fd)
-		}
-		if flags&unix.IFF_VNET_HDR != 0 && !offload {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", name, spec, fd, name)
-		}
-		if offload && flags&unix.IFF_VNET_HDR == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: --net-offload:%s needs the tap fd opened with IFF_VNET_HDR", name, spec, name)
-		}
-		if offload {
-			if err := setVnetHdr(fd); err != nil {
-				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-			}
-		}
-		if err := unix.SetNonblock(fd, true); err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-		}
-		f = os.NewFile(uintptr(fd), spec)
-		dev.Iface = iface
-	} else {
-		opts := []netns.TapOption{netns.NonBlock}
-		if offload {
-			opts = append(opts, netns.VnetHdr)
-		}
-		tap, err := netns.OpenTap(spec, opts...)
-		if errors.Is(err, unix.ENODEV) {
-			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
-		} else if err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-		}
-		if offload {
-			if err := setVnetHdr(int(tap.Fd())); err != nil {
-				tap.Close()
-				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-			}
-		}
-		f = tap
-		dev.Iface = spec
+		opt = fmt.Sprintf("--net:%s=@%d", name, s.FD)
 	}
-	dev.file, dev.FD = f, int(f.Fd())
-	mtu, err := tapMTU(dev.FD, dev.Iface)
+	dev := &Device{Name: name, Type: manifest.NetBasic, VnetHDR: s.Offload}
+	f, iface, err := openTap(s)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
+		return nil, fmt.Errorf("%s: %w", opt, err)
 	}
-	dev.MTU = mtu
+	dev.file, dev.FD, dev.Iface = f, int(f.Fd()), iface
+	if dev.MTU, err = tapMTU(dev.FD, iface, s.Iface != ""); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", opt, err)
+	}
 	if s.MAC != nil {
 		copy(dev.MAC[:], s.MAC)
 	} else {
@@ -206,6 +161,50 @@ func (netModule) attach(cfg *Config, name string) (*Device, error) {
 		dev.MAC[0] = dev.MAC[0]&0xfe | 0x02 // unicast, locally administered
 	}
 	return dev, nil
+}
+
+// openTap opens the tap of s (by name, or checks the fd given) non-blocking,
+// with the vnet header set up for offload, and returns it and its name.
+// Nothing here needs privileges for a tap the caller owns.
+func openTap(s *NetSpec) (*os.File, string, error) {
+	var f *os.File
+	iface := s.Iface
+	if iface == "" {
+		fd := s.FD
+		var flags uint16
+		var err error
+		if iface, flags, err = netns.TapInfo(fd); err != nil {
+			return nil, "", err
+		}
+		switch {
+		case flags&unix.IFF_TAP == 0 || flags&unix.IFF_NO_PI == 0:
+			return nil, "", fmt.Errorf("fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", fd)
+		case flags&unix.IFF_VNET_HDR != 0 && !s.Offload:
+			return nil, "", fmt.Errorf("fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", fd, s.Name)
+		case s.Offload && flags&unix.IFF_VNET_HDR == 0:
+			return nil, "", fmt.Errorf("--net-offload:%s needs the tap fd opened with IFF_VNET_HDR", s.Name)
+		}
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return nil, "", err
+		}
+		f = os.NewFile(uintptr(fd), fmt.Sprintf("@%d", fd))
+	} else {
+		opts := []netns.TapOption{netns.NonBlock}
+		if s.Offload {
+			opts = append(opts, netns.VnetHdr)
+		}
+		var err error
+		if f, err = netns.OpenTap(iface, opts...); err != nil {
+			return nil, "", err
+		}
+	}
+	if s.Offload {
+		if err := setVnetHdr(int(f.Fd())); err != nil {
+			f.Close()
+			return nil, "", err
+		}
+	}
+	return f, iface, nil
 }
 
 // setVnetHdr sets the header to the 10-byte struct virtio_net_hdr and
@@ -239,26 +238,51 @@ func parseMAC(s string) ([6]byte, error) {
 	return mac, nil
 }
 
-// tapMTU reads the MTU of the tap behind fd, looked up in the network
-// namespace the tap lives in (an @FD tap may come from another one).
-func tapMTU(fd int, iface string) (uint64, error) {
-	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
-	if e != 0 {
-		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
-	}
-	defer unix.Close(int(nsfd))
+// tapMTU reads the MTU of the tap behind fd. A tap opened by name is in
+// the tender's network namespace, where looking it up needs no
+// privileges. An @FD tap may come from another namespace: the tender looks
+// it up there when it may (TUNGETDEVNETNS and setns need CAP_NET_ADMIN and
+// CAP_SYS_ADMIN); without those it takes the interface of the tap's name in
+// its own namespace, where a caller without privileges opened it, and
+// refuses if there is none.
+func tapMTU(fd int, iface string, byName bool) (uint64, error) {
 	var mtu int
-	err := netns.Do(fmt.Sprintf("/proc/self/fd/%d", nsfd), func() (err error) {
+	var err error
+	if byName {
 		mtu, err = netns.MTU(iface)
-		return err
-	})
+	} else {
+		mtu, err = fdTapMTU(fd, iface)
+	}
 	if err != nil {
-		return 0, fmt.Errorf("look up tap %s: %w", iface, err)
+		return 0, err
 	}
 	if mtu < 68 || mtu > 65535 {
 		return 0, fmt.Errorf("tap %s has MTU %d", iface, mtu)
 	}
 	return uint64(mtu), nil
+}
+
+func fdTapMTU(fd int, iface string) (int, error) {
+	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
+	if e == 0 {
+		defer unix.Close(int(nsfd))
+		var mtu int
+		err := netns.Do(fmt.Sprintf("/proc/self/fd/%d", nsfd), func() error {
+			var err error
+			mtu, err = netns.MTU(iface)
+			return err
+		})
+		if err == nil || !errors.Is(err, unix.EPERM) {
+			return mtu, err
+		}
+	} else if e != unix.EPERM {
+		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
+	}
+	mtu, err := netns.MTU(iface)
+	if err != nil {
+		return 0, fmt.Errorf("tap %s is not in this network namespace, and finding its own needs CAP_NET_ADMIN: %w", iface, err)
+	}
+	return mtu, nil
 }
 
 func (netModule) rules(p *Policy, devs []*Device) {

@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"regexp"
@@ -115,4 +116,42 @@ func TestBlockReadOnly(t *testing.T) {
 	if !r.exited || r.exit != 1 || !strings.Contains(r.stdout, "SURVIVED, returned 512") {
 		t.Errorf("--block-ro on an immutable file: %v, want a 512-byte read:\n%s", r, r.output())
 	}
+}
+
+// TestBlockOneWriter: while a guest has an image attached read-write, a
+// second tender is refused with one line naming the first one's pid, both
+// read-write and read-only; two read-only attachments share it; and the
+// lock goes with the guest.
+func TestBlockOneWriter(t *testing.T) {
+	spt, img := tender(t), guest(t, "syscall")
+	block := blockFile(t, blockSize)
+	ns := newNetns(t, 2)
+	attach := func(i int, opt string, args ...string) []string {
+		return append([]string{spt, "--net:service0=" + ns.taps[i], opt + block, img}, args...)
+	}
+	refused := func(r *result, pid int) {
+		t.Helper()
+		msg := strings.TrimSuffix(r.stderr, "\n")
+		want := fmt.Sprintf("pid %d", pid)
+		if !r.exited || r.exit != 1 || r.stdout != "" || strings.Contains(msg, "\n") || !strings.Contains(msg, want) {
+			t.Errorf("second tender: %v, stdout %q, stderr %q; want a one-line refusal naming %s", r, r.stdout, r.stderr, want)
+		}
+	}
+
+	writer := startGuest(t, ns.path, attach(0, "--block:storage=", "wait"), nil, "waiting")
+	refused(runIn(t, ns.path, time.Minute, attach(1, "--block:storage=", "ok-pread")...), writer.cmd.Process.Pid)
+	refused(runIn(t, ns.path, time.Minute, attach(1, "--block-ro:storage=", "ok-pread")...), writer.cmd.Process.Pid)
+	writer.checkRunning(t)
+	writer.kill(t)
+
+	// The lock went with the guest: now two readers at once.
+	reader := startGuest(t, ns.path, attach(0, "--block-ro:storage=", "wait"), nil, "waiting")
+	r := runIn(t, ns.path, time.Minute, attach(1, "--block-ro:storage=", "ok-pread")...)
+	if !r.exited || r.exit != 1 || !strings.Contains(r.stdout, "SURVIVED, returned 512") {
+		t.Errorf("a second read-only attachment: %v, want it to run and read:\n%s", r, r.output())
+	}
+	// ... but no writer while a reader runs.
+	refused(runIn(t, ns.path, time.Minute, attach(1, "--block:storage=", "ok-pread")...), reader.cmd.Process.Pid)
+	reader.checkRunning(t)
+	reader.kill(t)
 }
