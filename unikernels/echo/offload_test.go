@@ -115,23 +115,9 @@ func TestOffloadVnetFD(t *testing.T) {
 
 	cmd = exec.Command(spt, append([]string{"--net:service0=@3", offload}, guestArgs...)...)
 	cmd.ExtraFiles = []*os.File{tap}
-	buf := &syncbuf.Buffer{}
-	cmd.Stdout, cmd.Stderr = buf, buf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
+	buf, stop := startListening(t, cmd, cmd.Start)
+	defer stop()
 	tap.Close() // the guest holds its own copy
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(buf.String(), "echo: listening") {
-		if time.Now().After(deadline) {
-			t.Fatalf("guest did not start; output:\n%s", buf.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	if err := echoOne(n, net.JoinHostPort(guestIP, "7"), 3, 256<<10, time.Now().Add(20*time.Second)); err != nil {
 		t.Errorf("echo over an @FD vnet_hdr tap: %v\n%s", err, buf.String())
 	}
@@ -169,29 +155,40 @@ func installedFilter(t *testing.T, n *testNet, opts ...string) []unix.SockFilter
 	root := repoRoot(t)
 	argv := append([]string{"--net:service0=" + n.tap}, opts...)
 	argv = append(argv, filepath.Join(root, "build/unikernels/echo/echo.spt"), "--ipv4="+guestIP+"/24")
-	cmd := n.exec(filepath.Join(root, "build/bin/runnc-spt"), argv...)
-	out := &syncbuf.Buffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// No goroutine waits for it before the end: a waiting thread of this
-	// process could take the ptrace stop below for itself.
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
-	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "echo: listening"); {
-		if time.Now().After(deadline) {
-			t.Fatalf("guest %v did not start:\n%s", opts, out.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	cmd := exec.Command(filepath.Join(root, "build/bin/runnc-spt"), argv...)
+	// startListening has no goroutine wait for the guest: a waiting
+	// thread of this process could take the ptrace stop for itself.
+	_, stop := startListening(t, cmd, func() error { return n.do(cmd.Start) })
+	defer stop()
 	prog, err := seccompFilter(cmd.Process.Pid)
 	if err != nil {
 		t.Fatalf("read the filter of the guest %v: %v", opts, err)
 	}
 	return prog
+}
+
+// startListening starts the echo guest cmd with start (cmd.Start, perhaps
+// inside a namespace) and waits until it listens. stop kills it and waits
+// for it; until then nothing waits for it.
+func startListening(t *testing.T, cmd *exec.Cmd, start func() error) (out *syncbuf.Buffer, stop func()) {
+	t.Helper()
+	out = &syncbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := start(); err != nil {
+		t.Fatal(err)
+	}
+	stop = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "echo: listening"); {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("%s did not start:\n%s", cmd, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return out, stop
 }
 
 // seccompFilter returns the one seccomp filter of process pid, which it
