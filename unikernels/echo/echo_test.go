@@ -68,18 +68,9 @@ type testNet struct {
 // iptables rules in it).
 func newNet(t *testing.T) *testNet {
 	t.Helper()
-	n := &testNet{ns: netns.Name("rh3"), tap: "rh3t" + strconv.Itoa(os.Getpid())}
-	path, err := netns.New(n.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.path = path
-	t.Cleanup(func() {
-		if err := netns.Delete(n.ns); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	err = n.do(func() error {
+	n := &testNet{tap: "rh3t" + strconv.Itoa(os.Getpid())}
+	n.ns, n.path = netns.Temp(t, "rh3")
+	err := n.do(func() error {
 		if err := netns.LinkUp("lo"); err != nil {
 			return err
 		}
