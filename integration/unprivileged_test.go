@@ -125,9 +125,9 @@ func tunNode(t *testing.T) string {
 }
 
 // startWithTun starts cmd in the network namespace at nsPath and in a
-// private mount namespace where /dev/net/tun is the node tun. netns.Do's
-// thread enters both and is discarded afterwards, and a child inherits its
-// forking thread's namespaces.
+// private mount namespace where /dev/net/tun is the node tun: netns.Do's
+// thread, which is never returned to the scheduler, also unshares its
+// mount namespace, and a child inherits its forking thread's namespaces.
 func startWithTun(t *testing.T, cmd *exec.Cmd, nsPath, tun string) {
 	err := netns.Do(nsPath, func() error {
 		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {

@@ -41,7 +41,7 @@ func loaderHelper(kernel, breakWhat string) int {
 	case "filter":
 		// An instruction classic BPF does not have: seccomp() refuses the
 		// program, in the loader's last step, after it unmapped itself.
-		p.Filter = []Insn{{Code: 0xffff}}
+		p.filter = []insn{{Code: 0xffff}}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown break %q\n", breakWhat)
 		return 1
@@ -88,11 +88,11 @@ func TestLoaderRefusesBadPlan(t *testing.T) {
 	c := cValues(t)
 	good := func() *Prepared {
 		return &Prepared{
-			Devices: []*Device{{FD: 7}},
-			Filter:  []Insn{{0x06, 0, 0, 0}},
-			Layout: &Layout{
-				MemSize: 64 << 20, Entry: GuestBase, StackTop: 64 << 20, BootInfo: bootInfoAddr,
-				Regions: []Region{{bootInfoAddr, 0x4000, protRead}, {GuestBase, 0x2000, protRead | protExec}},
+			devices: []*device{{FD: 7}},
+			filter:  []insn{{0x06, 0, 0, 0}},
+			layout: &layout{
+				MemSize: 64 << 20, Entry: guestBase, StackTop: 64 << 20, BootInfo: bootInfoAddr,
+				Regions: []region{{bootInfoAddr, 0x4000, protRead}, {guestBase, 0x2000, protRead | protExec}},
 			},
 		}
 	}
@@ -125,18 +125,18 @@ func TestLoaderRefusesBadPlan(t *testing.T) {
 		{"short", valid[:len(valid)-1], []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"magic", append([]byte{'x'}, valid[1:]...), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"region outside guest memory", enc(func(p *Prepared) {
-			p.Layout.Regions[1].Addr = 0x6f0000001000 // the loader's own text
+			p.layout.Regions[1].Addr = 0x6f0000001000 // the loader's own text
 		}, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"region past the end", enc(func(p *Prepared) {
-			p.Layout.Regions[1].Len = 64 << 20
+			p.layout.Regions[1].Len = 64 << 20
 		}, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"writable and executable region", enc(func(p *Prepared) {
-			p.Layout.Regions[1].Prot = protRead | protWrite | protExec
+			p.layout.Regions[1].Prot = protRead | protWrite | protExec
 		}, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
-		{"entry outside guest memory", enc(func(p *Prepared) { p.Layout.Entry = 64 << 20 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
-		{"stack outside guest memory", enc(func(p *Prepared) { p.Layout.StackTop = 65 << 20 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
-		{"guest memory over the loader", enc(func(p *Prepared) { p.Layout.MemSize = 0x700000000000 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
-		{"no filter", enc(func(p *Prepared) { p.Filter = nil }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
+		{"entry outside guest memory", enc(func(p *Prepared) { p.layout.Entry = 64 << 20 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
+		{"stack outside guest memory", enc(func(p *Prepared) { p.layout.StackTop = 65 << 20 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
+		{"guest memory over the loader", enc(func(p *Prepared) { p.layout.MemSize = 0x700000000000 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
+		{"no filter", enc(func(p *Prepared) { p.filter = nil }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"kept fds unsorted", unsorted, []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		// A plan that passes the checks but whose guest memory fd is not
 		// open: the first call that acts on it fails.
