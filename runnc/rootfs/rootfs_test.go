@@ -189,7 +189,7 @@ func fstest(t *testing.T, img string, args ...string) string {
 	guest := built(t, "libos/tests/fstest.spt")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, tender, append([]string{"--block:rootfs=" + img, "--", guest}, args...)...)
+	cmd := exec.CommandContext(ctx, tender, append([]string{"--block-ro:rootfs=" + img, "--", guest}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
