@@ -203,7 +203,7 @@ func (netModule) attach(cfg *Config, name string) (*Device, error) {
 		dev.Iface = spec
 	}
 	dev.file, dev.FD = f, int(f.Fd())
-	mtu, err := tapMTU(dev.FD, dev.Iface)
+	mtu, err := tapMTU(dev.FD, dev.Iface, s.Iface != "")
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
@@ -271,8 +271,21 @@ func parseMAC(s string) ([6]byte, error) {
 }
 
 // tapMTU reads the MTU of the tap behind fd, looked up in the network
-// namespace the tap lives in (an @FD tap may come from another one).
-func tapMTU(fd int, iface string) (uint64, error) {
+// namespace the tap lives in. A tap attached by name is in ours, and
+// needs no privilege (the container's user runs the tender without
+// CAP_NET_ADMIN); an @FD tap may come from another namespace, which
+// TUNGETDEVNETNS finds (with CAP_NET_ADMIN).
+func tapMTU(fd int, iface string, byName bool) (uint64, error) {
+	if byName {
+		mtu, err := ifaceQuery(iface, unix.SIOCGIFMTU)
+		if err != nil {
+			return 0, fmt.Errorf("look up tap %s: %w", iface, err)
+		}
+		if mtu < 68 || mtu > 65535 {
+			return 0, fmt.Errorf("tap %s has MTU %d", iface, mtu)
+		}
+		return uint64(mtu), nil
+	}
 	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
 	if e != 0 {
 		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
