@@ -276,6 +276,11 @@ func TestHandoffNoEth0(t *testing.T) {
 	if after := snapshot(t, ns); after != before {
 		t.Errorf("namespace changed:\n%s", after)
 	}
+	// A namespace that went away with its container has nothing to undo.
+	gone := &GuestNet{Tap: "tap0", Link: GuestLink, Addrs: []Addr{{CIDR: "10.0.0.2/24"}}}
+	if err := Undo(Path(Name("rn-gone")), gone); err != nil {
+		t.Errorf("Undo in a namespace that is gone: %v", err)
+	}
 }
 
 // A Handoff that cannot finish leaves the namespace as it found it: here
