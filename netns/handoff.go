@@ -21,6 +21,14 @@ package netns
 // keep working unchanged. eth0's IPv4 addresses and routes are taken off
 // the kernel's stack, so it neither answers on that address nor sends
 // from it.
+//
+// Who may call it: Handoff and Undo enter the namespace (CAP_SYS_ADMIN)
+// and change links, addresses, routes and qdiscs (CAP_NET_ADMIN), so they
+// run in the runtime, before the container's process drops its
+// capabilities. The tender needs neither: the tap belongs to the
+// container's user, who attaches to it by name with no capability. uid
+// and gid are as the caller sees them (host ids when the container has a
+// user namespace).
 
 import (
 	"errors"

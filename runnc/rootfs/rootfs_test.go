@@ -505,8 +505,11 @@ func TestCache(t *testing.T) {
 	}
 }
 
-// Concurrent Builds of one rootfs write its image once, all get it, and
-// a Build that died half way leaves nothing that is mistaken for an image.
+// Concurrent Builds of one rootfs, in goroutines of this process and in
+// other processes, write its image once (every Build sees the same inode
+// right after it returns: a rewrite would rename a new file into place),
+// all get it, and a Build that died half way leaves nothing that is
+// mistaken for an image.
 func TestConcurrentBuilds(t *testing.T) {
 	cache := t.TempDir()
 	dir := t.TempDir()
@@ -514,7 +517,7 @@ func TestConcurrentBuilds(t *testing.T) {
 	// What a Build killed while writing leaves behind.
 	write(t, filepath.Join(cache, "0123.iso.tmp999"), []byte("half"), 0o644)
 
-	const n = 8
+	const n = 8 // half goroutines, half processes
 	imgs := make([]string, n)
 	errs := make([]error, n)
 	var wg sync.WaitGroup
@@ -522,15 +525,34 @@ func TestConcurrentBuilds(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			imgs[i], errs[i] = Build(cache, dir, nil, fmt.Sprintf("c%d", i))
+			holder := fmt.Sprintf("c%d", i)
+			if i%2 == 0 {
+				img, err := Build(cache, dir, nil, holder)
+				if err == nil {
+					ino, _ := inode(t, img)
+					img = fmt.Sprintf("%s %d", img, ino)
+				}
+				imgs[i], errs[i] = img, err
+				return
+			}
+			cmd := exec.Command(os.Args[0], "-test.run=^TestBuildProcess$")
+			cmd.Env = append(os.Environ(), "RUNNC_ROOTFS_BUILD="+cache+"|"+dir+"|"+holder)
+			out, err := cmd.CombinedOutput()
+			line, _, _ := strings.Cut(string(out), "\n")
+			img, ok := strings.CutPrefix(line, "IMAGE ")
+			if err != nil || !ok {
+				err = fmt.Errorf("build in another process: %v\n%s", err, out)
+			}
+			imgs[i], errs[i] = img, err
 		}(i)
 	}
 	wg.Wait()
 	for i := 0; i < n; i++ {
 		if errs[i] != nil || imgs[i] != imgs[0] {
-			t.Fatalf("Build %d: %s, %v; want %s", i, imgs[i], errs[i], imgs[0])
+			t.Fatalf("Build %d: image and inode %q, %v; want %q", i, imgs[i], errs[i], imgs[0])
 		}
 	}
+	imgs[0], _, _ = strings.Cut(imgs[0], " ")
 	holders, _ := os.ReadDir(strings.TrimSuffix(imgs[0], ".iso") + ".holders")
 	if len(holders) != n {
 		t.Errorf("%d holders recorded, want %d", len(holders), n)
@@ -600,4 +622,22 @@ func BenchmarkBuild(b *testing.B) {
 			}
 		}
 	})
+}
+
+// TestBuildProcess is TestConcurrentBuilds' Build in another process:
+// it prints "IMAGE PATH INODE".
+func TestBuildProcess(t *testing.T) {
+	args := os.Getenv("RUNNC_ROOTFS_BUILD")
+	if args == "" {
+		t.Skip("run by TestConcurrentBuilds")
+	}
+	a := strings.Split(args, "|")
+	img, err := Build(a[0], a[1], nil, a[2])
+	if err != nil {
+		fmt.Println("ERROR", err)
+		os.Exit(1)
+	}
+	ino, _ := inode(t, img)
+	fmt.Printf("IMAGE %s %d\n", img, ino)
+	os.Exit(0)
 }
