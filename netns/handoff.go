@@ -104,6 +104,13 @@ func (g *GuestNet) TenderArgs(dev string) []string {
 // routes off the kernel's stack, so that the guest alone answers there.
 // Without an eth0 it returns nil, nil. On failure, what it did is undone.
 func Handoff(nsPath, tapName string, uid, gid int) (*GuestNet, error) {
+	if same, err := sameNetns(nsPath, "/proc/thread-self/ns/net"); err != nil {
+		return nil, err
+	} else if same {
+		// A container on the host's network (docker --network host): its
+		// eth0 is the host's, and must stay the host's.
+		return nil, fmt.Errorf("the container shares the runtime's network namespace (%s): refusing to hand that namespace's %s to a guest", nsPath, GuestLink)
+	}
 	var g *GuestNet
 	err := Do(nsPath, func() error {
 		var err error
@@ -145,6 +152,18 @@ func Undo(nsPath string, g *GuestNet) error {
 		return fmt.Errorf("give %s back: %w", GuestLink, err)
 	}
 	return nil
+}
+
+// sameNetns reports whether two namespace files are the same namespace.
+func sameNetns(a, b string) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Stat(a, &sa); err != nil {
+		return false, fmt.Errorf("netns %s: %w", a, err)
+	}
+	if err := unix.Stat(b, &sb); err != nil {
+		return false, fmt.Errorf("netns %s: %w", b, err)
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
 
 // --- reading -----------------------------------------------------------------

@@ -299,6 +299,12 @@ func TestHandoffFailsCleanly(t *testing.T) {
 		t.Errorf("a failed Handoff changed the namespace.\nbefore:\n%s\nafter:\n%s", before, after)
 	}
 
+	// The runtime's own namespace (a container on the host's network) is
+	// never handed over.
+	if _, err := Handoff("/proc/self/ns/net", "tap9", 0, 0); err == nil || !strings.Contains(err.Error(), "shares the runtime's network namespace") {
+		t.Errorf("Handoff of the runtime's own namespace: %v; want a refusal", err)
+	}
+
 	ipCmd(t, "ip", "-n", ctr, "addr", "flush", "dev", "eth0")
 	if _, err := Handoff(Path(ctr), "tap1", 0, 0); err == nil || !strings.Contains(err.Error(), "no IPv4 address") {
 		t.Errorf("Handoff of eth0 without an address: %v; want \"no IPv4 address\"", err)
