@@ -230,7 +230,7 @@ func leftovers(t *testing.T, r *rt, id string) {
 	ents, _ := os.ReadDir(r.root)
 	for _, e := range ents {
 		if e.Name() == ".images" {
-			imgs, _ := os.ReadDir(filepath.Join(r.root, e.Name()))
+			imgs, _ := filepath.Glob(filepath.Join(r.root, e.Name(), "*.iso*"))
 			if len(imgs) > 0 {
 				t.Errorf("images left: %v", imgs)
 			}
@@ -335,16 +335,25 @@ func leakCounts(t *testing.T, r *rt, ns, prefix, bundleDir string) map[string]in
 	ents, _ := os.ReadDir(r.root)
 	for _, e := range ents {
 		if e.Name() == ".images" {
-			imgs, _ := os.ReadDir(filepath.Join(r.root, e.Name()))
-			c["image files"] = len(imgs)
+			// The cache keeps its lock file; images and holder dirs go.
+			imgs, _ := filepath.Glob(filepath.Join(r.root, e.Name(), "*.iso*"))
+			hs, _ := filepath.Glob(filepath.Join(r.root, e.Name(), "*.holders"))
+			c["image files"] = len(imgs) + len(hs)
 		} else {
 			c["state dirs"]++
 		}
 	}
 	links, _ := inNetns(ns, 5*time.Second, "ip", "-o", "link", "show")
 	c["links in test netns"] = strings.Count(links, "\n")
+	// Other processes make links on the host too: count ours (the hook's
+	// veths, runnc's taps) and every tap.
+	c["host links"] = 0
 	host, _ := exec.Command("ip", "-o", "link", "show").Output()
-	c["host links"] = strings.Count(string(host), "\n")
+	for _, l := range strings.Split(string(host), "\n") {
+		if f := strings.Fields(l); len(f) > 1 && (strings.HasPrefix(f[1], "vh") || strings.HasPrefix(f[1], "runnc0")) {
+			c["host links"]++
+		}
+	}
 	taps, _ := exec.Command("ip", "-o", "link", "show", "type", "tun").Output()
 	c["host taps"] = strings.Count(string(taps), "\n")
 	// Other processes on the machine mount too (ip netns add does): count
