@@ -40,10 +40,10 @@ type CreateOpts struct {
 
 // saved is runnc's part of a container's state, next to libcontainer's.
 type saved struct {
-	Kind  Kind      `json:"kind"`
-	NetNS string    `json:"netns,omitempty"` // where the tap lives, to undo
+	Kind  Kind            `json:"kind"`
+	NetNS string          `json:"netns,omitempty"` // where the tap lives, to undo
 	Net   *netns.GuestNet `json:"net,omitempty"`
-	Image bool      `json:"image,omitempty"`
+	Image bool            `json:"image,omitempty"`
 }
 
 // tapName is the tap runnc makes in the container's network namespace.
