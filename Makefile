@@ -14,8 +14,11 @@ export GOFLAGS ?= -mod=mod
 LWIP_DIR := $(B)/src/lwip
 LIBOS_A := $(B)/libos/libos.a
 GCC_INC := $(shell $(CC) -print-file-name=include)
+# The stack protector as upstream Solo5 builds apps: a global guard that
+# the bindings set from the tender's entropy at boot.
+SSP_CFLAGS := -fstack-protector-strong -mstack-protector-guard=global
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
-	-ffreestanding -fno-stack-protector -fno-pie -fno-pic -mno-red-zone \
+	-ffreestanding $(SSP_CFLAGS) -fno-pie -fno-pic -mno-red-zone \
 	-fno-omit-frame-pointer -nostdinc -isystem $(GCC_INC) \
 	-I$(B)/solo5/include -Ilibos/include -Ilibos/lwip/include -I$(LWIP_DIR)/src/include
 SOLO5_SPT_O := $(B)/solo5/lib/spt/solo5_spt.o
@@ -26,8 +29,17 @@ MANIFEST_TOOL := $(B)/bin/runnc-manifest
 SOLO5_TOOLCHAIN := $(SOLO5_SPT_O) $(SOLO5_LDS) $(MANIFEST_TOOL) \
 	$(B)/solo5/include/solo5.h
 
+# Objects follow their flags: a change of GUEST_CFLAGS or SPT_CFLAGS (as
+# when the stack protector was turned on) rebuilds them in an old build/.
+CFLAGS_STAMP := $(B)/obj/.cflags
+$(CFLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GUEST_CFLAGS) | $(SPT_CFLAGS)' | cmp -s - $@ || \
+		echo '$(GUEST_CFLAGS) | $(SPT_CFLAGS)' > $@
+.PHONY: FORCE
+
 # Every guest object lives in $(B)/obj/ at its source path.
-$(B)/obj/%.o: %.c $(B)/solo5/include/solo5.h
+$(B)/obj/%.o: %.c $(B)/solo5/include/solo5.h $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c -o $@ $<
 $(B)/obj/%.o: %.S
@@ -37,7 +49,7 @@ $(B)/obj/%.o: %.S
 $(B)/obj/%/manifest.c: %/manifest.json $(MANIFEST_TOOL)
 	@mkdir -p $(dir $@)
 	$(MANIFEST_TOOL) gen $< $@
-$(B)/obj/%/manifest.o: $(B)/obj/%/manifest.c
+$(B)/obj/%/manifest.o: $(B)/obj/%/manifest.c $(CFLAGS_STAMP)
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 # $(call GUEST,OUT,SRCDIR,SOURCES,EXTRA) links OUT from the objects of
@@ -55,9 +67,18 @@ STUB := tender/stub/stub.elf
 $(B)/bin/runnc-spt: $(GO_SRCS) $(STUB)
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-spt
+# runnc links libcontainer's nsenter (cgo) and libseccomp for the CRI pod
+# sandbox's linux.seccomp; the tender it starts stays static.
+$(B)/bin/runnc: $(GO_SRCS)
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=1 $(GO) build -tags seccomp -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc
 $(B)/bin/runnc-manifest: $(GO_SRCS)
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-manifest
+# The demo's network namespace and tap, made by package netns.
+$(B)/bin/runnc-netns: $(GO_SRCS)
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-netns
 
 # The loader stub the tender execs into: static, freestanding, a few KB,
 # linked far above any guest memory.
@@ -87,9 +108,13 @@ deps: $(DEPS_STAMP)
 
 all: $(DEPS_STAMP)
 	$(MAKE) build-all
-build-all: $(B)/bin/runnc-spt $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
+build-all: $(B)/bin/runnc-spt $(B)/bin/runnc-netns $(B)/bin/runnc $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
 
-test: all
+# The root check first: without root the deps step would fail later and
+# less clearly.
+test:
+	@bash scripts/test.sh --check-root
+	$(MAKE) all
 	bash scripts/test.sh
 
 bench: all
@@ -98,8 +123,11 @@ bench: all
 demo: all
 	bash scripts/demo.sh
 
+# Every fuzzer for FUZZTIME each (default 10m): Go's, then the C targets
+# of fuzz/fuzz.mk.
 fuzz: all
 	$(GO) test -run '^$$' -fuzz FuzzCheckELF -fuzztime $${FUZZTIME:-10m} -fuzzminimizetime 3s -timeout 0 ./tender/
+	bash fuzz/run.sh
 
 clean:
 	rm -rf $(B) $(STUB)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/runnc/runnc/tender"
 	"golang.org/x/net/bpf"
+	"golang.org/x/sys/unix"
 )
 
 // buildOutput returns a build product's path (relative to the module
@@ -27,7 +28,7 @@ func buildOutput(t *testing.T, rel string) string {
 	return path
 }
 
-func raw(insns []tender.Insn) []bpf.RawInstruction {
+func raw(insns []unix.SockFilter) []bpf.RawInstruction {
 	out := make([]bpf.RawInstruction, len(insns))
 	for i, in := range insns {
 		out[i] = bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
@@ -58,12 +59,12 @@ func TestDecodeTenderFilter(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := Decode([][]bpf.RawInstruction{raw(p.Filter)})
+			got, err := Decode([][]bpf.RawInstruction{raw(p.Program())})
 			if err != nil {
 				t.Fatal(err)
 			}
 			want := map[string]bool{}
-			for _, line := range strings.Split(strings.TrimSpace(p.Policy.String()), "\n") {
+			for _, line := range strings.Split(strings.TrimSpace(p.FilterText()), "\n") {
 				name, cond := splitPolicyLine(line)
 				if cond != "never" {
 					want[name] = cond == "always [exit]"
@@ -74,7 +75,7 @@ func TestDecodeTenderFilter(t *testing.T) {
 				gotm[a.Name] = a.Always
 			}
 			if !reflect.DeepEqual(gotm, want) {
-				t.Errorf("decoded %v, policy says %v\n%s", gotm, want, p.Policy)
+				t.Errorf("decoded %v, policy says %v\n%s", gotm, want, p.FilterText())
 			}
 		})
 	}

@@ -41,6 +41,9 @@ int main(void)
 	F(plan, filter);
 	V("plan_region", sizeof(struct plan_region));
 	F(plan_region, addr); F(plan_region, len); F(plan_region, prot);
+	V("LOADER_USAGE", LOADER_USAGE); V("LOADER_READ_PLAN", LOADER_READ_PLAN);
+	V("LOADER_BAD_PLAN", LOADER_BAD_PLAN); V("LOADER_MAP_GUEST", LOADER_MAP_GUEST);
+	V("LOADER_SECCOMP", LOADER_SECCOMP);
 	V("plan_insn", sizeof(struct plan_insn));
 	F(plan_insn, code); F(plan_insn, jt); F(plan_insn, jf); F(plan_insn, k);
 
@@ -57,8 +60,10 @@ int main(void)
 	V("RUNNC_GUEST_BASE", RUNNC_GUEST_BASE);
 	V("RUNNC_BOOT_MAGIC", RUNNC_BOOT_MAGIC);
 	V("RUNNC_BOOT_FSGSBASE", RUNNC_BOOT_FSGSBASE);
+	V("RUNNC_BOOT_TLS_ARCH_PRCTL", RUNNC_BOOT_TLS_ARCH_PRCTL);
 	V("RUNNC_NOTE_FEATURES", RUNNC_NOTE_FEATURES);
 	V("RUNNC_FEATURE_VNET_HDR", RUNNC_FEATURE_VNET_HDR);
+	V("RUNNC_FEATURE_TLS", RUNNC_FEATURE_TLS);
 	V("RUNNC_DEVF_READONLY", RUNNC_DEVF_READONLY);
 	V("RUNNC_DEVF_VNET_HDR", RUNNC_DEVF_VNET_HDR);
 	V("runnc_device", sizeof(struct runnc_device));
@@ -71,7 +76,7 @@ int main(void)
 	F(runnc_boot_info, flags); F(runnc_boot_info, cmdline);
 	F(runnc_boot_info, mem_size); F(runnc_boot_info, heap_start);
 	F(runnc_boot_info, heap_size); F(runnc_boot_info, ndevices);
-	F(runnc_boot_info, devices);
+	F(runnc_boot_info, entropy); F(runnc_boot_info, devices);
 	return 0;
 }
 `
@@ -142,11 +147,11 @@ func TestPlanMatchesStub(t *testing.T) {
 		}
 	}
 	p := &Prepared{
-		Devices: []*Device{{FD: 7}, {FD: 5}},
-		Filter:  []Insn{{0x20, 0, 0, 4}, {0x15, 3, 250, 0xc000003e}, {0x06, 0, 0, 0x7fff0000}},
-		Layout: &Layout{
+		devices: []*device{{FD: 7}, {FD: 5}},
+		filter:  []insn{{0x20, 0, 0, 4}, {0x15, 3, 250, 0xc000003e}, {0x06, 0, 0, 0x7fff0000}},
+		layout: &layout{
 			MemSize: 64 << 20, Entry: 0x100123, StackTop: 64<<20 - 16, BootInfo: bootInfoAddr,
-			Regions: []Region{{bootInfoAddr, 0x4000, protRead}, {GuestBase, 0x2000, protRead | protExec}},
+			Regions: []region{{bootInfoAddr, 0x4000, protRead}, {guestBase, 0x2000, protRead | protExec}},
 		},
 	}
 	b, err := p.plan(9)
@@ -171,7 +176,7 @@ func TestPlanMatchesStub(t *testing.T) {
 		{"plan.boot_info", 0, bootInfoAddr},
 		{"plan.nkeep", 0, 5},
 		{"plan.filter_len", 0, 3},
-		{"plan_region.addr", c["plan.regions"] + c["plan_region"], GuestBase},
+		{"plan_region.addr", c["plan.regions"] + c["plan_region"], guestBase},
 		{"plan_region.len", c["plan.regions"] + c["plan_region"], 0x2000},
 		{"plan_region.prot", c["plan.regions"] + c["plan_region"], protRead | protExec},
 		{"plan_insn.code", c["plan.filter"] + c["plan_insn"], 0x15},
@@ -199,12 +204,13 @@ func TestPlanMatchesStub(t *testing.T) {
 func TestBootInfoMatchesABI(t *testing.T) {
 	c := cValues(t)
 	for k, v := range map[string]uint64{
-		"RUNNC_ABI_VERSION": ABIVersion, "RUNNC_ABI_TARGET_SPT": abiTarget,
+		"RUNNC_ABI_VERSION": guestABIVersion, "RUNNC_ABI_TARGET_SPT": abiTarget,
 		"RUNNC_NAME_MAX": nameMax, "RUNNC_MAX_DEVICES": maxDevices,
 		"RUNNC_DEV_NET_BASIC": uint64(manifest.NetBasic), "RUNNC_DEV_BLOCK_BASIC": uint64(manifest.BlockBasic),
 		"RUNNC_BOOT_INFO_ADDR": bootInfoAddr, "RUNNC_GUEST_MIN_ADDR": bootInfoAddr,
 		"RUNNC_CMDLINE_ADDR": cmdlineAddr, "RUNNC_CMDLINE_MAX": cmdlineMax,
-		"RUNNC_GUEST_BASE": GuestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
+		"RUNNC_GUEST_BASE": guestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
+		"RUNNC_BOOT_TLS_ARCH_PRCTL": bootFlagTLSArchPrctl, "RUNNC_FEATURE_TLS": featureTLS,
 		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
 		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
@@ -220,11 +226,11 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		t.Errorf("the command line [%#x, +%d) runs past the boot pages' end %#x", cmdlineAddr, cmdlineMax, bootEnd)
 	}
 
-	img, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest()), testMem)
+	img, err := CheckELF(buildELF(0x100000, validSegs(), guestABIVersion, testManifest()), testMem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	devs := []*Device{
+	devs := []*device{
 		{Name: "service0", Type: manifest.NetBasic, FD: 5, MAC: [6]byte{2, 1, 2, 3, 4, 5}, MTU: 9000, VnetHDR: true},
 		{Name: strings.Repeat("r", nameMax-1), Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 30, BlockSize: 512, ReadOnly: true},
 	}
@@ -247,12 +253,12 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		v    uint64
 	}{
 		{"runnc_boot_info.magic", 0, c["RUNNC_BOOT_MAGIC"]},
-		{"runnc_boot_info.abi_version", 0, ABIVersion},
+		{"runnc_boot_info.abi_version", 0, guestABIVersion},
 		{"runnc_boot_info.flags", 0, bootFlagFSGSBase},
 		{"runnc_boot_info.cmdline", 0, cmdlineAddr},
 		{"runnc_boot_info.mem_size", 0, testMem},
-		{"runnc_boot_info.heap_start", 0, img.End},
-		{"runnc_boot_info.heap_size", 0, testMem - img.End},
+		{"runnc_boot_info.heap_start", 0, img.end},
+		{"runnc_boot_info.heap_size", 0, testMem - img.end},
 		{"runnc_boot_info.ndevices", 0, 2},
 	}
 	for i, d := range devs {
@@ -281,6 +287,16 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		if got := field(t, c, boot, w.base, w.key); got != w.v {
 			t.Errorf("%s (at %d): %#x, want %#x", w.key, w.base+c[w.key], got, w.v)
 		}
+	}
+	// Entropy for the stack protector: present, and fresh for every guest.
+	l2, err := layOut(img, testMem, devs, "a b", bootFlagFSGSBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1 := field(t, c, boot, 0, "runnc_boot_info.entropy")
+	e2 := field(t, c, l2.Chunks[0].Data, 0, "runnc_boot_info.entropy")
+	if c["runnc_boot_info.entropy"] != 56 || e1 == 0 || e1 == e2 {
+		t.Errorf("boot info entropy at %d: %#x, then %#x; want random at 56, different per guest", c["runnc_boot_info.entropy"], e1, e2)
 	}
 	if cmd := boot[cmdlineAddr-bootInfoAddr:][:4]; string(cmd) != "a b\x00" {
 		t.Errorf("command line %q, want \"a b\\x00\"", cmd)

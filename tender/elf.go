@@ -1,23 +1,28 @@
 package tender
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
 // Guest memory layout (solo5/include/runnc/abi.h).
 const (
-	PageSize     = 0x1000
-	GuestBase    = 0x100000 // lowest address a guest segment may use
+	pageSize     = 0x1000
+	guestBase    = 0x100000 // lowest address a guest segment may use
 	bootInfoAddr = 0x10000
 	cmdlineAddr  = 0x12000
 	cmdlineMax   = 8192
 	bootEnd      = 0x14000
 
-	ABIVersion = 1
-	abiTarget  = 1 // spt
+	guestABIVersion = 1
+	abiTarget       = 1 // spt
 
 	noteName     = "RUNNC"
 	noteABI      = 1
@@ -25,8 +30,15 @@ const (
 	noteFeatures = 3 // desc: uint32 RUNNC_FEATURE_* bits
 
 	// featureVnetHDR: the bindings handle RUNNC_DEVF_VNET_HDR taps.
-	featureVnetHDR  = 1
+	featureVnetHDR = 1
+	// featureTLS: the guest sets a TLS base (besides a non-empty PT_TLS).
+	featureTLS      = 2
 	maxLoadSegments = 8
+
+	// guestInterp is the PT_INTERP every guest carries (RUNNC_INTERP in
+	// runnc/abi.h): a path that cannot be a file, so that the host kernel
+	// refuses to exec a guest directly. It is the only one accepted.
+	guestInterp = "/nonexistent/runnc/"
 )
 
 // ELF constants used by the checks.
@@ -49,30 +61,87 @@ const (
 	maxPhdrCount = 64
 )
 
-// Segment is one PT_LOAD of a guest.
-type Segment struct {
+// segment is one PT_LOAD of a guest.
+type segment struct {
 	Vaddr, Memsz uint64
 	Off, Filesz  uint64
 	Flags        uint32 // PF_R | PF_W | PF_X
+	data         []byte // the Filesz bytes at Off
 }
 
 // Image is a guest ELF that passed every check: safe to lay out in memory
 // of the size it was checked against.
 type Image struct {
-	Entry    uint64
-	Segments []Segment
+	entry    uint64
+	segments []segment
 	Manifest *manifest.Manifest
 	Features uint32 // RUNNC_FEATURE_* from the features note (0 without one)
-	End      uint64 // page-rounded end of the highest segment
-	data     []byte
+	tlsSize  uint64 // memory size of the PT_TLS segment (0: no TLS)
+	end      uint64 // page-rounded end of the highest segment
 }
 
-// CheckELF parses a guest and checks it against a guest memory of memSize
-// bytes. Every refusal is one line saying what is wrong.
+// maxNoteSize bounds a PT_NOTE segment: the largest manifest (63 devices)
+// is under 5 KiB.
+const maxNoteSize = 64 << 10
+
+// LoadKernel opens the guest at path and checks it against a guest memory
+// of memSize bytes, reading only what the checks and the guest's memory
+// need: it must be a regular file (not a device, FIFO or directory) no
+// larger than guest memory, so /dev/zero or a huge file is refused before
+// anything is read.
+func LoadKernel(path string, memSize uint64) (*Image, error) {
+	// O_NONBLOCK: opening a FIFO must not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if uint64(st.Size()) > memSize {
+		return nil, fmt.Errorf("%s: %d MiB, larger than guest memory (%d MiB) can hold; give more --mem, or strip the ELF", path, st.Size()>>20, memSize>>20)
+	}
+	img, err := checkELF(f, uint64(st.Size()), memSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+// CheckELF is LoadKernel's checks on a guest held in memory.
 func CheckELF(data []byte, memSize uint64) (*Image, error) {
-	if len(data) < ehdrSize || string(data[:4]) != "\x7fELF" {
+	return checkELF(bytes.NewReader(data), uint64(len(data)), memSize)
+}
+
+// readAt reads n bytes at off of a file of size bytes; the caller checked
+// that they lie inside it.
+func readAt(r io.ReaderAt, off, n uint64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := r.ReadAt(b, int64(off)); err != nil {
+		return nil, fmt.Errorf("read the ELF at %#x: %w", off, err)
+	}
+	return b, nil
+}
+
+// checkELF parses a guest of size bytes and checks it against a guest
+// memory of memSize bytes. Every refusal is one line saying what is wrong.
+func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
+	if size < ehdrSize {
 		return nil, fmt.Errorf("not an ELF file")
 	}
+	hdr, err := readAt(r, 0, ehdrSize)
+	if err != nil {
+		return nil, err
+	}
+	if string(hdr[:4]) != "\x7fELF" {
+		return nil, fmt.Errorf("not an ELF file")
+	}
+	data := hdr
 	if data[4] != elfClass64 || data[5] != elfData2LSB {
 		return nil, fmt.Errorf("not a 64-bit little-endian ELF (x86_64 guests only)")
 	}
@@ -100,26 +169,54 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 	if phnum > maxPhdrCount {
 		return nil, fmt.Errorf("ELF has %d program headers, at most %d allowed", phnum, maxPhdrCount)
 	}
-	if phoff > uint64(len(data)) || uint64(phnum)*phdrSize > uint64(len(data))-phoff {
+	if phoff > size || uint64(phnum)*phdrSize > size-phoff {
 		return nil, fmt.Errorf("ELF program headers lie outside the file (truncated?)")
 	}
+	phdrs, err := readAt(r, phoff, uint64(phnum)*phdrSize)
+	if err != nil {
+		return nil, err
+	}
 
-	img := &Image{Entry: entry, data: data}
+	img := &Image{entry: entry}
 	var abi []byte
 	var mft []byte
+	sawInterp := false
 	for i := 0; i < int(phnum); i++ {
-		ph := data[phoff+uint64(i)*phdrSize:]
+		ph := phdrs[uint64(i)*phdrSize:]
 		ptype, flags := le.Uint32(ph[0:]), le.Uint32(ph[4:])
 		off, vaddr := le.Uint64(ph[8:]), le.Uint64(ph[16:])
 		filesz, memsz, align := le.Uint64(ph[32:]), le.Uint64(ph[40:]), le.Uint64(ph[48:])
 		switch ptype {
-		case ptInterp, ptDynamic:
+		case ptInterp:
+			dynamic := fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			if off > size || filesz != uint64(len(guestInterp))+1 || filesz > size-off {
+				return nil, dynamic
+			}
+			interp, err := readAt(r, off, filesz)
+			if err != nil {
+				return nil, err
+			}
+			if string(interp) != guestInterp+"\x00" {
+				return nil, dynamic
+			}
+			if sawInterp {
+				return nil, fmt.Errorf("ELF has two PT_INTERP segments")
+			}
+			sawInterp = true
+		case ptDynamic:
 			return nil, fmt.Errorf("ELF is dynamically linked; guests must be static")
 		case ptNote:
-			if off > uint64(len(data)) || filesz > uint64(len(data))-off {
+			if off > size || filesz > size-off {
 				return nil, fmt.Errorf("ELF note segment %d lies outside the file", i)
 			}
-			a, m, f, err := parseNotes(data[off : off+filesz])
+			if filesz > maxNoteSize {
+				return nil, fmt.Errorf("ELF note segment %d is %d bytes, at most %d allowed", i, filesz, maxNoteSize)
+			}
+			notes, err := readAt(r, off, filesz)
+			if err != nil {
+				return nil, err
+			}
+			a, m, f, err := parseNotes(notes)
 			if err != nil {
 				return nil, fmt.Errorf("ELF note segment %d: %w", i, err)
 			}
@@ -130,31 +227,33 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 				mft = m
 			}
 			img.Features |= f
+		case ptTLS:
+			img.tlsSize = memsz
 		case ptLoad:
-			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, uint64(len(data)), memSize); err != nil {
+			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, size, memSize); err != nil {
 				return nil, err
 			}
-			if len(img.Segments) == maxLoadSegments {
+			if len(img.segments) == maxLoadSegments {
 				return nil, fmt.Errorf("ELF has more than %d PT_LOAD segments", maxLoadSegments)
 			}
-			img.Segments = append(img.Segments, Segment{vaddr, memsz, off, filesz, flags})
+			img.segments = append(img.segments, segment{Vaddr: vaddr, Memsz: memsz, Off: off, Filesz: filesz, Flags: flags})
 		}
 	}
-	if len(img.Segments) == 0 {
+	if len(img.segments) == 0 {
 		return nil, fmt.Errorf("ELF has no PT_LOAD segment")
 	}
-	for i, a := range img.Segments {
-		for j, b := range img.Segments[:i] {
+	for i, a := range img.segments {
+		for j, b := range img.segments[:i] {
 			if pageDown(a.Vaddr) < pageUp(b.Vaddr+b.Memsz) && pageDown(b.Vaddr) < pageUp(a.Vaddr+a.Memsz) {
 				return nil, fmt.Errorf("ELF PT_LOAD segments %d and %d overlap (or share a page)", j, i)
 			}
 		}
-		if end := pageUp(a.Vaddr + a.Memsz); end > img.End {
-			img.End = end
+		if end := pageUp(a.Vaddr + a.Memsz); end > img.end {
+			img.end = end
 		}
 	}
 	inText := false
-	for _, s := range img.Segments {
+	for _, s := range img.segments {
 		if s.Flags&pfX != 0 && entry >= s.Vaddr && entry < s.Vaddr+s.Memsz {
 			inText = true
 		}
@@ -165,8 +264,8 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 	if abi == nil {
 		return nil, fmt.Errorf("not a runnc unikernel: no RUNNC ABI note (build it with runnc's Solo5 toolchain, see README)")
 	}
-	if v, t := le.Uint32(abi[0:]), le.Uint32(abi[4:]); v != ABIVersion || t != abiTarget {
-		return nil, fmt.Errorf("guest built for runnc ABI version %d target %d; this tender runs version %d target %d (spt): rebuild the guest", v, t, ABIVersion, abiTarget)
+	if v, t := le.Uint32(abi[0:]), le.Uint32(abi[4:]); v != guestABIVersion || t != abiTarget {
+		return nil, fmt.Errorf("guest built for runnc ABI version %d target %d; this tender runs version %d target %d (spt): rebuild the guest", v, t, guestABIVersion, abiTarget)
 	}
 	if mft == nil {
 		return nil, fmt.Errorf("guest has no manifest note (link a manifest made by runnc-manifest gen)")
@@ -176,6 +275,14 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 		return nil, fmt.Errorf("guest manifest: %w", err)
 	}
 	img.Manifest = m
+	// Only now, with every segment inside the file and guest memory, the
+	// contents guest memory starts with.
+	for i := range img.segments {
+		s := &img.segments[i]
+		if s.data, err = readAt(r, s.Off, s.Filesz); err != nil {
+			return nil, err
+		}
+	}
 	return img, nil
 }
 
@@ -187,15 +294,15 @@ func checkLoad(i int, off, vaddr, filesz, memsz, align uint64, flags uint32, fil
 		return fmt.Errorf("ELF PT_LOAD segment %d: file size %#x exceeds memory size %#x", i, filesz, memsz)
 	case off > fileSize || filesz > fileSize-off:
 		return fmt.Errorf("ELF PT_LOAD segment %d lies outside the file (truncated?)", i)
-	case vaddr < GuestBase:
-		return fmt.Errorf("ELF PT_LOAD segment %d at %#x is below the guest base %#x", i, vaddr, GuestBase)
+	case vaddr < guestBase:
+		return fmt.Errorf("ELF PT_LOAD segment %d at %#x is below the guest base %#x", i, vaddr, guestBase)
 	case memsz == 0:
 		return fmt.Errorf("ELF PT_LOAD segment %d is empty", i)
 	case vaddr > memSize || memsz > memSize-vaddr:
 		return fmt.Errorf("ELF PT_LOAD segment %d [%#x, +%#x) does not fit in guest memory (%d MiB); give more --mem", i, vaddr, memsz, memSize>>20)
-	case align < PageSize || align&(align-1) != 0:
+	case align < pageSize || align&(align-1) != 0:
 		return fmt.Errorf("ELF PT_LOAD segment %d alignment %#x is not a power of two of at least a page", i, align)
-	case vaddr%PageSize != 0:
+	case vaddr%pageSize != 0:
 		return fmt.Errorf("ELF PT_LOAD segment %d address %#x is not page-aligned", i, vaddr)
 	}
 	return nil
@@ -246,5 +353,5 @@ func parseNotes(b []byte) (abi, mft []byte, features uint32, err error) {
 }
 
 func align4(n uint64) uint64   { return (n + 3) &^ 3 }
-func pageUp(n uint64) uint64   { return (n + PageSize - 1) &^ (PageSize - 1) }
-func pageDown(n uint64) uint64 { return n &^ (PageSize - 1) }
+func pageUp(n uint64) uint64   { return (n + pageSize - 1) &^ (pageSize - 1) }
+func pageDown(n uint64) uint64 { return n &^ (pageSize - 1) }

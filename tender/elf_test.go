@@ -17,8 +17,9 @@ type testSeg struct {
 }
 
 // buildELF makes a minimal guest ELF: segments, an ABI note and a manifest
-// note in a PT_NOTE, as the solo5 toolchain lays them out.
-func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manifest) []byte {
+// note in a PT_NOTE, as the solo5 toolchain lays them out, and a PT_INTERP
+// of each interp given.
+func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manifest, interp ...string) []byte {
 	le := binary.LittleEndian
 	note := func(typ uint32, desc []byte) []byte {
 		b := make([]byte, 12, 64)
@@ -39,7 +40,7 @@ func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manif
 	if m != nil {
 		notes = append(notes, note(2, m.MarshalNote())...)
 	}
-	nph := len(segs) + 1
+	nph := len(segs) + 1 + len(interp)
 	hdr := make([]byte, ehdrSize+nph*phdrSize)
 	copy(hdr, "\x7fELF\x02\x01\x01")
 	le.PutUint16(hdr[16:], etExec)
@@ -63,14 +64,19 @@ func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manif
 		le.PutUint64(p[48:], align)
 	}
 	for i, s := range segs {
-		for len(body)%PageSize != 0 {
+		for len(body)%pageSize != 0 {
 			body = append(body, 0)
 		}
-		ph(i, ptLoad, s.flags, uint64(len(body)), s.vaddr, uint64(len(s.data)), s.memsz, PageSize)
+		ph(i, ptLoad, s.flags, uint64(len(body)), s.vaddr, uint64(len(s.data)), s.memsz, pageSize)
 		body = append(body, s.data...)
 	}
 	ph(len(segs), ptNote, pfR, uint64(len(body)), 0, uint64(len(notes)), uint64(len(notes)), 4)
-	return append(body, notes...)
+	body = append(body, notes...)
+	for i, path := range interp {
+		ph(len(segs)+1+i, ptInterp, pfR, uint64(len(body)), 0, uint64(len(path)), uint64(len(path)), 1)
+		body = append(body, path...)
+	}
+	return body
 }
 
 func validSegs() []testSeg {
@@ -88,11 +94,11 @@ func testManifest() *manifest.Manifest {
 const testMem = 64 << 20
 
 func TestCheckELFAcceptsValid(t *testing.T) {
-	img, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest()), testMem)
+	img, err := CheckELF(buildELF(0x100000, validSegs(), guestABIVersion, testManifest()), testMem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(img.Segments) != 3 || img.End != 0x105000 || len(img.Manifest.Devices) != 2 {
+	if len(img.segments) != 3 || img.end != 0x105000 || len(img.Manifest.Devices) != 2 {
 		t.Fatalf("unexpected image: %+v", img)
 	}
 	l, err := layOut(img, testMem, nil, "a b", 0)
@@ -106,12 +112,17 @@ func TestCheckELFAcceptsValid(t *testing.T) {
 	if got[0x101000] != "rodata" || got[bootInfoAddr][cmdlineAddr-bootInfoAddr:][:4] != "a b\x00" {
 		t.Fatalf("layout did not place segment data and cmdline: %v", got)
 	}
+	// With the PT_INTERP the toolchain gives every guest (so that the host
+	// kernel refuses to exec it directly).
+	if _, err := CheckELF(buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"\x00"), testMem); err != nil {
+		t.Fatalf("guest with PT_INTERP %q refused: %v", guestInterp, err)
+	}
 }
 
 func TestCheckELFRefuses(t *testing.T) {
-	valid := buildELF(0x100000, validSegs(), ABIVersion, testManifest())
+	valid := buildELF(0x100000, validSegs(), guestABIVersion, testManifest())
 	with := func(f func(s []testSeg) []testSeg) []byte {
-		return buildELF(0x100000, f(validSegs()), ABIVersion, testManifest())
+		return buildELF(0x100000, f(validSegs()), guestABIVersion, testManifest())
 	}
 	le := binary.LittleEndian
 	patch := func(off int, v uint16) []byte {
@@ -136,9 +147,15 @@ func TestCheckELFRefuses(t *testing.T) {
 		{"share page", with(func(s []testSeg) []testSeg { s[1].memsz = 0x1001; return s }), "overlap"},
 		{"unaligned", with(func(s []testSeg) []testSeg { s[2].vaddr = 0x102010; return s }), "not page-aligned"},
 		{"filesz", with(func(s []testSeg) []testSeg { s[1].memsz = 2; return s }), "exceeds memory size"},
-		{"entry", buildELF(0x101000, validSegs(), ABIVersion, testManifest()), "entry point"},
+		{"entry", buildELF(0x101000, validSegs(), guestABIVersion, testManifest()), "entry point"},
 		{"abi", buildELF(0x100000, validSegs(), 99, testManifest()), "ABI version 99"},
-		{"manifest", buildELF(0x100000, validSegs(), ABIVersion, nil), "no manifest"},
+		{"manifest", buildELF(0x100000, validSegs(), guestABIVersion, nil), "no manifest"},
+		// Only the INTERP that cannot exist is a guest's; any other is a
+		// dynamically linked host program.
+		{"interp", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), "/lib64/ld-linux-x86-64.so.2\x00"), "dynamically linked"},
+		{"interp unterminated", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp), "dynamically linked"},
+		{"interp longer", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"x\x00"), "dynamically linked"},
+		{"interp twice", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"\x00", guestInterp+"\x00"), "two PT_INTERP"},
 	}
 	for _, c := range cases {
 		_, err := CheckELF(c.elf, testMem)
@@ -154,9 +171,11 @@ func TestCheckELFRefuses(t *testing.T) {
 // FuzzCheckELF feeds arbitrary bytes to the ELF and manifest checks: they
 // must never panic, and whatever they accept must be safe to lay out.
 func FuzzCheckELF(f *testing.F) {
-	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest()))
-	f.Add(buildELF(0x100000, validSegs()[:1], ABIVersion, &manifest.Manifest{}))
+	f.Add(buildELF(0x100000, validSegs(), guestABIVersion, testManifest()))
+	f.Add(buildELF(0x100000, validSegs()[:1], guestABIVersion, &manifest.Manifest{}))
 	f.Add(buildELF(0x100000, validSegs(), 2, testManifest()))
+	f.Add(buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"\x00"))
+	f.Add(buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), "/lib/ld.so\x00"))
 	f.Add([]byte("\x7fELF\x02\x01\x01"))
 	guests, _ := filepath.Glob("../build/unikernels/*/*.spt")
 	more, _ := filepath.Glob("../build/unikernels/tests/*.spt")
@@ -176,11 +195,11 @@ func FuzzCheckELF(f *testing.F) {
 		if err := img.Manifest.Validate(); err != nil {
 			t.Fatalf("accepted an invalid manifest: %v", err)
 		}
-		for i, s := range img.Segments {
+		for i, s := range img.segments {
 			if s.Flags&pfW != 0 && s.Flags&pfX != 0 {
 				t.Fatalf("accepted W+X segment %d", i)
 			}
-			if s.Vaddr < GuestBase || s.Vaddr+s.Memsz > testMem || s.Vaddr+s.Memsz < s.Vaddr {
+			if s.Vaddr < guestBase || s.Vaddr+s.Memsz > testMem || s.Vaddr+s.Memsz < s.Vaddr {
 				t.Fatalf("accepted segment %d outside guest memory: %+v", i, s)
 			}
 		}
@@ -193,7 +212,7 @@ func FuzzCheckELF(f *testing.F) {
 // The features note is read (older tenders skip it), and --net-offload is
 // refused for a guest whose bindings do not announce vnet_hdr support.
 func TestFeaturesNote(t *testing.T) {
-	data := buildELF(0x100000, validSegs(), ABIVersion, testManifest())
+	data := buildELF(0x100000, validSegs(), guestABIVersion, testManifest())
 	img, err := CheckELF(data, testMem)
 	if err != nil {
 		t.Fatal(err)
@@ -205,11 +224,11 @@ func TestFeaturesNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkFeatures(cfg.mods, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
+	if err := checkFeatures(cfg, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
 		t.Errorf("offload for a guest without the feature: %v, want a refusal naming the option", err)
 	}
 	img.Features = featureVnetHDR
-	if err := checkFeatures(cfg.mods, img); err != nil {
+	if err := checkFeatures(cfg, img); err != nil {
 		t.Errorf("offload for a guest with the feature: %v", err)
 	}
 

@@ -1,15 +1,15 @@
 package tender
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runnc/runnc/netns"
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
@@ -23,70 +23,113 @@ import (
 //	                    to segment and checksum (TSO); off by default because
 //	                    it reaches more host kernel code (tun's virtio_net_hdr
 //	                    parsing, GSO segmentation)
-type netModule struct {
-	ifaces  map[string]string
-	macs    map[string]string
-	offload map[string]bool
-}
+type netModule struct{}
 
 // vnetHdrLen is the struct virtio_net_hdr the tap expects with
 // --net-offload: without num_buffers (TUNSETVNETHDRSZ 10).
 const vnetHdrLen = 10
 
-func (m *netModule) kind() manifest.DeviceType { return manifest.NetBasic }
+func (netModule) kind() manifest.DeviceType { return manifest.NetBasic }
 
-func (m *netModule) option(key, name, value string) (bool, error) {
+// netSpec returns cfg's spec of device name, adding an empty one.
+func (c *Config) netSpec(name string) *NetSpec {
+	for i := range c.Net {
+		if c.Net[i].Name == name {
+			return &c.Net[i]
+		}
+	}
+	c.Net = append(c.Net, NetSpec{Name: name})
+	return &c.Net[len(c.Net)-1]
+}
+
+func (netModule) option(cfg *Config, key, name, value string) (bool, error) {
+	switch key {
+	case "net", "net-mac", "net-offload":
+	default:
+		return false, nil
+	}
+	s := cfg.netSpec(name)
 	switch key {
 	case "net":
-		if m.ifaces == nil {
-			m.ifaces = map[string]string{}
-		}
-		if _, dup := m.ifaces[name]; dup {
+		if s.Iface != "" || s.FD != 0 {
 			return true, fmt.Errorf("--net:%s given twice", name)
 		}
-		m.ifaces[name] = value
-	case "net-mac":
-		if m.macs == nil {
-			m.macs = map[string]string{}
+		if strings.HasPrefix(value, "@") {
+			fd, err := strconv.Atoi(value[1:])
+			if err != nil || fd < 3 {
+				return true, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", name, value)
+			}
+			s.FD = fd
+		} else {
+			if value == "" {
+				return true, fmt.Errorf("--net:%s=%q: not an interface name", name, value)
+			}
+			s.Iface = value
 		}
-		if _, dup := m.macs[name]; dup {
+	case "net-mac":
+		if s.MAC != nil {
 			return true, fmt.Errorf("--net-mac:%s given twice", name)
 		}
-		m.macs[name] = value
+		hw, err := parseMAC(value)
+		if err != nil {
+			return true, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, value)
+		}
+		s.MAC = hw[:]
 	case "net-offload":
 		if value != "" {
 			return true, fmt.Errorf("--net-offload:%s takes no value", name)
 		}
-		if m.offload == nil {
-			m.offload = map[string]bool{}
-		}
-		if m.offload[name] {
+		if s.Offload {
 			return true, fmt.Errorf("--net-offload:%s given twice", name)
 		}
-		m.offload[name] = true
-	default:
-		return false, nil
+		s.Offload = true
 	}
 	return true, nil
 }
 
-func (m *netModule) names() []string {
-	var n []string
+func (netModule) validate(cfg *Config) error {
 	seen := map[string]bool{}
-	add := func(k string) {
-		if !seen[k] {
-			seen[k] = true
-			n = append(n, k)
+	// One tap backs one device: a second device on the same fd or tap
+	// would share (and steal) its frames.
+	byFD, byIface := map[int]string{}, map[string]string{}
+	for _, s := range cfg.Net {
+		if other, dup := byFD[s.FD]; dup && s.Iface == "" && s.FD != 0 {
+			return fmt.Errorf("--net:%s=@%d: fd %d is already device %s's tap", s.Name, s.FD, s.FD, other)
+		}
+		if other, dup := byIface[s.Iface]; dup && s.Iface != "" {
+			return fmt.Errorf("--net:%s=%s: tap %s is already device %s's", s.Name, s.Iface, s.Iface, other)
+		}
+		if s.Iface == "" {
+			byFD[s.FD] = s.Name
+		} else {
+			byIface[s.Iface] = s.Name
+		}
+		if seen[s.Name] {
+			return fmt.Errorf("--net:%s given twice", s.Name)
+		}
+		seen[s.Name] = true
+		switch {
+		case s.Name == "":
+			return fmt.Errorf("a net device has no name")
+		case s.Iface != "" && s.FD != 0:
+			return fmt.Errorf("--net:%s: give a tap's name or an fd, not both", s.Name)
+		case s.Iface == "" && s.FD != 0 && s.FD < 3:
+			return fmt.Errorf("--net:%s=@%d: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", s.Name, s.FD)
+		case len(s.Iface) >= unix.IFNAMSIZ:
+			return fmt.Errorf("--net:%s=%q: not an interface name", s.Name, s.Iface)
+		case s.MAC != nil && len(s.MAC) != 6:
+			return fmt.Errorf("--net-mac:%s=%s: not a 48-bit MAC address", s.Name, s.MAC)
+		case s.MAC != nil && s.MAC[0]&1 != 0:
+			return fmt.Errorf("--net-mac:%s=%s: a multicast address cannot be a guest's MAC", s.Name, s.MAC)
 		}
 	}
-	for k := range m.ifaces {
-		add(k)
-	}
-	for k := range m.macs {
-		add(k)
-	}
-	for k := range m.offload {
-		add(k)
+	return nil
+}
+
+func (netModule) names(cfg *Config) []string {
+	var n []string
+	for _, s := range cfg.Net {
+		n = append(n, s.Name)
 	}
 	return n
 }
@@ -94,109 +137,36 @@ func (m *netModule) names() []string {
 // checkFeatures refuses --net-offload for a guest whose bindings do not
 // announce vnet_hdr support: older bindings would take the header for the
 // start of every frame.
-func checkFeatures(mods []module, img *Image) error {
-	for _, mod := range mods {
-		n, ok := mod.(*netModule)
-		if !ok || len(n.offload) == 0 || img.Features&featureVnetHDR != 0 {
-			continue
-		}
-		for name := range n.offload {
-			return fmt.Errorf("--net-offload:%s: the guest's bindings do not support offload (no vnet_hdr feature note): rebuild it with this runnc's toolchain, or drop the option", name)
+func checkFeatures(cfg *Config, img *Image) error {
+	for _, s := range cfg.Net {
+		if s.Offload && img.Features&featureVnetHDR == 0 {
+			return fmt.Errorf("--net-offload:%s: the guest's bindings do not support offload (no vnet_hdr feature note): rebuild it with this runnc's toolchain, or drop the option", s.Name)
 		}
 	}
 	return nil
 }
 
-type ifreq struct {
-	name  [unix.IFNAMSIZ]byte
-	flags uint16
-	_     [22]byte
-}
-
-func (m *netModule) attach(name string) (*Device, error) {
-	spec, ok := m.ifaces[name]
-	if !ok {
+func (netModule) attach(cfg *Config, name string) (*device, error) {
+	s := cfg.netSpec(name)
+	if s.Iface == "" && s.FD == 0 {
 		return nil, fmt.Errorf("the guest's manifest declares NET_BASIC device %q: attach it with --net:%s=TAP", name, name)
 	}
-	offload := m.offload[name]
-	dev := &Device{Name: name, Type: manifest.NetBasic, MTU: 1500, VnetHDR: offload}
-	var f *os.File
-	if strings.HasPrefix(spec, "@") {
-		fd, err := strconv.Atoi(spec[1:])
-		if err != nil || fd < 3 {
-			return nil, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", name, spec)
-		}
-		var req ifreq
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap: %v", name, spec, fd, e)
-		}
-		if req.flags&unix.IFF_TAP == 0 || req.flags&unix.IFF_NO_PI == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", name, spec, fd)
-		}
-		if req.flags&unix.IFF_VNET_HDR != 0 && !offload {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", name, spec, fd, name)
-		}
-		if offload && req.flags&unix.IFF_VNET_HDR == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: --net-offload:%s needs the tap fd opened with IFF_VNET_HDR", name, spec, name)
-		}
-		if offload {
-			if err := setVnetHdr(fd); err != nil {
-				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-			}
-		}
-		if err := unix.SetNonblock(fd, true); err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-		}
-		f = os.NewFile(uintptr(fd), spec)
-		dev.Iface = strings.TrimRight(string(req.name[:]), "\x00")
-	} else {
-		if len(spec) == 0 || len(spec) >= unix.IFNAMSIZ {
-			return nil, fmt.Errorf("--net:%s=%q: not an interface name", name, spec)
-		}
-		if _, err := ifaceQuery(spec, unix.SIOCGIFINDEX); err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
-		}
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: open /dev/net/tun: %w", name, spec, err)
-		}
-		var req ifreq
-		copy(req.name[:], spec)
-		req.flags = unix.IFF_TAP | unix.IFF_NO_PI
-		if offload {
-			req.flags |= unix.IFF_VNET_HDR
-		}
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			unix.Close(fd)
-			return nil, fmt.Errorf("--net:%s=%s: attach tap: %v (is it a tap, and not in use?)", name, spec, e)
-		}
-		if offload {
-			if err := setVnetHdr(fd); err != nil {
-				unix.Close(fd)
-				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-			}
-		}
-		f = os.NewFile(uintptr(fd), "/dev/net/tun:"+spec)
-		dev.Iface = spec
+	opt := "--net:" + name + "=" + s.Iface
+	if s.Iface == "" {
+		opt = fmt.Sprintf("--net:%s=@%d", name, s.FD)
 	}
-	dev.file, dev.FD = f, int(f.Fd())
-	mtu, err := tapMTU(dev.FD, dev.Iface)
+	dev := &device{Name: name, Type: manifest.NetBasic, VnetHDR: s.Offload}
+	f, iface, err := openTap(s)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
+		return nil, fmt.Errorf("%s: %w", opt, err)
 	}
-	dev.MTU = mtu
-	if mac, ok := m.macs[name]; ok {
-		hw, err := parseMAC(mac)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, mac)
-		}
-		if hw[0]&1 != 0 {
-			f.Close()
-			return nil, fmt.Errorf("--net-mac:%s=%s: a multicast address cannot be a guest's MAC", name, mac)
-		}
-		dev.MAC = hw
+	dev.file, dev.FD, dev.Iface = f, int(f.Fd()), iface
+	if dev.MTU, err = tapMTU(dev.FD, iface, s.Iface != ""); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", opt, err)
+	}
+	if s.MAC != nil {
+		copy(dev.MAC[:], s.MAC)
 	} else {
 		if _, err := unix.Getrandom(dev.MAC[:], 0); err != nil {
 			f.Close()
@@ -205,6 +175,50 @@ func (m *netModule) attach(name string) (*Device, error) {
 		dev.MAC[0] = dev.MAC[0]&0xfe | 0x02 // unicast, locally administered
 	}
 	return dev, nil
+}
+
+// openTap opens the tap of s (by name, or checks the fd given) non-blocking,
+// with the vnet header set up for offload, and returns it and its name.
+// Nothing here needs privileges for a tap the caller owns.
+func openTap(s *NetSpec) (*os.File, string, error) {
+	var f *os.File
+	iface := s.Iface
+	if iface == "" {
+		fd := s.FD
+		var flags uint16
+		var err error
+		if iface, flags, err = netns.TapInfo(fd); err != nil {
+			return nil, "", err
+		}
+		switch {
+		case flags&unix.IFF_TAP == 0 || flags&unix.IFF_NO_PI == 0:
+			return nil, "", fmt.Errorf("fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", fd)
+		case flags&unix.IFF_VNET_HDR != 0 && !s.Offload:
+			return nil, "", fmt.Errorf("fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", fd, s.Name)
+		case s.Offload && flags&unix.IFF_VNET_HDR == 0:
+			return nil, "", fmt.Errorf("--net-offload:%s needs the tap fd opened with IFF_VNET_HDR", s.Name)
+		}
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return nil, "", err
+		}
+		f = os.NewFile(uintptr(fd), fmt.Sprintf("@%d", fd))
+	} else {
+		opts := []netns.TapOption{netns.NonBlock}
+		if s.Offload {
+			opts = append(opts, netns.VnetHdr)
+		}
+		var err error
+		if f, err = netns.OpenTap(iface, opts...); err != nil {
+			return nil, "", err
+		}
+	}
+	if s.Offload {
+		if err := setVnetHdr(int(f.Fd())); err != nil {
+			f.Close()
+			return nil, "", err
+		}
+	}
+	return f, iface, nil
 }
 
 // setVnetHdr sets the header to the 10-byte struct virtio_net_hdr and
@@ -219,24 +233,6 @@ func setVnetHdr(fd int) error {
 		return fmt.Errorf("turn the tap's receive offloads off: %v", e)
 	}
 	return nil
-}
-
-// ifaceQuery asks the kernel about interface name in the caller's network
-// namespace (SIOCGIFINDEX, SIOCGIFMTU) and returns the number it answers.
-func ifaceQuery(name string, req uint) (uint32, error) {
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(s)
-	r, err := unix.NewIfreq(name)
-	if err != nil {
-		return 0, err
-	}
-	if err := unix.IoctlIfreq(s, req, r); err != nil {
-		return 0, err
-	}
-	return r.Uint32(), nil
 }
 
 // parseMAC reads a 48-bit MAC written as six hex pairs separated by ':'.
@@ -256,42 +252,54 @@ func parseMAC(s string) ([6]byte, error) {
 	return mac, nil
 }
 
-// tapMTU reads the MTU of the tap behind fd, looked up in the network
-// namespace the tap lives in (an @FD tap may come from another one).
-func tapMTU(fd int, iface string) (uint64, error) {
-	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
-	if e != 0 {
-		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
+// tapMTU reads the MTU of the tap behind fd. A tap opened by name is in
+// the tender's network namespace, where looking it up needs no
+// privileges. An @FD tap may come from another namespace: the tender looks
+// it up there when it may (TUNGETDEVNETNS and setns need CAP_NET_ADMIN and
+// CAP_SYS_ADMIN); without those it takes the interface of the tap's name in
+// its own namespace, where a caller without privileges opened it, and
+// refuses if there is none.
+func tapMTU(fd int, iface string, byName bool) (uint64, error) {
+	var mtu int
+	var err error
+	if byName {
+		mtu, err = netns.MTU(iface)
+	} else {
+		mtu, err = fdTapMTU(fd, iface)
 	}
-	defer unix.Close(int(nsfd))
-	type result struct {
-		mtu int
-		err error
+	if err != nil {
+		return 0, err
 	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread enters the tap's namespace and is never unlocked, so
-		// it exits with this goroutine instead of serving others.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(nsfd), unix.CLONE_NEWNET); err != nil {
-			ch <- result{0, fmt.Errorf("enter the tap's network namespace: %w", err)}
-			return
-		}
-		mtu, err := ifaceQuery(iface, unix.SIOCGIFMTU)
-		if err != nil {
-			ch <- result{0, fmt.Errorf("look up tap %s: %w", iface, err)}
-			return
-		}
-		ch <- result{int(mtu), nil}
-	}()
-	r := <-ch
-	if r.err == nil && (r.mtu < 68 || r.mtu > 65535) {
-		r.err = fmt.Errorf("tap %s has MTU %d", iface, r.mtu)
+	if mtu < 68 || mtu > 65535 {
+		return 0, fmt.Errorf("tap %s has MTU %d", iface, mtu)
 	}
-	return uint64(r.mtu), r.err
+	return uint64(mtu), nil
 }
 
-func (m *netModule) rules(p *Policy, devs []*Device) {
+func fdTapMTU(fd int, iface string) (int, error) {
+	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
+	if e == 0 {
+		defer unix.Close(int(nsfd))
+		var mtu int
+		err := netns.Do(fmt.Sprintf("/proc/self/fd/%d", nsfd), func() error {
+			var err error
+			mtu, err = netns.MTU(iface)
+			return err
+		})
+		if err == nil || !errors.Is(err, unix.EPERM) {
+			return mtu, err
+		}
+	} else if e != unix.EPERM {
+		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
+	}
+	mtu, err := netns.MTU(iface)
+	if err != nil {
+		return 0, fmt.Errorf("tap %s is not in this network namespace, and finding its own needs CAP_NET_ADMIN: %w", iface, err)
+	}
+	return mtu, nil
+}
+
+func (netModule) rules(p *policy, devs []*device) {
 	nnet := 0
 	for _, d := range devs {
 		if d.Type != manifest.NetBasic {
@@ -299,10 +307,10 @@ func (m *netModule) rules(p *Policy, devs []*Device) {
 		}
 		nnet++
 		who := "net " + d.Name
-		p.Allow("read", who, Arg(0, "fd").Eq(uint64(d.FD)))
-		p.Allow("write", who, Arg(0, "fd").Eq(uint64(d.FD)))
+		p.allow("read", who, argAt(0, "fd").Eq(uint64(d.FD)))
+		p.allow("write", who, argAt(0, "fd").Eq(uint64(d.FD)))
 	}
 	// ppoll is the wait of solo5_yield: the fd array is guest memory BPF
 	// cannot read, so bound its length and forbid a signal mask.
-	p.Allow("ppoll", "solo5_yield", Arg(1, "nfds").Le(uint64(nnet)), Arg(3, "sigmask").Eq(0))
+	p.allow("ppoll", "solo5_yield", argAt(1, "nfds").Le(uint64(nnet)), argAt(3, "sigmask").Eq(0))
 }

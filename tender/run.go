@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -19,110 +18,43 @@ import (
 //go:embed stub/stub.elf
 var stub []byte
 
-// Config is what runnc-spt was asked to do.
-type Config struct {
-	MemMB  int
-	Kernel string
-	Args   []string
-	mods   []module
-}
-
-// DefaultMemMB is guest memory when --mem is not given (as Solo5).
-const DefaultMemMB = 512
-
-// maxMemMB keeps guest memory far below the stub (0x6f0000000000).
-const maxMemMB = 64 << 10
-
-// ParseArgs parses a Solo5-spt-like command line:
-//
-//	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
-//	[--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
-//
-// A --KEY:NAME option without "=VALUE" reaches its module with an empty value.
-func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
-	cfg = &Config{MemMB: DefaultMemMB, mods: modules()}
-	i := 0
-	for ; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if !strings.HasPrefix(a, "--") {
-			break
-		}
-		switch {
-		case a == "--print-filter":
-			printFilter = true
-		case strings.HasPrefix(a, "--mem="):
-			n, err := strconv.Atoi(strings.TrimPrefix(a, "--mem="))
-			if err != nil || n < 2 || n > maxMemMB {
-				return nil, false, fmt.Errorf("%s: want a size in MiB from 2 to %d", a, maxMemMB)
-			}
-			cfg.MemMB = n
-		default:
-			key, rest, ok := strings.Cut(a[2:], ":")
-			name, value, _ := strings.Cut(rest, "=")
-			if !ok || name == "" {
-				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
-			}
-			handled := false
-			for _, m := range cfg.mods {
-				h, err := m.option(key, name, value)
-				if err != nil {
-					return nil, false, err
-				}
-				handled = handled || h
-			}
-			if !handled {
-				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
-			}
-		}
-	}
-	if i >= len(argv) {
-		return nil, false, fmt.Errorf("no KERNEL given (see runnc-spt --help)")
-	}
-	cfg.Kernel, cfg.Args = argv[i], argv[i+1:]
-	return cfg, printFilter, nil
-}
-
-// Prepared is a checked guest with its devices attached and its filter built.
+// Prepared is a checked guest with its devices attached and its filter
+// built: FilterText shows the filter, Exec runs the guest.
 type Prepared struct {
-	Image   *Image
-	Devices []*Device
-	Policy  *Policy
-	Filter  []Insn
-	Layout  *Layout
+	image   *Image
+	devices []*device
+	policy  *policy
+	filter  []insn
+	layout  *layout
 }
 
 // Prepare does every check and opens every device; nothing runs yet.
 func Prepare(cfg *Config) (*Prepared, error) {
-	data, err := os.ReadFile(cfg.Kernel)
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	memSize := uint64(cfg.memMB()) << 20
+	img, err := LoadKernel(cfg.Kernel, memSize)
 	if err != nil {
 		return nil, err
 	}
-	memSize := uint64(cfg.MemMB) << 20
-	img, err := CheckELF(data, memSize)
-	if err != nil {
+	if err := checkFeatures(cfg, img); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
 	}
-	if err := checkFeatures(cfg.mods, img); err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
-	}
-	devs, err := attachAll(cfg.mods, img.Manifest)
+	devs, err := attachAll(cfg, img.Manifest)
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{Image: img, Devices: devs, Policy: NewPolicy(cfg.mods, devs)}
-	if p.Filter, err = p.Policy.Compile(); err != nil {
+	p := &Prepared{image: img, devices: devs, policy: newPolicy(modules(), devs)}
+	flags, tlsReason := tlsMode(img, hasFSGSBase(), cfg.NoFSGSBase)
+	if tlsReason != "" {
+		allowTLS(p.policy, memSize, tlsReason)
+	}
+	if p.filter, err = p.policy.compile(); err != nil {
 		closeAll(devs)
 		return nil, err
 	}
-	var flags uint32
-	if hasFSGSBase() {
-		flags |= bootFlagFSGSBase
-	}
-	if p.Layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
+	if p.layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
 		closeAll(devs)
 		return nil, err
 	}
@@ -133,20 +65,22 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	return p, nil
 }
 
-// hasFSGSBase says whether the kernel lets user space use wrfsbase.
-func hasFSGSBase() bool {
-	const atHWCAP2, hwcap2FSGSBase = 26, 1 << 1
-	auxv, err := unix.Auxv()
-	if err != nil {
-		return false
+// Program is the compiled seccomp filter, as the kernel takes it.
+func (p *Prepared) Program() []unix.SockFilter {
+	out := make([]unix.SockFilter, len(p.filter))
+	for i, in := range p.filter {
+		out[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
 	}
-	for _, kv := range auxv {
-		if kv[0] == atHWCAP2 {
-			return kv[1]&hwcap2FSGSBase != 0
-		}
-	}
-	return false
+	return out
 }
+
+// FilterText is the seccomp policy as --print-filter prints it: one line
+// per allowed call with its conditions and what each is for.
+func (p *Prepared) FilterText() string { return p.policy.String() }
+
+// Close releases the devices of a guest that will not run (Exec hands
+// them to the guest instead).
+func (p *Prepared) Close() { closeAll(p.devices) }
 
 // plan layout: tender/stub/plan.h.
 const (
@@ -158,12 +92,12 @@ const (
 )
 
 func (p *Prepared) plan(memFD int) ([]byte, error) {
-	l := p.Layout
-	if len(l.Regions) > planMaxRegions || len(p.Filter) > planMaxFilter {
-		return nil, fmt.Errorf("guest needs %d memory regions and %d filter instructions; the loader takes %d and %d", len(l.Regions), len(p.Filter), planMaxRegions, planMaxFilter)
+	l := p.layout
+	if len(l.Regions) > planMaxRegions || len(p.filter) > planMaxFilter {
+		return nil, fmt.Errorf("guest needs %d memory regions and %d filter instructions; the loader takes %d and %d", len(l.Regions), len(p.filter), planMaxRegions, planMaxFilter)
 	}
 	keep := []int{0, 1, 2}
-	for _, d := range p.Devices {
+	for _, d := range p.devices {
 		keep = append(keep, d.FD)
 	}
 	sort.Ints(keep)
@@ -178,7 +112,7 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 	le.PutUint64(b[40:], l.StackTop)
 	le.PutUint64(b[48:], l.BootInfo)
 	le.PutUint32(b[56:], uint32(len(keep)))
-	le.PutUint32(b[60:], uint32(len(p.Filter)))
+	le.PutUint32(b[60:], uint32(len(p.filter)))
 	// 64..72 padding (struct alignment)
 	off := 64
 	for i, r := range l.Regions {
@@ -192,7 +126,7 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 		le.PutUint32(b[off+i*4:], uint32(fd))
 	}
 	off += planMaxKeep * 4
-	for i, in := range p.Filter {
+	for i, in := range p.filter {
 		x := b[off+i*8:]
 		le.PutUint16(x[0:], in.Code)
 		x[2], x[3] = in.Jt, in.Jf
@@ -205,13 +139,13 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 // into memfds, the device fds are made inheritable, and the process execs
 // the loader stub. It returns only on error.
 func (p *Prepared) Exec() error {
-	mem, err := memfd("runnc-guest", nil, int64(p.Layout.MemSize))
+	mem, err := memfd("runnc-guest", nil, int64(p.layout.MemSize))
 	if err != nil {
 		return err
 	}
 	// Only the non-zero parts: the file is sparse, and writing a megabyte
 	// of zeros would cost more than the rest of the start.
-	for _, c := range p.Layout.Chunks {
+	for _, c := range p.layout.Chunks {
 		for off := 0; off < len(c.Data); {
 			n, err := unix.Pwrite(mem, c.Data[off:], int64(c.Addr)+int64(off))
 			if err != nil {
@@ -237,7 +171,7 @@ func (p *Prepared) Exec() error {
 			return fmt.Errorf("fcntl: %w", err)
 		}
 	}
-	for _, d := range p.Devices {
+	for _, d := range p.devices {
 		if _, err := unix.FcntlInt(uintptr(d.FD), unix.F_SETFD, 0); err != nil {
 			return fmt.Errorf("%s: fcntl: %w", d.Name, err)
 		}

@@ -1,8 +1,11 @@
 // Command runnc-spt is runnc's Solo5-spt-like tender: it runs one unikernel
-// in this process under a seccomp filter of seven system calls.
+// in this process under a seccomp filter of seven system calls (eight for
+// a guest that uses TLS on a CPU without FSGSBASE).
 //
 //	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
-//	          [--net-offload:NAME] [--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+//	          [--net-offload:NAME] [--block:NAME=PATH] [--block-ro:NAME=PATH]
+//	          [--block-sector-size:NAME=N] [--args-file=PATH] [--print-filter]
+//	          [--] KERNEL [ARGS...]
 package main
 
 import (
@@ -24,8 +27,19 @@ command line. The guest's exit status is this command's exit status.
   --net-offload:NAME    let the guest hand NAME's tap TCP segments of up to
                         64 KiB for the kernel to segment and checksum (TSO;
                         reaches more host kernel code, hence opt-in)
-  --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH
+  --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH, read-write
+  --block-ro:NAME=PATH  ... read-only: opened O_RDONLY, no pwrite64 in the filter
+  --block-sector-size:NAME=N
+                        NAME's block size: a power of two from 512 (default)
+                        to 1048576; PATH's size must be a multiple of it
+  --args-file=PATH      read more options from PATH, one a line, then a line
+                        "--" and arguments appended to ARGS (runnc writes it
+                        once the container's network exists)
   --print-filter        print the seccomp policy for these devices and exit
+
+Environment (for tests only):
+  RUNNC_SPT_NO_FSGSBASE=1  act as if the CPU lacked FSGSBASE: a guest that
+                        uses TLS then gets arch_prctl(ARCH_SET_FS) in its filter
 `
 
 func main() {
@@ -38,12 +52,13 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	cfg.NoFSGSBase = os.Getenv(tender.NoFSGSBaseEnv) == "1"
 	p, err := tender.Prepare(cfg)
 	if err != nil {
 		fail(err)
 	}
 	if printFilter {
-		fmt.Print(p.Policy.String())
+		fmt.Print(p.FilterText())
 		return
 	}
 	fail(p.Exec())

@@ -12,14 +12,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/runnc/runnc/integration/testnet"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,6 +25,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 const (
@@ -55,92 +56,74 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-func run(name string, args ...string) error {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 // testNet is a network namespace with a tap at hostIP/24 for a guest.
 type testNet struct {
-	ns  string
-	tap string
+	ns   string // name
+	path string // netns.Path(ns)
+	tap  string
 }
 
-// newNet makes the namespace rh3-<pid>-<name> and its tap; both go away
-// at the end of the test (deleting the namespace deletes the tap and any
+// newNet makes the namespace rh3-<pid>-<n> and its tap; both go away at
+// the end of the test (deleting the namespace deletes the tap and any
 // iptables rules in it).
-func newNet(t *testing.T, name string) *testNet {
+func newNet(t *testing.T) *testNet {
 	t.Helper()
-	pid := strconv.Itoa(os.Getpid())
-	n := &testNet{ns: "rh3-" + pid + "-" + name, tap: "rh3t" + pid}
-	t.Cleanup(func() {
-		if _, err := os.Stat("/run/netns/" + n.ns); err == nil {
-			if err := run("ip", "netns", "del", n.ns); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
+	n := &testNet{tap: "rh3t" + strconv.Itoa(os.Getpid())}
+	n.ns, n.path = netns.Temp(t, "rh3")
+	err := n.do(func() error {
+		if err := netns.LinkUp("lo"); err != nil {
+			return err
 		}
+		if err := netns.CreateTap(n.tap, 0, 0); err != nil {
+			return err
+		}
+		return netns.AddAddr(n.tap, hostIP+"/24")
 	})
-	for _, args := range [][]string{
-		{"netns", "add", n.ns},
-		{"-n", n.ns, "link", "set", "lo", "up"},
-		{"-n", n.ns, "tuntap", "add", "dev", n.tap, "mode", "tap"},
-		{"-n", n.ns, "addr", "add", hostIP + "/24", "dev", n.tap},
-		{"-n", n.ns, "link", "set", n.tap, "up"},
-	} {
-		if err := run("ip", args...); err != nil {
-			t.Fatal(err)
-		}
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
 
+// do runs fn inside the namespace (netns.Do).
+func (n *testNet) do(fn func() error) error { return netns.Do(n.path, fn) }
+
 // exec returns a command running name in the namespace.
-func (n *testNet) exec(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", n.ns, name}, args...)...)
+func (n *testNet) exec(name string, args ...string) *netns.Cmd {
+	return netns.Command(n.path, name, args...)
 }
 
-// dial connects to addr from inside the namespace: the socket is made by
-// this goroutine's OS thread while it is switched into the namespace.
-func (n *testNet) dial(addr string) (*net.TCPConn, error) {
-	target, err := os.Open("/run/netns/" + n.ns)
-	if err != nil {
-		return nil, err
-	}
-	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer orig.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("setns %s: %w", n.ns, err)
-	}
-	c, dialErr := net.DialTimeout("tcp4", addr, 30*time.Second)
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// Leave the thread locked: it dies with the goroutine instead of
-		// running other goroutines in the wrong namespace.
-		if c != nil {
-			c.Close()
+// setLoss makes the namespace drop each packet in and out with
+// probability p (iptables statistic match).
+func (n *testNet) setLoss(t *testing.T, p float64) {
+	t.Helper()
+	for _, chain := range []string{"INPUT", "OUTPUT"} {
+		cmd := n.exec("iptables", "-w", "-A", chain, "-m", "statistic", "--mode", "random",
+			"--probability", strconv.FormatFloat(p, 'f', -1, 64), "-j", "DROP")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
 		}
-		return nil, fmt.Errorf("setns back: %w", err)
 	}
-	runtime.UnlockOSThread()
-	if dialErr != nil {
-		return nil, dialErr
+}
+
+// dial connects to addr from inside the namespace: the socket belongs to
+// the namespace it was made in.
+func (n *testNet) dial(addr string) (*net.TCPConn, error) {
+	var c net.Conn
+	err := n.do(func() (err error) {
+		c, err = net.DialTimeout("tcp4", addr, 30*time.Second)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c.(*net.TCPConn), nil
 }
 
 // guest is a running echo unikernel.
 type guest struct {
-	cmd  *exec.Cmd
-	out  *testnet.SyncBuffer
+	cmd  *netns.Cmd
+	out  *syncbuf.Buffer
 	done chan struct{} // closed when the guest has exited
 	err  error         // cmd.Wait's result, once done is closed
 }
@@ -164,7 +147,7 @@ func startGuestWith(t *testing.T, n *testNet, opts []string, args ...string) *gu
 			t.Fatalf("%s not built: run make %s", f, strings.TrimPrefix(f, root+"/"))
 		}
 	}
-	g := &guest{out: &testnet.SyncBuffer{}, done: make(chan struct{})}
+	g := &guest{out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	argv := append([]string{"--net:service0=" + n.tap}, opts...)
 	argv = append(append(argv, kernel), args...)
 	g.cmd = n.exec(spt, argv...)
@@ -320,10 +303,12 @@ func firstDiff(a, b []byte) int {
 	return -1
 }
 
+// needRoot fails the test without root: a skip would let a run without
+// root pass while testing nothing.
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, taps)")
+		t.Fatal("needs root (network namespaces, taps): run make test as root")
 	}
 }
 
@@ -337,7 +322,7 @@ const (
 // streams a 16 MiB response.
 func TestEcho(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "echo")
+	n := newNet(t)
 	startEcho(t, n)
 	if out, err := n.exec("ping", "-c", "3", "-i", "0.2", "-W", "2", guestIP).CombinedOutput(); err != nil {
 		t.Fatalf("ping %s: %v\n%s", guestIP, err, out)
@@ -365,7 +350,7 @@ func TestEcho(t *testing.T) {
 // has PCBs and buffers for all of them.
 func TestEchoManyConns(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "many")
+	n := newNet(t)
 	startEcho(t, n)
 	elapsed := echoMany(t, n, 200, 64<<10, 60*time.Second)
 	t.Logf("200 connections in %v", elapsed)
@@ -375,7 +360,7 @@ func TestEchoManyConns(t *testing.T) {
 // response leave a guest that still serves new ones.
 func TestEchoClientReset(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "reset")
+	n := newNet(t)
 	startEcho(t, n)
 	for i := 0; i < 10; i++ {
 		c, err := n.dial(net.JoinHostPort(guestIP, strconv.Itoa(sourcePort)))
@@ -405,14 +390,9 @@ func TestEchoClientReset(t *testing.T) {
 // complete.
 func TestEchoLoss(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "loss")
+	n := newNet(t)
 	startEcho(t, n)
-	for _, chain := range []string{"INPUT", "OUTPUT"} {
-		if err := run("ip", "netns", "exec", n.ns, "iptables", "-w", "-A", chain,
-			"-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	n.setLoss(t, 0.05)
 	srcErr := make(chan error, 1)
 	go func() { srcErr <- source(n, 4<<20, time.Now().Add(180*time.Second)) }()
 	elapsed := echoMany(t, n, nConns, connSize, 180*time.Second)
@@ -423,11 +403,26 @@ func TestEchoLoss(t *testing.T) {
 	t.Logf("with 5%% loss: echoed %.1f MB over %d connections in %v: %.1f MB/s", mb, nConns, elapsed.Round(time.Millisecond), mb/elapsed.Seconds())
 }
 
-// A peer that stops reading is not answered with unbounded buffering:
-// the guest pauses it, and everything still arrives once it reads.
+// What the guest may hold of a connection whose peer does not read: echo
+// it has not sent yet (echo.c pauses the peer above HIGH_WATER, 1 MiB,
+// after at most one more segment) and a receive window of data it acked
+// but has not taken (lwipopts.h TCP_WND, 32 segments). Twice the window
+// covers the segment too.
+const (
+	echoHighWater = 1 << 20
+	guestTCPWnd   = 32 * 1460
+	maxHeld       = echoHighWater + 2*guestTCPWnd
+)
+
+// A peer that stops reading is not answered with unbounded buffering: the
+// guest pauses it. The client's own TCP state shows it: the guest closes
+// its receive window (zero window) while it holds at most maxHeld bytes
+// (bytes it acked minus bytes the client received), and the writer is
+// stuck with most of its data unsent; once the client reads, everything
+// arrives.
 func TestEchoSlowReader(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "slow")
+	n := newNet(t)
 	startEcho(t, n)
 	c, err := n.dial(net.JoinHostPort(guestIP, "7"))
 	if err != nil {
@@ -436,7 +431,7 @@ func TestEchoSlowReader(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(60 * time.Second))
 	// More than the client's socket buffers, the guest's window and its
-	// 1 MiB high-water mark together can hold.
+	// high-water mark together can hold.
 	const size = 32 << 20
 	data := make([]byte, size)
 	rand.NewChaCha8([32]byte{'s', 'l', 'o', 'w'}).Read(data)
@@ -448,13 +443,36 @@ func TestEchoSlowReader(t *testing.T) {
 		}
 		writeErr <- err
 	}()
-	// Not reading: the writer must get stuck (window closed both ways)
-	// rather than the guest taking it all.
-	select {
-	case err := <-writeErr:
-		t.Fatalf("writer finished (%v) although nobody read the echo", err)
-	case <-time.After(2 * time.Second):
+
+	// Not reading: wait for the paused state, the guest advertising a
+	// zero window with what it acked steady, and check what it holds on
+	// the way there.
+	var info *unix.TCPInfo
+	for steady, last := 0, uint64(0); steady < 5; {
+		select {
+		case err := <-writeErr:
+			t.Fatalf("writer finished (%v) although nobody read the echo", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if info, err = tcpInfo(c); err != nil {
+			t.Fatal(err)
+		}
+		if held := info.Bytes_acked - info.Bytes_received; held > maxHeld {
+			t.Fatalf("the guest holds %d bytes of a connection nobody reads (acked %d, delivered %d), more than %d: it buffers without bound",
+				held, info.Bytes_acked, info.Bytes_received, maxHeld)
+		}
+		if info.Snd_wnd == 0 && info.Bytes_acked == last {
+			steady++
+		} else {
+			steady = 0
+		}
+		last = info.Bytes_acked
 	}
+	t.Logf("paused: the guest acked %d bytes, the client received %d; zero window", info.Bytes_acked, info.Bytes_received)
+	if info.Bytes_acked >= size/2 {
+		t.Errorf("the guest acked %d of %d bytes before pausing the writer", info.Bytes_acked, size)
+	}
+
 	got, err := io.ReadAll(c)
 	if err != nil {
 		t.Fatalf("read after %d bytes: %v", len(got), err)
@@ -467,11 +485,30 @@ func TestEchoSlowReader(t *testing.T) {
 	}
 }
 
+// tcpInfo reads the kernel's TCP state of c (TCP_INFO).
+func tcpInfo(c *net.TCPConn) (*unix.TCPInfo, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var info *unix.TCPInfo
+	var gerr error
+	if err := raw.Control(func(fd uintptr) {
+		info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); err != nil {
+		return nil, err
+	}
+	if gerr != nil {
+		return nil, fmt.Errorf("TCP_INFO: %w", gerr)
+	}
+	return info, nil
+}
+
 // Bad libos options end the guest at once with status 1 and a one-line
 // reason; an unknown app argument is the app's to refuse.
 func TestEchoBadOptions(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "opts")
+	n := newNet(t)
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -2,13 +2,16 @@ package tests
 
 import (
 	"fmt"
-	"github.com/runnc/runnc/integration/testnet"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/internal/proc"
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 // TestNetPing runs the net guest on a tap in a fresh namespace, floods it
@@ -16,19 +19,13 @@ import (
 // the guest's process must be under the seccomp filter, single-threaded,
 // and hold no fd but stdio and its tap.
 func TestNetPing(t *testing.T) {
-	spt, img := tender(t), guest(t, "net")
-	ns := newNetns(t, 1)
-	tap := ns.taps[0]
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
-
-	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
-	// The pid is the tender's and then the guest's: ip netns exec and the
-	// tender both exec.
+	ns, g := startNetGuest(t)
+	// The pid is the tender's and then the guest's: the tender execs.
 	pid := g.cmd.Process.Pid
 
 	checkConfined(t, pid)
 
-	r := run(t, 3*time.Minute, ns.exec("ping", "-f", "-c", "10000", "-q", "10.0.0.2")...)
+	r := runIn(t, ns.path, 3*time.Minute, "ping", "-f", "-c", "10000", "-q", "10.0.0.2")
 	t.Logf("%s", r.stdout)
 	if !strings.Contains(r.stdout, "10000 packets transmitted, 10000 received, 0% packet loss") {
 		t.Errorf("ping -f: want 10000 replies, 0%% loss (%v):\n%s", r, r.output())
@@ -39,22 +36,57 @@ func TestNetPing(t *testing.T) {
 	g.kill(t)
 }
 
+// TestNetTapDeleted deletes the tap under the running net guest, which
+// reads only when solo5_yield() says the device is ready (as upstream
+// Solo5 apps do). The tap's fd then reports POLLERR, never POLLIN: the
+// bindings must report the device ready once and fail the read, so that
+// the guest ends with its error, rather than spin in solo5_yield. CPU time
+// from /proc/PID/stat shows a spin if the guest does not end.
+func TestNetTapDeleted(t *testing.T) {
+	ns, g := startNetGuest(t)
+	if r := runIn(t, ns.path, time.Minute, "ping", "-c", "1", "-W", "5", "10.0.0.2"); !strings.Contains(r.stdout, "1 received") {
+		t.Fatalf("ping before the deletion: %v\n%s", r, r.output())
+	}
+	ns.do(t, func() error { return netns.DeleteLink(ns.taps[0]) })
+	select {
+	case <-g.exited:
+	case <-time.After(3 * time.Second):
+		cpu, err := proc.CPUTime(g.cmd.Process.Pid)
+		t.Fatalf("guest still running 3 s after its tap was deleted, %v of CPU time used in all (%v)\n%s", cpu, err, g.out.String())
+	}
+	ws := g.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Exited() || ws.ExitStatus() != 1 || !strings.Contains(g.out.String(), "net: the device failed") {
+		t.Errorf("guest ended by %v; want exit status 1 and its message\n%s", g.cmd.ProcessState, g.out.String())
+	}
+}
+
+// startNetGuest runs the net guest as 10.0.0.2 on a tap (10.0.0.1) in a
+// fresh namespace.
+func startNetGuest(t *testing.T) (*namespace, *startedGuest) {
+	spt, img := tender(t), guest(t, "net")
+	ns := newNetns(t, 1)
+	tap := ns.taps[0]
+	ns.do(t, func() error { return netns.AddAddr(tap, "10.0.0.1/24") })
+	g := startGuest(t, ns.path, []string{spt, "--net:service0=" + tap, img, "--ipv4=10.0.0.2"}, nil, "Serving ping on 10.0.0.2")
+	return ns, g
+}
+
 // startedGuest is a guest running in the background.
 type startedGuest struct {
 	cmd    *exec.Cmd
-	out    *testnet.SyncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 }
 
-// startGuest starts argv (the tender, perhaps behind ip netns exec) with
-// extra fds from 3 on, waits until the guest has printed ready, and kills
-// it when the test ends.
-func startGuest(t *testing.T, argv []string, extra []*os.File, ready string) *startedGuest {
+// startGuest starts argv (the tender) inside the network namespace at
+// nsPath ("" for the test's own) with extra fds from 3 on, waits until the
+// guest has printed ready, and kills it when the test ends.
+func startGuest(t *testing.T, nsPath string, argv []string, extra []*os.File, ready string) *startedGuest {
 	t.Helper()
-	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &testnet.SyncBuffer{}, exited: make(chan struct{})}
+	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
 	g.cmd.ExtraFiles = extra
-	if err := g.cmd.Start(); err != nil {
+	if err := startIn(nsPath, g.cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { g.cmd.Wait(); close(g.exited) }()
