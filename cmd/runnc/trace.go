@@ -49,11 +49,14 @@ SIGINT/SIGTERM. A command's own output goes to stderr.`,
 		case len(os.Args) > 0 && dashDash(os.Args):
 			opts.Command = c.Args()
 		case c.NArg() == 1:
-			pid, err := hap.ContainerPid(c.GlobalString("root"), c.Args().First())
+			st, err := runtime(c).State(c.Args().First())
 			if err != nil {
-				return err
+				return fmt.Errorf("trace: %w", err)
 			}
-			opts.Pid = pid
+			if st.Pid <= 0 {
+				return fmt.Errorf("trace: container %s is %s, not running", c.Args().First(), st.Status)
+			}
+			opts.Pid = st.Pid
 			if opts.Name == "" {
 				opts.Name = "container " + c.Args().First()
 			}
