@@ -77,7 +77,10 @@ cli incr visits
 cli rpush langs c go lua
 cli lrange langs 0 -1
 
-step "redis-benchmark against it"
+step "redis-benchmark against it, traced by runnc trace $id until the container stops"
+R trace --no-functions "$id" > build/demo-trace.txt 2>&1 &
+tracer=$!
+sleep 1
 ip netns exec "$ns" redis-benchmark -h $ip -q -n 20000 -c 50 -P 16 -t set,get,incr,lpush | tr "\r" "\n" | grep "requests per second"
 
 step "runnc kill $id; runnc delete $id"
@@ -87,6 +90,9 @@ for i in $(seq 100); do
 	sleep 0.05
 done
 R state "$id" | grep status
+wait $tracer || { cat build/demo-trace.txt; exit 1; }
+step "runnc trace $id: what the container reached in the host kernel"
+cat build/demo-trace.txt
 R delete "$id"
 R list
 
