@@ -89,6 +89,12 @@ type Group struct {
 // has no machine-readable owner per function short of debug info, and
 // prefixes are how people read these lists anyway.
 var subsystemPrefixes = []struct{ prefix, group string }{
+	{"shmem_", "mm"}, {"__shmem", "mm"}, {"__handle_mm_fault", "mm"}, {"__do_fault", "mm"}, {"do_set_pte", "mm"}, {"finish_fault", "mm"}, {"find_vma", "mm"}, {"lock_mm_and_find_vma", "mm"}, {"lru_", "mm"}, {"charge_memcg", "mm"}, {"__count_memcg", "mm"}, {"__cgroup", "mm"}, {"add_mm_counter", "mm"}, {"__vm_enough", "mm"}, {"cap_vm_enough", "mm"}, {"mpol_", "mm"}, {"policy_", "mm"}, {"__get_vma_policy", "mm"}, {"unlock_page", "mm"}, {"__filemap", "mm"}, {"PageHeadHuge", "mm"}, {"should_fail_alloc", "mm"}, {"__kmem_cache", "mm"}, {"__check_heap_object", "uaccess"}, {"__virt_addr_valid", "uaccess"}, {"is_vmalloc_addr", "uaccess"}, {"simple_copy_to_iter", "uaccess"},
+	{"clockevents_", "time"}, {"tick_", "time"}, {"lapic_next_event", "time"}, {"__remove_hrtimer", "time"}, {"get_nohz_timer_target", "time"}, {"select_estimate_accuracy", "poll"}, {"set_user_sigmask", "poll"},
+	{"__br_", "bridge"}, {"fdb_", "bridge"}, {"is_skb_forwardable", "netdev"}, {"passthru_features_check", "netdev"}, {"ipv6_mod_enabled", "bridge"}, {"__build_skb", "skbuff"},
+	{"__do_softirq", "softirq entry"}, {"do_softirq", "softirq entry"}, {"handle_softirqs", "softirq entry"}, {"irq_enter_rcu", "softirq entry"}, {"__kthread_should_park", "softirq entry"},
+	{"restore_fpregs", "syscall entry"}, {"xfd_validate", "syscall entry"}, {"x64_sys_call", "syscall entry"}, {"populate_seccomp_data", "seccomp"}, {"__fget_light", "vfs"}, {"__get_task_ioprio", "vfs"}, {"kthread_blkcg", "vfs"}, {"blk_cgroup_congested", "vfs"}, {"__cgroup_throttle", "mm"},
+	{"check_cfs_rq", "sched"}, {"check_spread", "sched"}, {"clear_buddies", "sched"}, {"hrtick_update", "sched"}, {"idle_cpu", "sched"}, {"balance_fair", "sched"}, {"cpuacct_", "sched"}, {"record_times", "sched"}, {"__traceiter_sched", "sched"}, {"migrate_", "sched"}, {"__cond_resched", "sched"},
 	{"tun_", "tun"}, {"__tun_", "tun"}, {"virtio_net_", "tun"},
 	{"br_", "bridge"}, {"nbp_", "bridge"},
 	{"veth_", "veth"},

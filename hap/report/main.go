@@ -259,7 +259,18 @@ func chart(rows []Row, base string) error {
 		}
 		p.Legend.Top = true
 		p.Legend.Left = false
-		p.NominalX(workloads...)
+		// Name each group with its servers, native first.
+		var names []string
+		for _, wl := range workloads {
+			var servers []string
+			for _, r := range rows {
+				if r.Workload == wl && !contains(servers, r.Server) {
+					servers = append(servers, r.Server)
+				}
+			}
+			names = append(names, wl+": "+strings.Join(servers, " / "))
+		}
+		p.NominalX(names...)
 		return p, nil
 	}
 	fns, err := mk("Unique host kernel functions reached", "unique kernel functions", func(r Row) int { return r.UniqueFunctions })
@@ -296,4 +307,13 @@ func chart(rows []Row, base string) error {
 	}
 	img := vgimg.NewWith(vgimg.UseWH(width, height), vgimg.UseDPI(144), vgimg.UseBackgroundColor(color.White))
 	return render(vgimg.PngCanvas{Canvas: img}, base+".png")
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
