@@ -11,7 +11,7 @@ func testBaseline() *Baseline {
 	return &Baseline{
 		Allowed:    []string{"read", "write", "pread64", "pwrite64", "ppoll", "clock_gettime", "exit_group"},
 		Exceptions: []Exception{{Call: "arch_prctl", Guests: []string{"tls"}, Why: "TLS without FSGSBASE"}},
-		Policies: map[string][]string{"hello": {
+		Policies: map[string][]string{"kv": strings.Split(strings.TrimSpace(kvPolicy), "\n"), "hello": {
 			"read           never",
 			"write          fd == 1 [console]",
 			"exit_group     always [exit]",
@@ -28,6 +28,11 @@ func names(n int) []string {
 	}
 	return out
 }
+
+const kvPolicy = `read           fd == 3 [net service0]
+write          fd == 1 [console] || fd == 3 [net service0]
+exit_group     always [exit]
+`
 
 const helloPolicy = `read           never
 write          fd == 1 [console]
@@ -61,6 +66,12 @@ func TestCheckPolicy(t *testing.T) {
 	widened := strings.Replace(helloPolicy, "fd == 1 [console]", "fd == 1 [console] || fd == 2 [stderr]", 1)
 	if gs := b.CheckPolicy("hello", widened); len(gs) != 1 || gs[0].Name != "write" {
 		t.Errorf("widened write conditions: %q", findings(gs))
+	}
+	if gs := b.CheckPolicy("kv", strings.Replace(kvPolicy, "fd == 3", "fd == 5", -1)); len(gs) != 0 {
+		t.Errorf("a device on another fd number is no growth: %q", findings(gs))
+	}
+	if gs := b.CheckPolicy("kv", strings.Replace(kvPolicy, "fd == 1 [console]", "fd == 2 [console]", 1)); len(gs) != 1 || gs[0].Name != "write" {
+		t.Errorf("the console moved to fd 2: %q", findings(gs))
 	}
 	tls := helloPolicy + "arch_prctl     code == 4098 && addr <= 1234 [tls]\n"
 	if gs := b.CheckPolicy("tls", tls); len(gs) != 0 {

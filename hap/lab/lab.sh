@@ -60,7 +60,8 @@ done
 # ip(8) must win over busybox's: it has netns.
 ln -sf /usr/bin/ip "$R/sbin/ip"
 ln -sf /usr/bin/ip "$R/bin/ip"
-cp $B/bin/runnc $B/bin/runnc-spt "$R/usr/bin/"
+copy "$B/bin/runnc" /usr/bin/runnc # links libseccomp
+cp $B/bin/runnc-spt "$R/usr/bin/"
 cp $B/unikernels/kv/kv.spt $B/unikernels/httpd/httpd.spt "$R/lab/"
 for m in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun drivers/net/veth; do
 	cp "$KDIR/lib/modules/$KVER/kernel/$m.ko" "$R/lib/modules/"
@@ -94,7 +95,7 @@ tail -n 40 "$LAB/console.log"
 
 # The VM framed each file: "@@file NAME", its lines, "@@end".
 mkdir -p "$OUT"
-rm -f "$OUT"/lab-*.json
+rm -f "$OUT"/lab-${HAP_LAB_ONLY:-*}.json
 tr -d '\r' <"$LAB/results.txt" | awk -v out="$OUT" '
 	/^@@file / { f = out "/" $2; printf "" > f; next }
 	/^@@end/ { close(f); f = ""; next }
