@@ -338,6 +338,13 @@ var kvBenchLine = regexp.MustCompile(`^(.+): ([0-9.]+) requests per second`)
 // if a test is missing or the output mentions an error.
 func runRedisBenchmark(tb testing.TB, n *testnet.Net, host string, load []string) map[string]float64 {
 	tb.Helper()
+	return runRedisBenchmarkTests(tb, n, host, load, kvBenchTests)
+}
+
+// runRedisBenchmarkTests is runRedisBenchmark for a load that runs the
+// tests named in tests.
+func runRedisBenchmarkTests(tb testing.TB, n *testnet.Net, host string, load, tests []string) map[string]float64 {
+	tb.Helper()
 	args := append([]string{"-h", host, "-p", "6379"}, load...)
 	out := kvRun(tb, n.InClient("redis-benchmark", args...), nil, 10*time.Minute)
 	rates := map[string]float64{}
@@ -351,7 +358,7 @@ func runRedisBenchmark(tb testing.TB, n *testnet.Net, host string, load []string
 			rates[m[1]], _ = strconv.ParseFloat(m[2], 64)
 		}
 	}
-	for _, name := range kvBenchTests {
+	for _, name := range tests {
 		if rates[name] <= 0 {
 			tb.Errorf("redis-benchmark against %s: no result for %s", host, name)
 		}

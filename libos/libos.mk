@@ -14,6 +14,11 @@ LWIP_SRCS := $(addprefix $(LWIP_DIR)/src/, \
 	core/ipv4/etharp.c core/ipv4/icmp.c core/ipv4/ip4.c \
 	core/ipv4/ip4_addr.c core/ipv4/ip4_frag.c \
 	netif/ethernet.c)
+# lwIP's TCP timer runs while these lists are non-empty; we run it only
+# while a connection has something timed (libos_tcp_timer, net/tcp.c).
+$(B)/obj/$(LWIP_DIR)/src/core/timeouts.o: EXTRA_CFLAGS_$(LWIP_DIR)/src/core/ := \
+	-Dtcp_active_pcbs=libos_tcp_timed -Dtcp_tw_pcbs=libos_tcp_timed
+$(B)/obj/$(LWIP_DIR)/src/core/timeouts.o: libos/libos.mk
 # The sources appear when the stamp is made.
 $(LWIP_SRCS): $(LWIP_STAMP) ;
 

@@ -66,6 +66,8 @@ int main(void)
 	V("RUNNC_FEATURE_TLS", RUNNC_FEATURE_TLS);
 	V("RUNNC_DEVF_READONLY", RUNNC_DEVF_READONLY);
 	V("RUNNC_DEVF_VNET_HDR", RUNNC_DEVF_VNET_HDR);
+	V("RUNNC_DEVF_BLOCK_IO", RUNNC_DEVF_BLOCK_IO);
+	V("RUNNC_BLOCK_IO_MAX", RUNNC_BLOCK_IO_MAX);
 	V("runnc_device", sizeof(struct runnc_device));
 	F(runnc_device, name); F(runnc_device, type); F(runnc_device, fd);
 	F(runnc_device, flags);
@@ -214,6 +216,7 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
 		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
+		"RUNNC_DEVF_BLOCK_IO": devFlagBlockIO, "RUNNC_BLOCK_IO_MAX": blockIOMax,
 	} {
 		if c[k] != v {
 			t.Errorf("%s: C says %d, Go %d", k, c[k], v)
@@ -270,7 +273,8 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		}{
 			{"runnc_device.type", base, uint64(d.Type)},
 			{"runnc_device.fd", base, uint64(d.FD)},
-			{"runnc_device.flags", base, map[bool]uint64{true: devFlagVnetHDR}[d.VnetHDR] | map[bool]uint64{true: devFlagReadOnly}[d.ReadOnly]},
+			{"runnc_device.flags", base, map[bool]uint64{true: devFlagVnetHDR}[d.VnetHDR] | map[bool]uint64{true: devFlagReadOnly}[d.ReadOnly] |
+				map[bool]uint64{true: devFlagBlockIO}[d.Type == manifest.BlockBasic]},
 			{"runnc_device.mtu", base, d.MTU},
 			{"runnc_device.capacity", base, d.Capacity},
 			{"runnc_device.block_size", base, d.BlockSize},

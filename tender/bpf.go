@@ -127,37 +127,69 @@ func (p *policy) compile() ([]insn, error) {
 			continue
 		}
 		a.label(c.Name)
-		for i, alt := range alts {
-			fail := fmt.Sprintf("%s.%d", c.Name, i+1)
-			for j, cond := range alt.Conds {
-				pass := fmt.Sprintf("%s.%d.%d", c.Name, i, j)
-				lo, hi := uint32(offArgs+8*cond.Arg), uint32(offArgs+8*cond.Arg+4)
-				vlo, vhi := uint32(cond.V), uint32(cond.V>>32)
-				switch cond.Op {
-				case opEq:
-					a.ld(hi)
-					a.jmp(bpfJeqK, vhi, "", fail)
-					a.ld(lo)
-					a.jmp(bpfJeqK, vlo, "", fail)
-				case opLe:
-					a.ld(hi)
-					a.jmp(bpfJgtK, vhi, fail, "")
-					a.jmp(bpfJeqK, vhi, "", pass)
-					a.ld(lo)
-					a.jmp(bpfJgtK, vlo, fail, "")
-				case opAligned:
-					if cond.V == 0 || cond.V&(cond.V-1) != 0 {
-						return nil, fmt.Errorf("bpf: %s alignment %d is not a power of two", cond.Name, cond.V)
-					}
-					a.ld(lo)
-					a.jmp(bpfJsetK, uint32(cond.V-1), fail, "")
-				}
-				a.label(pass)
+		// Alternatives in a row with the same first condition (a device's
+		// fd) test it once: its failure skips them all, any later
+		// failure goes on to the next of them.
+		for g := 0; g < len(alts); {
+			end := g + 1
+			for end < len(alts) && len(alts[g].Conds) > 0 && len(alts[end].Conds) > 0 &&
+				alts[end].Conds[0] == alts[g].Conds[0] {
+				end++
 			}
-			a.ret(retAllow)
-			a.label(fail)
+			after := fmt.Sprintf("%s.%d", c.Name, end)
+			first := 0
+			if end > g+1 {
+				if err := a.cond(alts[g].Conds[0], fmt.Sprintf("%s.%d.first", c.Name, g), after); err != nil {
+					return nil, err
+				}
+				first = 1
+			}
+			for i := g; i < end; i++ {
+				if i > g {
+					a.label(fmt.Sprintf("%s.%d", c.Name, i))
+				}
+				fail := fmt.Sprintf("%s.%d", c.Name, i+1)
+				for j, cond := range alts[i].Conds[first:] {
+					if err := a.cond(cond, fmt.Sprintf("%s.%d.%d", c.Name, i, j), fail); err != nil {
+						return nil, err
+					}
+				}
+				a.ret(retAllow)
+			}
+			a.label(after)
+			g = end
 		}
 		a.ret(retKillProcess)
 	}
 	return a.resolve()
+}
+
+// cond adds the test of one condition: on to the next instruction if it
+// holds, to label fail if not; pass is a fresh label for its inside.
+func (a *asm) cond(cond condition, pass, fail string) error {
+	lo, hi := uint32(offArgs+8*cond.Arg), uint32(offArgs+8*cond.Arg+4)
+	vlo, vhi := uint32(cond.V), uint32(cond.V>>32)
+	switch cond.Op {
+	case opEq:
+		a.ld(hi)
+		a.jmp(bpfJeqK, vhi, "", fail)
+		a.ld(lo)
+		a.jmp(bpfJeqK, vlo, "", fail)
+	case opLe:
+		a.ld(hi)
+		a.jmp(bpfJgtK, vhi, fail, "")
+		if vhi != 0 { // a high word of 0 is now known to be equal
+			a.jmp(bpfJeqK, vhi, "", pass)
+		}
+		a.ld(lo)
+		a.jmp(bpfJgtK, vlo, fail, "")
+	case opAligned:
+		if cond.V == 0 || cond.V&(cond.V-1) != 0 {
+			return fmt.Errorf("bpf: %s alignment %d is not a power of two", cond.Name, cond.V)
+		}
+		a.ld(lo)
+		a.jmp(bpfJsetK, uint32(cond.V-1), fail, "")
+	}
+	a.label(pass)
+	return nil
 }

@@ -5,6 +5,8 @@ import (
 	"encoding/binary"
 	"fmt"
 	"sort"
+
+	"github.com/runnc/runnc/solo5/manifest"
 )
 
 // layout is guest memory ready to map: its initial contents, the
@@ -41,6 +43,7 @@ const (
 	bootFlagTLSArchPrctl = 2
 	devFlagReadOnly      = 1
 	devFlagVnetHDR       = 2
+	devFlagBlockIO       = 4
 
 	devRecordSize = 128
 	bootHdrSize   = 64
@@ -95,6 +98,9 @@ func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags ui
 		}
 		if d.VnetHDR {
 			df |= devFlagVnetHDR
+		}
+		if d.Type == manifest.BlockBasic {
+			df |= devFlagBlockIO
 		}
 		le.PutUint32(r[76:], df)
 		copy(r[80:86], d.MAC[:])

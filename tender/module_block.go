@@ -216,21 +216,57 @@ func lockHolder(st os.FileInfo) int {
 	return byInode
 }
 
+// blockIOMax is RUNNC_BLOCK_IO_MAX in runnc/abi.h: the largest pread64 or
+// pwrite64 the filter allows, before a device's limits (ioMax).
+const blockIOMax = 64 << 10
+
+// ioMax is the largest call on a device of block size bs and capacity
+// capacity (a multiple of bs): blockIOMax rounded down to whole blocks,
+// at least one block, at most the device. The bindings compute the same
+// (runnc_block_io_max in solo5/bindings/spt/block.c).
+func ioMax(bs, capacity uint64) uint64 {
+	m := uint64(blockIOMax) &^ (bs - 1)
+	if m < bs {
+		m = bs
+	}
+	if m > capacity {
+		m = capacity
+	}
+	return m
+}
+
+// rules allows, per block device, a single block anywhere, and any
+// multiple of the block size up to ioMax starting at most ioMax before the
+// end: BPF cannot add offset and count, so "offset + count <= capacity"
+// becomes "count <= max && offset <= capacity - max", and the bindings
+// go block by block in the device's last max bytes.
 func (blockModule) rules(p *policy, devs []*device) {
 	for _, d := range devs {
 		if d.Type != manifest.BlockBasic {
 			continue
 		}
 		who := "block " + d.Name
-		conds := []condition{
+		one := []condition{
 			argAt(0, "fd").Eq(uint64(d.FD)),
 			argAt(2, "count").Eq(d.BlockSize),
 			argAt(3, "offset").Aligned(d.BlockSize),
 			argAt(3, "offset").Le(d.Capacity - d.BlockSize),
 		}
-		p.allow("pread64", who, conds...)
-		if !d.ReadOnly {
-			p.allow("pwrite64", who, conds...)
+		alts := [][]condition{one}
+		if m := ioMax(d.BlockSize, d.Capacity); m > d.BlockSize {
+			alts = append(alts, []condition{
+				argAt(0, "fd").Eq(uint64(d.FD)),
+				argAt(2, "count").Aligned(d.BlockSize),
+				argAt(2, "count").Le(m),
+				argAt(3, "offset").Aligned(d.BlockSize),
+				argAt(3, "offset").Le(d.Capacity - m),
+			})
+		}
+		for _, conds := range alts {
+			p.allow("pread64", who, conds...)
+			if !d.ReadOnly {
+				p.allow("pwrite64", who, conds...)
+			}
 		}
 	}
 }

@@ -89,6 +89,8 @@ func filterMatchesPolicy(t *testing.T, p *policy) {
 	vals := []uint64{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 511, 512, 513, 1024, 4096 - 512, 4096,
 		(1 << 20) - 512, (1 << 20) - 511, 1 << 20, 1<<20 + 512, 1 << 32, 1<<32 | 5, 1<<32 | 512, ^uint64(0),
 		2048, 8192, (1 << 20) - 4096, (1 << 20) - 2048,
+		1536, 64<<10 - 512, 64 << 10, 64<<10 + 512, 64<<10 + 4096, (1 << 20) - 64<<10,
+		(1 << 20) - 64<<10 + 512, (1 << 20) - 64<<10 - 512, (1 << 20) - 64<<10 + 4096,
 		archSetFS - 1, archSetFS, archSetFS + 1, 1<<32 | archSetFS,
 		testMemSize - 8, testMemSize - 1, testMemSize, 1<<32 | (testMemSize - 1)}
 	rng := rand.New(rand.NewSource(1))
@@ -165,7 +167,26 @@ func TestPolicyAsDesigned(t *testing.T) {
 		{"pread64", [6]uint64{6, 0, 512, 0}, true},
 		{"pread64", [6]uint64{6, 0, 512, (1 << 20) - 512}, true},
 		{"pread64", [6]uint64{6, 0, 512, 1 << 20}, false},
-		{"pread64", [6]uint64{6, 0, 1024, 0}, false},
+		// Larger calls: whole blocks up to 64 KiB, starting at most
+		// 64 KiB before the end, so that none reaches past it.
+		{"pread64", [6]uint64{6, 0, 1024, 0}, true},
+		{"pread64", [6]uint64{6, 0, 64 << 10, 0}, true},
+		{"pread64", [6]uint64{6, 0, 64 << 10, (1 << 20) - 64<<10}, true},
+		{"pwrite64", [6]uint64{6, 0, 1536, (1 << 20) - 64<<10}, true},
+		{"pread64", [6]uint64{6, 0, 1024, (1 << 20) - 64<<10 + 512}, false},
+		{"pread64", [6]uint64{6, 0, 1024, (1 << 20) - 1024}, false},
+		{"pwrite64", [6]uint64{6, 0, 1024, (1 << 20) - 512}, false},
+		{"pread64", [6]uint64{6, 0, 64<<10 + 512, 0}, false},
+		{"pread64", [6]uint64{6, 0, 1025, 0}, false},
+		{"pread64", [6]uint64{6, 0, 1024, 256}, false},
+		{"pread64", [6]uint64{6, 0, 0, 0}, true}, // reads nothing
+		{"pread64", [6]uint64{7, 0, 4096, 0}, true},
+		{"pread64", [6]uint64{7, 0, 1024, 512}, false}, // 4 KiB device: at 0 only
+		{"pread64", [6]uint64{7, 0, 8192, 0}, false},
+		{"pwrite64", [6]uint64{7, 0, 1024, 0}, false}, // read-only file
+		{"pread64", [6]uint64{10, 0, 64 << 10, 0}, true},
+		{"pread64", [6]uint64{10, 0, 8192, 512}, false},
+		{"pread64", [6]uint64{10, 0, 4096 + 512, 0}, false},
 		{"pread64", [6]uint64{6, 0, 512, 100}, false},
 		{"pread64", [6]uint64{5, 0, 512, 0}, false},
 		{"pwrite64", [6]uint64{6, 0, 512, 512}, true},

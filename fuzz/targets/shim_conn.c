@@ -76,6 +76,13 @@ void conn_resume(struct conn *c)
     c->paused = 0;
 }
 
+/* No network: there is nothing to probe. */
+int conn_keepalive(struct conn *c, unsigned idle_s, unsigned interval_s,
+        unsigned count)
+{
+    return 0;
+}
+
 void conn_set_data(struct conn *c, void *data)
 {
     c->data = data;

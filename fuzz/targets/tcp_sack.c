@@ -42,8 +42,10 @@ NOT_REACHED(struct tcp_pcb *, tcp_listen_with_backlog, struct tcp_pcb *pcb, u8_t
 NOT_REACHED(void, tcp_accept, struct tcp_pcb *pcb, tcp_accept_fn accept)
 NOT_REACHED(unsigned, libos_netif_offload_mss, void)
 NOT_REACHED(int, libos_netif_ready, void)
+NOT_REACHED(void, tcp_timer_needed, void)
 u32_t tcp_ticks;
 struct tcp_pcb *tcp_active_pcbs;
+struct tcp_pcb *tcp_tw_pcbs;
 
 /* A length whose chunk size would wrap is refused before any byte is
  * read: the old sizeof *k + cap wrapped to a small allocation and then

@@ -390,17 +390,17 @@ type TB interface {
 }
 
 // StartService makes a fresh Net (netns prefix name), starts the guest spt
-// on it (StartGuestWith) and waits until it accepts TCP connections on
+// with its arguments args on it (StartGuestWith) and waits until it accepts TCP connections on
 // port. Net and guest are removed when the test ends; the guest's console
 // is logged if the test failed.
-func StartService(tb TB, name string, opts []string, spt, rootfsImage string, port int) (*Net, *Guest) {
+func StartService(tb TB, name string, opts []string, spt, rootfsImage string, port int, args ...string) (*Net, *Guest) {
 	tb.Helper()
 	n, err := New(name)
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { n.Close() })
-	g, err := n.StartGuestWith(opts, spt, rootfsImage)
+	g, err := n.StartGuestWith(opts, spt, rootfsImage, args...)
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -41,6 +41,13 @@ unsigned libos_tcp_wire_mss(const unsigned char *ip);
  * input, writable/closed callbacks, closes). Returns nonzero if work is
  * left for another round right away. */
 int libos_tcp_service(void);
+/* Keeps lwIP's TCP clock (tcp_ticks) on time while its timer is off. */
+void libos_tcp_clock(uint64_t now_ms);
+/* Turns lwIP's TCP timer on if a connection has something timed soon
+ * (sys_timeouts_sleeptime() then counts it); else returns the
+ * milliseconds until a keepalive or TIME_WAIT is due, which the loop
+ * sleeps at most. UINT64_MAX: no such bound. */
+uint64_t libos_tcp_timer(uint64_t now_ms);
 /* Nonzero while listeners, connections or closing lwIP PCBs exist. */
 int libos_tcp_busy(void);
 
@@ -48,5 +55,10 @@ int libos_tcp_busy(void);
 void libos_rand_seed(void);
 uint32_t libos_rand32(void);
 uint64_t libos_now_ns(void);
+/* The monotonic clock (ns) at ms milliseconds since boot (libos_now_ms). */
+uint64_t libos_ms_to_ns(uint64_t ms);
+/* core/loop.c: libos_now_ms() as of the start of the event loop's current
+ * round (lwIP's sys_now); the clock itself outside the loop. */
+uint64_t libos_round_ms(void);
 
 #endif

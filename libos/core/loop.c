@@ -11,8 +11,10 @@
 
 /* Frames handled per round before timers and deferred work run again. */
 #define RX_BUDGET       128
-/* Longest sleep, so that nothing waits on a lost wakeup for long. */
-#define MAX_SLEEP_MS    100
+/* Longest sleep. Nothing needs it (a frame wakes ppoll, every timer
+ * sets the deadline); it bounds the damage of a deadline computed wrong.
+ * lwIP's ARP and reassembly timers wake the guest once a second anyway. */
+#define MAX_SLEEP_MS    10000
 
 struct timer {
     struct timer *next;
@@ -23,6 +25,16 @@ struct timer {
 
 static struct timer *timers;    /* sorted by due_ms */
 static int stopping;
+/* When this round of the loop began: lwIP's clock (sys_now) during the
+ * round, so that an idle wakeup reads the clock once, not once per
+ * timer. Valid while in_loop. */
+static uint64_t round_ms;
+static int in_loop;
+
+uint64_t libos_round_ms(void)
+{
+    return in_loop ? round_ms : libos_now_ms();
+}
 
 int libos_timer(uint64_t ms, void (*fn)(void *arg), void *arg)
 {
@@ -41,10 +53,9 @@ int libos_timer(uint64_t ms, void (*fn)(void *arg), void *arg)
     return 0;
 }
 
-/* Fires the timers due now; ones they add for "now" wait a round. */
-static void run_timers(void)
+/* Fires the timers due at now; ones they add for "now" wait a round. */
+static void run_timers(uint64_t now)
 {
-    uint64_t now = libos_now_ms();
     struct timer *due = NULL, **tail = &due;
 
     while (timers && timers->due_ms <= now) {
@@ -70,11 +81,18 @@ void libos_run(void)
 {
     int net = libos_netif_ready();
 
+    /* Read the device only when ppoll said it has frames (or an error):
+     * a timer's wakeup costs no read that finds nothing. */
+    solo5_handle_set_t ready = ~0ULL;
+
     stopping = 0;
+    in_loop = 1;
     while (!stopping) {
         int more = 0;
+        round_ms = libos_now_ms();
         if (net) {
-            int n = libos_netif_poll(RX_BUDGET);
+            libos_tcp_clock(round_ms);
+            int n = ready ? libos_netif_poll(RX_BUDGET) : 0;
             if (n < 0) {
                 /* The device is gone: let the closed() callbacks of the
                  * connections it took along run, then return. */
@@ -86,7 +104,7 @@ void libos_run(void)
                 more = 1;
             sys_check_timeouts();
         }
-        run_timers();
+        run_timers(round_ms);
         if (net && libos_tcp_service())
             more = 1;
         if (stopping)
@@ -95,8 +113,15 @@ void libos_run(void)
             break;
 
         /* Sleep until the nearest deadline, or just poll if work is left. */
-        uint64_t now = libos_now_ms();
+        uint64_t now = round_ms;
         uint64_t sleep_ms = MAX_SLEEP_MS;
+        /* Every round, before lwIP's sleep time: it may start lwIP's
+         * TCP timer. */
+        if (net) {
+            uint64_t tcp = libos_tcp_timer(now);
+            if (tcp < sleep_ms)
+                sleep_ms = tcp;
+        }
         if (more) {
             sleep_ms = 0;
         } else {
@@ -111,7 +136,10 @@ void libos_run(void)
                     sleep_ms = t;
             }
         }
-        solo5_handle_set_t ready = 0;
-        solo5_yield(libos_now_ns() + sleep_ms * 1000000, &ready);
+        /* The deadline counts from the round's start, rounded up to the
+         * next millisecond: waking early would only find nothing due. */
+        ready = 0;
+        solo5_yield(libos_ms_to_ns(now + sleep_ms + (sleep_ms > 0)), &ready);
     }
+    in_loop = 0;
 }

@@ -20,6 +20,11 @@ uint64_t libos_now_ms(void)
     return (solo5_clock_monotonic() - boot_ns) / 1000000;
 }
 
+uint64_t libos_ms_to_ns(uint64_t ms)
+{
+    return boot_ns + ms * 1000000;
+}
+
 /*
  * There is no entropy device: seed from the wall and monotonic clocks.
  * Good enough for TCP initial sequence numbers and ephemeral ports, not

@@ -75,20 +75,16 @@ static uint16_t le16(const uint8_t *p)
 
 /* --- sectors ---------------------------------------------------------- */
 
-/* Read sector (lba) into (buf), block by block. */
+/* Read sector (lba) into (buf). */
 static int read_sector(uint64_t lba, uint8_t *buf)
 {
     uint64_t bs = vol.block_size, off = lba * SECTOR;
 
     if (lba >= vol.sectors)
         return -EIO;
-    if (bs <= SECTOR) {
-        for (uint64_t done = 0; done < SECTOR; done += bs)
-            if (solo5_block_read(vol.handle, off + done, buf + done, bs)
-                    != SOLO5_R_OK)
-                return -EIO;
-        return 0;
-    }
+    if (bs <= SECTOR)
+        return solo5_block_read(vol.handle, off, buf, SECTOR) == SOLO5_R_OK
+                ? 0 : -EIO;
     /* Blocks larger than a sector: read the block holding it. */
     uint64_t boff = off - off % bs;
     if (solo5_block_read(vol.handle, boff, vol.bounce, bs) != SOLO5_R_OK)
@@ -615,13 +611,15 @@ long fs_read(struct fs_file *f, uint64_t off, void *buf, size_t len)
     uint64_t pos = f->n.lba * SECTOR + off, end = pos + len;
     while (pos < end) {
         if (pos % bs == 0 && end - pos >= bs) {
-            /* Whole blocks go straight to the caller. */
-            if (pos + bs > vol.sectors * SECTOR
-                    || solo5_block_read(vol.handle, pos, dst, bs)
+            /* Whole blocks go straight to the caller, all in one read
+             * (the bindings make one host call per 64 KiB). */
+            uint64_t n = (end - pos) - (end - pos) % bs;
+            if (pos + n > vol.sectors * SECTOR
+                    || solo5_block_read(vol.handle, pos, dst, n)
                     != SOLO5_R_OK)
                 return -EIO;
-            pos += bs;
-            dst += bs;
+            pos += n;
+            dst += n;
             continue;
         }
         /* A partial block: copy from the cached sector, up to the next

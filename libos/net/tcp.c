@@ -838,3 +838,124 @@ int net_listen(uint16_t port, const struct conn_ops *ops)
     nlisteners++;
     return 0;
 }
+
+/* --- the TCP timer: only while something is timed ------------------------
+ *
+ * lwIP runs tcp_tmr() every TCP_TMR_INTERVAL while any PCB exists, so a
+ * server with idle connections would wake every 5 ms. The build renames
+ * the two lists lwIP's timeouts.c tests (tcp_active_pcbs, tcp_tw_pcbs) to
+ * libos_tcp_timed (libos/libos.mk): its timer runs while that is non-NULL,
+ * and libos_tcp_timer() sets it before every sleep. Keepalive and
+ * TIME_WAIT are long waits: instead of ticking, the event loop sleeps
+ * until they are due. While the timer is off, tcp_ticks (lwIP's clock for
+ * idle times) keeps up with the wall clock here. */
+struct tcp_pcb *libos_tcp_timed;
+static uint64_t ticked_ms;      /* tcp_ticks counted up to here (timer off) */
+
+/* Something lwIP's timer must act on soon: a retransmission, a probe of a
+ * closed window, a delayed ACK, a state that times out, out-of-order
+ * data, or queued output and closes that on_poll() retries. */
+static int pcb_busy(const struct tcp_pcb *pcb)
+{
+    if (pcb->state != ESTABLISHED && pcb->state != CLOSE_WAIT)
+        return 1;
+    if (pcb->rtime >= 0 || pcb->persist_backoff > 0 || pcb->unacked ||
+            pcb->unsent || pcb->refused_data || pcb->ooseq)
+        return 1;
+    if (pcb->flags & (TF_ACK_DELAY | TF_ACK_NOW | TF_CLOSEPEND | TF_NAGLEMEMERR))
+        return 1;
+    if (pcb->recv != on_recv || pcb->callback_arg == NULL)
+        return 1;
+    const struct conn *c = pcb->callback_arg;
+    return c->head || c->closing || c->failed || c->dirty ||
+            (c->peer_fin && !c->paused);
+}
+
+/* Ticks from now until lwIP's slow timer acts on a wait that started at
+ * tick start and lasts more than ms; 0 if due. */
+static uint32_t ticks_left(uint32_t start, uint32_t ms)
+{
+    uint32_t due = start + ms / TCP_SLOW_INTERVAL + 1;
+    int32_t left = (int32_t)(due - tcp_ticks);
+    return left > 0 ? (uint32_t)left : 0;
+}
+
+static void catch_up(uint64_t now_ms)
+{
+    uint64_t n = (now_ms - ticked_ms) / TCP_SLOW_INTERVAL;
+    tcp_ticks += (u32_t)n;
+    ticked_ms += n * TCP_SLOW_INTERVAL;
+}
+
+void libos_tcp_clock(uint64_t now_ms)
+{
+    if (libos_tcp_timed == NULL)
+        catch_up(now_ms);
+}
+
+uint64_t libos_tcp_timer(uint64_t now_ms)
+{
+    struct tcp_pcb *busy = NULL;
+    uint32_t wait = UINT32_MAX;         /* slow ticks */
+
+    if (libos_tcp_timed == NULL)
+        catch_up(now_ms);
+    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb && !busy; pcb = pcb->next) {
+        if (pcb_busy(pcb)) {
+            busy = pcb;
+        } else if (ip_get_option(pcb, SOF_KEEPALIVE)) {
+            uint32_t t = ticks_left(pcb->tmr, pcb->keep_idle +
+                    pcb->keep_cnt_sent * pcb->keep_intvl);
+            if (t == 0)
+                busy = pcb;
+            else if (t < wait)
+                wait = t;
+        }
+    }
+    for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb && !busy; pcb = pcb->next) {
+        uint32_t t = ticks_left(pcb->tmr, 2 * TCP_MSL);
+        if (t == 0)
+            busy = pcb;
+        else if (t < wait)
+            wait = t;
+    }
+    /* Turning on or off, tcp_ticks is up to date: the timer counted it,
+     * or catch_up() did. */
+    if ((busy == NULL) != (libos_tcp_timed == NULL))
+        ticked_ms = now_ms;
+    libos_tcp_timed = busy;
+    if (busy) {
+        tcp_timer_needed();
+        return UINT64_MAX;      /* lwIP's sleep time has its timer */
+    }
+    return wait == UINT32_MAX ? UINT64_MAX : (uint64_t)wait * TCP_SLOW_INTERVAL;
+}
+
+int conn_keepalive(struct conn *c, unsigned idle_s, unsigned interval_s,
+        unsigned count)
+{
+    struct tcp_pcb *pcb = c->pcb;
+
+    if (pcb == NULL || c->dead)
+        return -1;
+    if (idle_s == 0) {
+        ip_reset_option(pcb, SOF_KEEPALIVE);
+        return 0;
+    }
+    if (interval_s == 0 || count == 0)
+        return -1;
+    /* lwIP counts in milliseconds, in 32 bits: idle + count * interval
+     * stays below 2^32 ms. */
+    if (idle_s > 86400 * 7)
+        idle_s = 86400 * 7;
+    if (interval_s > 3600)
+        interval_s = 3600;
+    if (count > 100)
+        count = 100;
+    pcb->keep_idle = idle_s * 1000u;
+    pcb->keep_intvl = interval_s * 1000u;
+    pcb->keep_cnt = count;
+    pcb->keep_cnt_sent = 0;
+    ip_set_option(pcb, SOF_KEEPALIVE);
+    return 0;
+}

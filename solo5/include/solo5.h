@@ -110,8 +110,10 @@ struct solo5_block_info {
 /* Acquire the BLOCK_BASIC device (name) of the manifest; once per name. */
 solo5_result_t solo5_block_acquire(const char *name, solo5_handle_t *handle,
         struct solo5_block_info *info);
-/* Write or read exactly one block: (size) == block_size and (offset) a
- * multiple of it, inside the device; otherwise SOLO5_R_EINVAL. */
+/* Write or read whole blocks: (size) a nonzero multiple of block_size,
+ * (offset) a multiple of it, [offset, offset + size) inside the device;
+ * otherwise SOLO5_R_EINVAL. (Upstream's implementations take one block
+ * at a time; the spt bindings make one host call per 64 KiB.) */
 solo5_result_t solo5_block_write(solo5_handle_t handle, solo5_off_t offset,
         const uint8_t *buf, size_t size);
 solo5_result_t solo5_block_read(solo5_handle_t handle, solo5_off_t offset,

@@ -197,8 +197,10 @@ void db_put(struct db *db, struct dict_entry *e, struct obj *o)
         obj_free(old);
     }
     e->v.ptr = o;
-    if (o->expire)
+    if (o->expire) {
         db->expires++;
+        kv_sweep_needed();
+    }
 }
 
 void db_abandon(struct db *db, struct dict_entry *e)
@@ -230,8 +232,10 @@ void db_set_expire(struct db *db, struct obj *o, uint64_t when)
 {
     if (o->expire && !when)
         db->expires--;
-    else if (!o->expire && when)
+    else if (!o->expire && when) {
         db->expires++;
+        kv_sweep_needed();
+    }
     o->expire = when;
 }
 

@@ -167,6 +167,8 @@ extern struct db kv_dbs[KV_DBS];
 /* Time for this batch of work, cached so a pipeline makes one clock call. */
 extern uint64_t kv_now;
 void kv_clock(void);
+/* main.c: a key got a TTL: sweep expired keys until none is left. */
+void kv_sweep_needed(void);
 
 struct obj *obj_new(enum obj_type t);
 void obj_free(struct obj *o);

@@ -1,9 +1,10 @@
 /*
  * kv's entry point and its glue to libos: one client per TCP connection,
  * every complete request in a segment answered in one write (so pipelines
- * cost one conn_write per segment), and a timer that sweeps expired keys.
+ * cost one conn_write per segment), and a timer that sweeps expired keys
+ * while keys with a TTL exist.
  *
- * Usage (after libos' own options): kv [--port=N]
+ * Usage (after libos' own options): kv [--port=N] [--tcp-keepalive=SECONDS]
  */
 #include <stdlib.h>
 #include <string.h>
@@ -45,11 +46,22 @@ static struct client *client_new(struct conn *conn)
     return c;
 }
 
+/* --tcp-keepalive=SECONDS, as Redis's tcp-keepalive: probe a client idle
+ * that long, every third of it, and drop it after 3 unanswered probes.
+ * 0 (the default here) sends none. */
+static long keepalive_s;
+
 static void on_opened(struct conn *conn)
 {
     kv_clock();
-    if (!client_new(conn))
+    if (!client_new(conn)) {
         conn_close(conn);
+        return;
+    }
+    if (keepalive_s > 0) {
+        long intvl = keepalive_s / 3 > 0 ? keepalive_s / 3 : 1;
+        conn_keepalive(conn, (unsigned)keepalive_s, (unsigned)intvl, 3);
+    }
 }
 
 /* Buffer input as it arrives: doubling, but never past what the partial
@@ -174,12 +186,30 @@ static const struct conn_ops ops = {
     .closed = on_closed,
 };
 
+/* The sweep runs only while keys with a TTL exist, so that an idle
+ * server sleeps (libos wakes for nothing else). */
+static int sweeping;
+
 static void sweep(void *arg)
 {
+    size_t left = 0;
+
     kv_clock();
-    for (int i = 0; i < KV_DBS; i++)
+    for (int i = 0; i < KV_DBS; i++) {
         db_sweep(&kv_dbs[i], SWEEP_BUCKETS);
-    libos_timer(SWEEP_MS, sweep, NULL);
+        left += kv_dbs[i].expires;
+    }
+    sweeping = left > 0;
+    if (sweeping)
+        libos_timer(SWEEP_MS, sweep, NULL);
+}
+
+void kv_sweep_needed(void)
+{
+    if (!sweeping) {
+        sweeping = 1;
+        libos_timer(SWEEP_MS, sweep, NULL);
+    }
 }
 
 int main(int argc, char **argv)
@@ -192,8 +222,16 @@ int main(int argc, char **argv)
             port = strtol(a + 7, NULL, 10);
         } else if (strcmp(a, "--port") == 0 && i + 1 < argc) {
             port = strtol(argv[++i], NULL, 10);
+        } else if (strncmp(a, "--tcp-keepalive=", 16) == 0) {
+            char *end;
+            keepalive_s = strtol(a + 16, &end, 10);
+            if (*end || end == a + 16 || keepalive_s < 0 || keepalive_s > 86400) {
+                libos_log("kv: bad %s (seconds, 0 to 86400)\n", a);
+                return 2;
+            }
+            continue;
         } else {
-            libos_log("kv: unknown argument %s (usage: kv [--port=N])\n", a);
+            libos_log("kv: unknown argument %s (usage: kv [--port=N] [--tcp-keepalive=SECONDS])\n", a);
             return 2;
         }
         if (port <= 0 || port > 65535) {
@@ -214,7 +252,6 @@ int main(int argc, char **argv)
         return 1;
     }
     libos_log("kv: ready, RESP on port %ld\n", port);
-    libos_timer(SWEEP_MS, sweep, NULL);
     libos_run();
     return 0;
 }

@@ -45,6 +45,13 @@ void conn_close(struct conn *c);
 void conn_pause(struct conn *c);
 void conn_resume(struct conn *c);
 
+/* TCP keepalive, off by default: after idle_s seconds without input,
+ * probe every interval_s seconds (at most 3600); after count unanswered
+ * probes the connection is reset and closed() follows. idle_s 0 turns it
+ * off. Returns 0, or -1 for a gone connection or a zero interval/count. */
+int conn_keepalive(struct conn *c, unsigned idle_s, unsigned interval_s,
+        unsigned count);
+
 /* One pointer of app state per connection. */
 void conn_set_data(struct conn *c, void *data);
 void *conn_data(const struct conn *c);

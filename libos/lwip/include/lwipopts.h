@@ -96,8 +96,12 @@
  * fires 20-30 ms after the last ACK. Below Linux's 40 ms delayed ACK a
  * timeout sometimes resends needlessly; the resend draws an immediate
  * ACK, which is what a tail loss probe would do, and costs far less
- * than waiting. The timer runs only while connections exist. */
+ * than waiting. The timer runs only while a connection has something
+ * timed (net/tcp.c, libos_tcp_timer). */
 #define TCP_TMR_INTERVAL            5
+/* Keepalive per connection (conn_keepalive in libos/net.h), off unless
+ * the app turns it on. */
+#define LWIP_TCP_KEEPALIVE          1
 /* net/tcp.c reads the peer's SACK blocks through a hook. */
 #define LWIP_HOOK_FILENAME          "libos_hooks.h"
 /* Each TCP segment goes out as one pbuf: one copy into the frame. */

@@ -62,6 +62,15 @@ struct runnc_abi_note {
  * guest are off, so frames read are whole and checksummed. Set only with
  * the tender's --net-offload and for guests with RUNNC_FEATURE_VNET_HDR. */
 #define RUNNC_DEVF_VNET_HDR     (1u << 1)
+/* BLOCK: besides single blocks anywhere, the filter allows one pread64 or
+ * pwrite64 of any multiple of the block size up to runnc_block_io_max()
+ * bytes at offsets up to capacity - runnc_block_io_max() (BPF cannot add
+ * offset and count; the device's tail goes block by block). Without the
+ * flag (an older tender), only single blocks. */
+#define RUNNC_DEVF_BLOCK_IO     (1u << 2)
+/* The largest such call, before the limits of a device's own block size
+ * and capacity (runnc_block_io_max). */
+#define RUNNC_BLOCK_IO_MAX      (64u * 1024)
 
 #define RUNNC_MANIFEST_VERSION  1
 

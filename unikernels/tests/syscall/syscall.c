@@ -74,7 +74,8 @@ static const struct {
     .desc = RUNNC_FEATURE_TLS,
 };
 
-static uint8_t buf[8192];
+/* Room for the largest block call and a block more. */
+static uint8_t buf[RUNNC_BLOCK_IO_MAX + 8192];
 struct timespec { long tv_sec, tv_nsec; };
 struct pollfd { int fd; short events, revents; };
 
@@ -85,6 +86,7 @@ int solo5_app_main(const struct solo5_start_info *si)
     const struct runnc_device *blk = device(RUNNC_DEV_BLOCK_BASIC);
     long nfd = net->fd, bfd = blk->fd;
     long bs = (long)blk->block_size, cap = (long)blk->capacity;
+    long max = RUNNC_BLOCK_IO_MAX;     /* the tests' device is larger */
     long mem = (long)runnc_boot_info->mem_size;
     struct timespec ts = { 0, 0 };
     struct pollfd fds[2] = { { net->fd, POLLIN, 0 }, { net->fd, POLLIN, 0 } };
@@ -117,8 +119,24 @@ int solo5_app_main(const struct solo5_start_info *si)
         r = raw_syscall(SYS_clock_gettime, CLOCK_BOOTTIME, (long)&ts, 0, 0, 0, 0);
     else if (t_strcmp(c, "pread-size") == 0)
         r = raw_syscall(SYS_pread64, bfd, (long)buf, bs - 1, 0, 0, 0);
-    else if (t_strcmp(c, "pread-double") == 0)
-        r = raw_syscall(SYS_pread64, bfd, (long)buf, 2 * bs, 0, 0, 0);
+    /* Larger calls: whole blocks, at most max, and only where offset +
+     * count cannot pass the end (offset <= cap - max). */
+    else if (t_strcmp(c, "pread-double-tail") == 0)
+        r = raw_syscall(SYS_pread64, bfd, (long)buf, 2 * bs, cap - 2 * bs, 0, 0);
+    else if (t_strcmp(c, "pread-large-tail") == 0)
+        r = raw_syscall(SYS_pread64, bfd, (long)buf, max, cap - max + bs, 0, 0);
+    else if (t_strcmp(c, "pread-over-max") == 0)
+        r = raw_syscall(SYS_pread64, bfd, (long)buf, max + bs, 0, 0, 0);
+    else if (t_strcmp(c, "pread-large-count") == 0)
+        r = raw_syscall(SYS_pread64, bfd, (long)buf, 2 * bs + 1, 0, 0, 0);
+    else if (t_strcmp(c, "pread-large-offset") == 0)
+        r = raw_syscall(SYS_pread64, bfd, (long)buf, 2 * bs, bs / 2, 0, 0);
+    else if (t_strcmp(c, "pread-large-net") == 0)
+        r = raw_syscall(SYS_pread64, nfd, (long)buf, 2 * bs, 0, 0, 0);
+    else if (t_strcmp(c, "pwrite-large-tail") == 0)
+        r = raw_syscall(SYS_pwrite64, bfd, (long)buf, 2 * bs, cap - max + bs, 0, 0);
+    else if (t_strcmp(c, "pwrite-over-max") == 0)
+        r = raw_syscall(SYS_pwrite64, bfd, (long)buf, max + bs, 0, 0, 0);
     else if (t_strcmp(c, "pread-offset") == 0)
         r = raw_syscall(SYS_pread64, bfd, (long)buf, bs, bs / 2, 0, 0);
     else if (t_strcmp(c, "pread-past-end") == 0)
@@ -160,6 +178,10 @@ int solo5_app_main(const struct solo5_start_info *si)
         r = raw_syscall(SYS_pread64, bfd, (long)buf, bs, cap - bs, 0, 0);
     else if (t_strcmp(c, "ok-pwrite") == 0)
         r = raw_syscall(SYS_pwrite64, bfd, (long)buf, bs, 0, 0, 0);
+    else if (t_strcmp(c, "ok-pread-large") == 0)
+        r = raw_syscall(SYS_pread64, bfd, (long)buf, max, cap - max, 0, 0);
+    else if (t_strcmp(c, "ok-pwrite-large") == 0)
+        r = raw_syscall(SYS_pwrite64, bfd, (long)buf, 2 * bs, 0, 0, 0);
     else if (t_strcmp(c, "ok-ppoll") == 0)
         r = raw_syscall(SYS_ppoll, (long)fds, 1, (long)&ts, 0, 0, 0);
     else if (t_strcmp(c, "ok-read-net") == 0)

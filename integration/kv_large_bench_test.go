@@ -1,0 +1,63 @@
+package integration
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// BenchmarkKVLarge loads the kv guest and redis-server with large values:
+// SET and MSET (10 keys) of 1 KiB and 64 KiB values, and SET of 1 MiB
+// values, ten clients each (-c 10, no pipelining: ten clients each
+// sending 1 MB SETs is one of the rows). Guest and native alternate on
+// the same network, like BenchmarkKV; the ratio is guest/native.
+func BenchmarkKVLarge(b *testing.B) {
+	e := startKV(b)
+	redis := startRedisServer(b, e.net)
+
+	type row struct {
+		size     int
+		requests int
+		tests    []string // redis-benchmark -t
+		names    []string // ... and its names for them
+	}
+	rows := []row{
+		{1 << 10, 20000, []string{"set", "mset"}, []string{"SET", "MSET (10 keys)"}},
+		{64 << 10, 2000, []string{"set", "mset"}, []string{"SET", "MSET (10 keys)"}},
+		{1 << 20, 200, []string{"set"}, []string{"SET"}},
+	}
+	var t strings.Builder
+	fmt.Fprintf(&t, "redis-benchmark -q -c 10 -d SIZE -n N -t TESTS from the client netns, median of %d runs each;\n"+
+		"guest: kv.spt under runnc-spt; native: %s on the bridge address\n", kvBenchRounds, redis.version)
+	fmt.Fprintf(&t, "%-24s %12s %12s %7s\n", "test", "guest ops/s", "native ops/s", "ratio")
+	b.ResetTimer()
+	for _, r := range rows {
+		load := []string{"-q", "-c", "10", "-d", strconv.Itoa(r.size), "-n", strconv.Itoa(r.requests),
+			"-t", strings.Join(r.tests, ",")}
+		var guestRuns, nativeRuns []map[string]float64
+		for i := 0; i < kvBenchRounds; i++ {
+			guestRuns = append(guestRuns, runRedisBenchmarkTests(b, e.net, e.net.GuestIP, load, r.names))
+			nativeRuns = append(nativeRuns, runRedisBenchmarkTests(b, e.net, e.net.HostIP, load, r.names))
+		}
+		guest, native := kvMedians(guestRuns), kvMedians(nativeRuns)
+		for _, name := range r.names {
+			g, nat := guest[name], native[name]
+			ratio := 0.0
+			if nat > 0 {
+				ratio = g / nat
+			}
+			label := fmt.Sprintf("%s -d %d", name, r.size)
+			fmt.Fprintf(&t, "%-24s %12.0f %12.0f %7.2f\n", label, g, nat, ratio)
+			key := fmt.Sprintf("%s-%d", kvMetricName(name), r.size)
+			b.ReportMetric(g, key+"-guest-ops/s")
+			b.ReportMetric(nat, key+"-native-ops/s")
+			b.ReportMetric(ratio, key+"-ratio")
+		}
+	}
+	b.StopTimer()
+	if e.guest.Exited() {
+		b.Fatalf("guest exited during the benchmark:\n%s", e.guest.Output())
+	}
+	fmt.Print(t.String())
+}
