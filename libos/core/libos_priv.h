@@ -41,6 +41,9 @@ unsigned libos_tcp_wire_mss(const unsigned char *ip);
  * input, writable/closed callbacks, closes). Returns nonzero if work is
  * left for another round right away. */
 int libos_tcp_service(void);
+/* net/tcp.c: input a SYN that ended a TIME_WAIT during the last frame's
+ * input, now that lwIP is done with that frame. */
+void libos_tcp_reinput(void);
 /* Nonzero while listeners, connections or closing lwIP PCBs exist. */
 int libos_tcp_busy(void);
 

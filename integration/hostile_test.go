@@ -1,0 +1,139 @@
+package integration
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runnc/runnc/integration/testnet"
+)
+
+// Hostile and careless clients (issue 11): every case runs against the
+// guest and against the native server on the same test network (nginx,
+// redis-server), so a difference is the guest's. The long runs (thousands
+// of connections) are in hostile_long_test.go, behind `make hostile-test`.
+
+// churnPorts narrows the client netns's ephemeral ports to n, so that a
+// loop of connections reuses each client port every n connections: the
+// server still holds the port's last connection in TIME_WAIT (it closed
+// first) when the next SYN from it arrives.
+func churnPorts(tb testing.TB, n *testnet.Net, ports int) {
+	tb.Helper()
+	lo := 40000
+	rng := fmt.Sprintf("%d %d", lo, lo+ports-1)
+	if out, err := n.InClient("sysctl", "-q", "-w", "net.ipv4.ip_local_port_range="+rng).CombinedOutput(); err != nil {
+		tb.Fatalf("sysctl ip_local_port_range=%q: %v: %s", rng, err, out)
+	}
+}
+
+// churnCurl runs count `curl -H 'Connection: close'` of url one after the
+// other in the client netns and returns how many did not get a 200; it
+// stops early after 10 failures (each costs the connect timeout).
+func churnCurl(tb testing.TB, n *testnet.Net, url string, count int) (failed int, first string) {
+	tb.Helper()
+	script := `fail=0; i=0
+while [ $i -lt "$1" ] && [ $fail -lt 10 ]; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' --connect-timeout 3 --max-time 10 -H 'Connection: close' "$2")
+	[ "$code" = 200 ] || { fail=$((fail+1)); echo "request $i: $code"; }
+	i=$((i+1))
+done
+echo "failed $fail"`
+	out, err := n.InClient("sh", "-c", script, "churn", strconv.Itoa(count), url).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("curl loop: %v: %s", err, out)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	last := lines[len(lines)-1]
+	if _, err := fmt.Sscanf(last, "failed %d", &failed); err != nil {
+		tb.Fatalf("curl loop: %q", out)
+	}
+	if failed > 0 {
+		first = lines[0]
+	}
+	return failed, first
+}
+
+// churnKV opens count connections to addr one after the other, each
+// sending PING and QUIT and reading to the server's close; it returns how
+// many did not get "+PONG\r\n+OK\r\n" and stops early after 10.
+func churnKV(tb testing.TB, n *testnet.Net, addr string, count int) (failed int, first string) {
+	tb.Helper()
+	want := "+PONG\r\n+OK\r\n"
+	for i := 0; i < count && failed < 10; i++ {
+		err := func() error {
+			c, err := n.Dial("tcp", addr, 3*time.Second)
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			c.SetDeadline(time.Now().Add(5 * time.Second))
+			if _, err := io.WriteString(c, "PING\r\nQUIT\r\n"); err != nil {
+				return err
+			}
+			got, err := io.ReadAll(c)
+			if err != nil {
+				return err
+			}
+			if string(got) != want {
+				return fmt.Errorf("got %q, want %q", got, want)
+			}
+			return nil
+		}()
+		if err != nil {
+			if failed == 0 {
+				first = fmt.Sprintf("connection %d: %v", i, err)
+			}
+			failed++
+		}
+	}
+	return failed, first
+}
+
+// The guest closes each connection first (Connection: close, QUIT), so it
+// holds each in TIME_WAIT; with 200 client ports, every connection after
+// the 200th is a SYN from a port whose last connection the server still
+// holds. Linux accepts it (its sequence number is above the old
+// connection's); so must the guest, with no failed connect.
+func TestHostileChurn(t *testing.T) {
+	const ports, count = 200, 1500
+	t.Run("httpd", func(t *testing.T) {
+		e := startHTTPD(t)
+		startNginx(t, e.net, e.site.dir)
+		churnPorts(t, e.net, ports)
+		for _, s := range []struct{ name, url string }{
+			{"nginx", "http://" + e.net.HostIP + "/index.html"},
+			{"guest", e.base + "/index.html"},
+		} {
+			failed, first := churnCurl(t, e.net, s.url, count)
+			t.Logf("%s: %d curl -H 'Connection: close' from %d ports: %d failed", s.name, count, ports, failed)
+			if failed > 0 {
+				t.Errorf("%s: %d of %d requests failed (stopped at 10); first: %s", s.name, failed, count, first)
+			}
+		}
+		// Still serving a normal client.
+		e.get(t, "/index.html")
+	})
+	t.Run("kv", func(t *testing.T) {
+		e := startKV(t)
+		startRedisServer(t, e.net)
+		churnPorts(t, e.net, ports)
+		for _, s := range []struct{ name, addr string }{
+			{"redis-server", net.JoinHostPort(e.net.HostIP, "6379")},
+			{"guest", e.addr},
+		} {
+			failed, first := churnKV(t, e.net, s.addr, count)
+			t.Logf("%s: %d PING+QUIT connections from %d ports: %d failed", s.name, count, ports, failed)
+			if failed > 0 {
+				t.Errorf("%s: %d of %d connections failed (stopped at 10); first: %s", s.name, failed, count, first)
+			}
+		}
+		if got := e.cli(t, nil, "PING"); !bytes.Equal(got, []byte("PONG\n")) {
+			t.Errorf("PING after the churn: %q", got)
+		}
+	})
+}
