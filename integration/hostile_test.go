@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -29,33 +28,6 @@ func churnPorts(tb testing.TB, n *testnet.Net, ports int) {
 	if out, err := n.InClient("sysctl", "-q", "-w", "net.ipv4.ip_local_port_range="+rng).CombinedOutput(); err != nil {
 		tb.Fatalf("sysctl ip_local_port_range=%q: %v: %s", rng, err, out)
 	}
-}
-
-// churnCurl runs count `curl -H 'Connection: close'` of url one after the
-// other in the client netns and returns how many did not get a 200; it
-// stops early after 10 failures (each costs the connect timeout).
-func churnCurl(tb testing.TB, n *testnet.Net, url string, count int) (failed int, first string) {
-	tb.Helper()
-	script := `fail=0; i=0
-while [ $i -lt "$1" ] && [ $fail -lt 10 ]; do
-	code=$(curl -s -o /dev/null -w '%{http_code}' --connect-timeout 3 --max-time 10 -H 'Connection: close' "$2")
-	[ "$code" = 200 ] || { fail=$((fail+1)); echo "request $i: $code"; }
-	i=$((i+1))
-done
-echo "failed $fail"`
-	out, err := n.InClient("sh", "-c", script, "churn", strconv.Itoa(count), url).CombinedOutput()
-	if err != nil {
-		tb.Fatalf("curl loop: %v: %s", err, out)
-	}
-	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
-	last := lines[len(lines)-1]
-	if _, err := fmt.Sscanf(last, "failed %d", &failed); err != nil {
-		tb.Fatalf("curl loop: %q", out)
-	}
-	if failed > 0 {
-		first = lines[0]
-	}
-	return failed, first
 }
 
 // churnRaw opens count connections to addr one after the other, each
