@@ -1,10 +1,15 @@
 package integration
 
 import (
+	"bufio"
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"math/rand"
 	"net"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -110,4 +115,172 @@ func TestHostileChurn(t *testing.T) {
 			t.Errorf("PING after the churn: %q", got)
 		}
 	})
+}
+
+// httpdExchange sends req on a fresh connection to addr and returns what
+// came back until the server closed or wait passed, and whether it closed.
+func httpdExchange(tb testing.TB, n *testnet.Net, addr string, req []byte, wait time.Duration) (reply []byte, closed bool) {
+	tb.Helper()
+	c, err := n.Dial("tcp", addr, 5*time.Second)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(wait))
+	if _, err := c.Write(req); err != nil {
+		tb.Fatal(err)
+	}
+	reply, err = io.ReadAll(c)
+	return reply, err == nil || !isTimeout(err)
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// httpd against careless and hostile clients, next to nginx: binary
+// garbage, HTTP/1.0 keep-alive (ab -k), and, on the guest started with
+// short timeouts, half-sent headers, a slow drip and idle connections.
+func TestHostileHTTPD(t *testing.T) {
+	testnet.NeedRoot(t)
+	spt := testnet.BuildOutput(t, "build/unikernels/httpd/httpd.spt")
+	testnet.BuildOutput(t, "build/bin/runnc-spt")
+	site := makeHTTPDSite(t)
+	n, err := testnet.New("rh11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { n.Close() })
+	const headerTimeout, idleTimeout = 2 * time.Second, 3 * time.Second
+	g, err := n.StartGuest(spt, site.image, "--header-timeout=2", "--idle-timeout=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if out, err := g.Stop(); t.Failed() || err != nil {
+			t.Logf("guest console (stop: %v):\n%s", err, out)
+		}
+	})
+	if err := n.WaitTCP(n.GuestIP, 80, 20*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	startNginx(t, n, site.dir)
+	servers := []struct{ name, addr string }{
+		{"nginx", net.JoinHostPort(n.HostIP, "80")},
+		{"guest", net.JoinHostPort(n.GuestIP, "80")},
+	}
+
+	t.Run("garbage", func(t *testing.T) {
+		junk := make([]byte, 1024)
+		rand.New(rand.NewSource(11)).Read(junk)
+		junk[0] = 0x16 // as a TLS ClientHello starts
+		for _, s := range servers {
+			reply, closed := httpdExchange(t, n, s.addr, junk, 5*time.Second)
+			t.Logf("%s: %.40q closed=%v", s.name, reply, closed)
+			if !bytes.HasPrefix(reply, []byte("HTTP/1.1 400 ")) || !closed {
+				t.Errorf("%s: 1 KB of binary: %.60q, closed %v; want a 400 and a close", s.name, reply, closed)
+			}
+		}
+	})
+
+	t.Run("http1.0-keepalive", func(t *testing.T) {
+		for _, s := range servers {
+			c, err := n.Dial("tcp", s.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			br := bufio.NewReader(c)
+			for i := 0; i < 3; i++ {
+				io.WriteString(c, "GET /index.html HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("%s: request %d: %v", s.name, i, err)
+				}
+				io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if got := resp.Header.Get("Connection"); !strings.EqualFold(got, "keep-alive") || resp.StatusCode != 200 {
+					t.Errorf("%s: request %d: %d, Connection: %q; want 200 and keep-alive", s.name, i, resp.StatusCode, got)
+				}
+			}
+			c.Close()
+			// ab -k speaks HTTP/1.0 with keep-alive and waits for each
+			// response's end by its length.
+			out, err := n.InClient("ab", "-k", "-q", "-n", "2000", "-c", "10", "-s", "10", "http://"+s.addr+"/index.html").CombinedOutput()
+			m := regexp.MustCompile(`Complete requests:\s+(\d+)[\s\S]*Failed requests:\s+(\d+)[\s\S]*Keep-Alive requests:\s+(\d+)`).FindSubmatch(out)
+			if err != nil || m == nil {
+				t.Fatalf("%s: ab -k: %v\n%s", s.name, err, out)
+			}
+			t.Logf("%s: ab -k -n 2000 -c 10: complete %s, failed %s, keep-alive %s", s.name, m[1], m[2], m[3])
+			if string(m[1]) != "2000" || string(m[2]) != "0" || string(m[3]) != "2000" {
+				t.Errorf("%s: ab -k: complete %s, failed %s, keep-alive %s of 2000", s.name, m[1], m[2], m[3])
+			}
+		}
+	})
+
+	guest := servers[1].addr
+	t.Run("half-sent-header", func(t *testing.T) {
+		start := time.Now()
+		reply, closed := httpdExchange(t, n, guest, []byte("GET /index.html HTTP/1.1\r\nHost: x\r\n"), headerTimeout+5*time.Second)
+		took := time.Since(start)
+		if !closed || len(reply) != 0 || took < headerTimeout {
+			t.Errorf("half a header: %q, closed %v after %v; want a silent close after %v", reply, closed, took, headerTimeout)
+		}
+	})
+
+	t.Run("drip", func(t *testing.T) {
+		// One byte every 300 ms never finishes in time: the header
+		// timeout counts from the request's first byte.
+		c, err := n.Dial("tcp", guest, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		start := time.Now()
+		req := "GET /index.html HTTP/1.1\r\nHost: x\r\nX-Slow: " + strings.Repeat("a", 200)
+		closedAt := time.Duration(0)
+		for i := 0; i < len(req) && closedAt == 0; i++ {
+			if _, err := c.Write([]byte{req[i]}); err != nil {
+				closedAt = time.Since(start)
+				break
+			}
+			c.SetReadDeadline(time.Now().Add(300 * time.Millisecond))
+			var b [1]byte
+			if _, err := c.Read(b[:]); err != nil && !isTimeout(err) {
+				closedAt = time.Since(start)
+			}
+		}
+		if closedAt == 0 || closedAt > headerTimeout+3*time.Second {
+			t.Errorf("a header sent a byte at a time: closed after %v; want about %v", closedAt, headerTimeout)
+		}
+	})
+
+	t.Run("idle", func(t *testing.T) {
+		c, err := n.Dial("tcp", guest, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(idleTimeout + 5*time.Second))
+		io.WriteString(c, "GET /index.html HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		start := time.Now()
+		rest, err := io.ReadAll(br)
+		took := time.Since(start)
+		if err != nil || len(rest) != 0 || took < idleTimeout-time.Second {
+			t.Errorf("idle keep-alive connection: %q, %v after %v; want a close after %v", rest, err, took, idleTimeout)
+		}
+	})
+
+	// Still serving a normal client.
+	out, err := n.InClient("curl", "-sS", "--max-time", "10", "http://"+guest+"/index.html").CombinedOutput()
+	if err != nil || string(out) != httpdTextFiles["/index.html"] {
+		t.Errorf("curl after the hostile clients: %v: %q", err, out)
+	}
 }

@@ -30,6 +30,9 @@
 #define INPUT_PAUSE     (2 * HTTP_MAX_HEADER)
 
 struct client {
+    struct client *prev, *next;     /* all clients, for the timeouts */
+    uint64_t since;             /* ms: input idle or a request begun */
+    int in_request;             /* part of a request's header is here */
     struct conn *c;
     char *in;                   /* unparsed input: in[off, len) */
     size_t off, len, cap;
@@ -39,6 +42,15 @@ struct client {
     enum { OPEN, CLOSE_AFTER_STREAM, CLOSING } closing;
     int paused;
 };
+
+/* Timeouts, as nginx's: a client that sent part of a request's header
+ * section has header_timeout to send the rest (client_header_timeout);
+ * one between requests is closed after idle_timeout (keepalive_timeout);
+ * one that takes none of a response for idle_timeout is closed
+ * (send_timeout). Milliseconds; --header-timeout=S, --idle-timeout=S. */
+static uint64_t header_timeout = 60000, idle_timeout = 75000;
+#define SWEEP_MS        1000
+static struct client *clients;
 
 static const char *root = "";   /* prefix of every served path */
 static struct request req;      /* one at a time: single-threaded */
@@ -103,7 +115,8 @@ static size_t header(int status, const char *type, uint64_t length,
             "\r\n",
             status, reason(status), http_date(), type,
             (unsigned long long)length,
-            keep_alive ? "" : "Connection: close\r\n",
+            !keep_alive ? "Connection: close\r\n" :
+            req.minor == 0 ? "Connection: keep-alive\r\n" : "",
             extra ? extra : "");
 
     /* snprintf's result is what it would have written, not what it did. */
@@ -136,6 +149,12 @@ static int respond(struct client *cl, int status, const char *type,
     if (n > 0 && conn_write(cl->c, out, n) < 0)
         return -1;
     return 0;
+}
+
+/* Marks the start of an idle wait or of a request (process()). */
+static void touch(struct client *cl)
+{
+    cl->since = libos_now_ms();
 }
 
 /* End the connection once what is queued is sent. */
@@ -373,6 +392,12 @@ static void process(struct client *cl)
     }
     if (cl->closing == CLOSE_AFTER_STREAM && cl->file == NULL)
         close_conn(cl);
+    /* Timeouts (sweep): a request begun waits header_timeout for its
+     * end, counted from its first bytes; no request, idle_timeout. */
+    int partial = cl->off < cl->len || cl->skip > 0;
+    if (partial != cl->in_request || !partial)
+        touch(cl);
+    cl->in_request = partial;
     if (cl->off == cl->len) {
         cl->off = cl->len = 0;
     } else if (cl->off > 0) {
@@ -386,6 +411,22 @@ static void process(struct client *cl)
     }
 }
 
+/* Every SWEEP_MS: close the clients whose timeout passed. */
+static void sweep(void *arg)
+{
+    uint64_t now = libos_now_ms();
+
+    for (struct client *cl = clients; cl != NULL; cl = cl->next) {
+        if (cl->closing == CLOSING)
+            continue;
+        uint64_t limit = cl->in_request && cl->file == NULL ?
+                header_timeout : idle_timeout;
+        if (now - cl->since >= limit)
+            close_conn(cl);     /* closed() unlinks it later */
+    }
+    libos_timer(SWEEP_MS, sweep, NULL);
+}
+
 static void opened(struct conn *c)
 {
     struct client *cl = calloc(1, sizeof *cl);
@@ -395,6 +436,11 @@ static void opened(struct conn *c)
         return;
     }
     cl->c = c;
+    touch(cl);
+    cl->next = clients;
+    if (clients != NULL)
+        clients->prev = cl;
+    clients = cl;
     conn_set_data(c, cl);
 }
 
@@ -431,6 +477,7 @@ static void writable(struct conn *c)
 
     if (cl == NULL)
         return;
+    touch(cl);      /* the client takes the response: not idle */
     stream_fill(cl);
     if (cl->file == NULL)
         process(cl);
@@ -443,6 +490,12 @@ static void closed(struct conn *c)
     if (cl == NULL)
         return;
     stream_stop(cl);
+    if (cl->prev != NULL)
+        cl->prev->next = cl->next;
+    else
+        clients = cl->next;
+    if (cl->next != NULL)
+        cl->next->prev = cl->prev;
     free(cl->in);
     free(cl);
     conn_set_data(c, NULL);
@@ -467,6 +520,16 @@ int main(int argc, char **argv)
                 libos_log("httpd: bad %s\n", argv[i]);
                 return 2;
             }
+        } else if (strncmp(argv[i], "--header-timeout=", 17) == 0 ||
+                strncmp(argv[i], "--idle-timeout=", 15) == 0) {
+            char *v = strchr(argv[i], '=') + 1, *end;
+            long sec = strtol(v, &end, 10);
+            if (*end != '\0' || end == v || sec < 1 || sec > 86400) {
+                libos_log("httpd: bad %s (seconds, 1 to 86400)\n", argv[i]);
+                return 2;
+            }
+            *(argv[i][2] == 'h' ? &header_timeout : &idle_timeout) =
+                (uint64_t)sec * 1000;
         } else if (strncmp(argv[i], "--root=", 7) == 0) {
             /* "/a/b/" -> "/a/b", "/" -> "": request paths start with '/'. */
             char *r = argv[i] + 7;
@@ -480,7 +543,8 @@ int main(int argc, char **argv)
             root = r;
         } else {
             libos_log("httpd: unknown argument %s "
-                    "(usage: [--port=N] [--root=DIR])\n", argv[i]);
+                    "(usage: [--port=N] [--root=DIR] [--header-timeout=S] "
+                    "[--idle-timeout=S])\n", argv[i]);
             return 2;
         }
     }
@@ -493,6 +557,7 @@ int main(int argc, char **argv)
         libos_log("httpd: listen on port %ld failed\n", port);
         return 1;
     }
+    libos_timer(SWEEP_MS, sweep, NULL);
     libos_log("httpd: serving rootfs%s on port %ld\n", root, port);
     libos_run();
     return 0;

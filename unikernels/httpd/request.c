@@ -188,6 +188,22 @@ long http_parse(const char *buf, size_t len, struct request *r)
     const char *next;
     long n;
 
+    /* Bytes no request line can start with (binary garbage, TLS) get a
+     * 400 at once rather than a wait for a line end that may never
+     * come: the method is a token, and a request line holds no control
+     * characters. */
+    const char *q = buf;
+    while (q < end && *q != ' ' && *q != '\r' && *q != '\n') {
+        if (!is_tchar(*q))
+            return -400;
+        q++;
+    }
+    for (; q < end && *q != '\n'; q++) {
+        unsigned char c = *q;
+        if ((c < ' ' && c != '\r' && c != '\t') || c == 0x7f)
+            return -400;
+    }
+
     /* Find the whole header section before looking at any of it. */
     n = line_end(buf, end, &next);
     if (n < 0)
