@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -282,5 +283,77 @@ func TestHostileHTTPD(t *testing.T) {
 	out, err := n.InClient("curl", "-sS", "--max-time", "10", "http://"+guest+"/index.html").CombinedOutput()
 	if err != nil || string(out) != httpdTextFiles["/index.html"] {
 		t.Errorf("curl after the hostile clients: %v: %q", err, out)
+	}
+}
+
+// kv's connection settings next to redis-server's: CONFIG SET maxclients
+// refuses the next client with redis-server's error, CONFIG SET timeout
+// closes idle clients, settings kv does not have are refused rather than
+// accepted and ignored, and INFO and CONFIG GET tell the real values.
+func TestHostileKVConfig(t *testing.T) {
+	e := startKV(t)
+	startRedisServer(t, e.net)
+	servers := []struct{ name, addr string }{
+		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379")},
+		{"guest", e.addr},
+	}
+	dial := func(t *testing.T, addr string) net.Conn {
+		c, err := e.net.Dial("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(30 * time.Second))
+		return c
+	}
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			admin := dial(t, s.addr)
+			kvExchange(t, admin, kvBulk("CONFIG", "SET", "maxclients", "3"), "+OK\r\n")
+			kvExchange(t, admin, kvBulk("CONFIG", "GET", "maxclients"), "*2\r\n$10\r\nmaxclients\r\n$1\r\n3\r\n")
+			kvExchange(t, admin, kvBulk("CONFIG", "SET", "maxclients", "x"),
+				"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - argument couldn't be parsed into an integer\r\n")
+			kvExchange(t, admin, kvBulk("CONFIG", "SET", "no-such-option", "1"),
+				"-ERR Unknown option or number of arguments for CONFIG SET - 'no-such-option'\r\n")
+			for i := 0; i < 2; i++ {
+				kvExchange(t, dial(t, s.addr), "PING\r\n", "+PONG\r\n")
+			}
+			// The refusal comes unasked, then the close.
+			refused := dial(t, s.addr)
+			refused.SetReadDeadline(time.Now().Add(5 * time.Second))
+			got, err := io.ReadAll(refused)
+			if string(got) != "-ERR max number of clients reached\r\n" || (err != nil && !errors.Is(err, syscall.ECONNRESET)) {
+				t.Errorf("client past maxclients: %q, %v; want the error and a close", got, err)
+			}
+			kvExchange(t, admin, kvBulk("CONFIG", "SET", "maxclients", "100"), "+OK\r\n")
+			kvExchange(t, dial(t, s.addr), "PING\r\n", "+PONG\r\n")
+
+			// timeout: an idle client is closed, silently; one that keeps
+			// talking is not.
+			kvExchange(t, admin, kvBulk("CONFIG", "SET", "timeout", "1"), "+OK\r\n")
+			kvExchange(t, admin, kvBulk("CONFIG", "GET", "timeout"), "*2\r\n$7\r\ntimeout\r\n$1\r\n1\r\n")
+			idle := dial(t, s.addr)
+			kvExchange(t, idle, "PING\r\n", "+PONG\r\n")
+			for i := 0; i < 8; i++ {
+				time.Sleep(400 * time.Millisecond)
+				kvExchange(t, admin, "PING\r\n", "+PONG\r\n")
+			}
+			idle.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if got, err := io.ReadAll(idle); err != nil || len(got) != 0 {
+				t.Errorf("idle client with timeout 1: %q, %v; want a silent close", got, err)
+			}
+			kvExchange(t, admin, kvBulk("CONFIG", "SET", "timeout", "0"), "+OK\r\n")
+			if s.name == "guest" {
+				// Accepted and ignored would be a lie: refused.
+				kvExchange(t, admin, kvBulk("CONFIG", "SET", "appendonly", "yes"),
+					"-ERR CONFIG SET failed (possibly related to argument 'appendonly') - not supported by kv\r\n")
+				kvExchange(t, admin, kvBulk("CONFIG", "SET", "maxclients", "100000"),
+					"-ERR CONFIG SET failed (possibly related to argument 'maxclients') - The operating system is not able to handle the specified number of clients, try with 8192\r\n")
+				info := e.cli(t, nil, "INFO", "clients")
+				if !bytes.Contains(info, []byte("maxclients:100\r")) {
+					t.Errorf("INFO clients after CONFIG SET maxclients 100: %q", info)
+				}
+			}
+		})
 	}
 }

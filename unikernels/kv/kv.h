@@ -224,6 +224,8 @@ struct client {
     size_t argcap;
     struct sval *name;
     uint64_t created_ms;
+    uint64_t last_ms;       /* last input, for the timeout option */
+    struct client *prev, *next;     /* kv_client_list */
 };
 
 #define PROTO_ERR_MAX 128
@@ -299,6 +301,10 @@ extern const struct command kv_server_commands[], kv_keys_commands[],
     kv_set_commands[], kv_hash_commands[], kv_zset_commands[];
 
 extern size_t kv_clients, kv_total_conns;
+/* CONFIG maxclients (at most net_max_conns(), as redis-server lowers it
+ * to what its file limit allows) and timeout (seconds idle; 0: never). */
+extern long kv_maxclients, kv_timeout;
+extern struct client *kv_client_list;
 extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
 
 /* --- util.c ---------------------------------------------------------------- */
