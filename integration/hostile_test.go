@@ -9,6 +9,8 @@ import (
 	"math/rand"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"syscall"
@@ -356,4 +358,89 @@ func TestHostileKVConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The answers clients and caches rely on, next to nginx serving the same
+// files: Range (206, 416, Accept-Ranges; curl -C - resumes), validators
+// and conditional requests (ETag, Last-Modified, 304), and the requests
+// that once got a wrong answer (a file named as a directory, a segment
+// longer than any name).
+func TestHostileHTTPDAnswers(t *testing.T) {
+	e := startHTTPD(t)
+	startNginx(t, e.net, e.site.dir)
+	servers := []struct{ name, base string }{
+		{"nginx", "http://" + e.net.HostIP},
+		{"guest", e.base},
+	}
+	long := "/" + strings.Repeat("a", 300)
+	for _, path := range []string{"/1k.bin", "/16m.bin"} {
+		size := e.site.sizes[path]
+		data, err := os.ReadFile(filepath.Join(e.site.dir, path))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range servers {
+			url := s.base + path
+			full := e.curl(t, url)
+			etag, lastmod := full.header.Get("ETag"), full.header.Get("Last-Modified")
+			if full.header.Get("Accept-Ranges") != "bytes" || etag == "" || lastmod == "" || full.header.Get("Date") == "" || full.header.Get("Server") == "" {
+				t.Errorf("%s %s: headers %v; want Accept-Ranges, ETag, Last-Modified, Date, Server", s.name, path, full.header)
+			}
+			for _, c := range []struct {
+				rng    string
+				status int
+				first  int
+				last   int
+				cr     string
+			}{
+				{"bytes=0-99", 206, 0, 99, fmt.Sprintf("bytes 0-99/%d", size)},
+				{"bytes=100-", 206, 100, size - 1, fmt.Sprintf("bytes 100-%d/%d", size-1, size)},
+				{"bytes=-10", 206, size - 10, size - 1, fmt.Sprintf("bytes %d-%d/%d", size-10, size-1, size)},
+				{"bytes=0-999999999", 206, 0, size - 1, fmt.Sprintf("bytes 0-%d/%d", size-1, size)},
+				{fmt.Sprintf("bytes=%d-", size), 416, 0, -1, fmt.Sprintf("bytes */%d", size)},
+			} {
+				r := e.curl(t, url, "-H", "Range: "+c.rng)
+				if r.status != c.status || r.header.Get("Content-Range") != c.cr {
+					t.Errorf("%s %s Range %s: %d, Content-Range %q; want %d, %q", s.name, path, c.rng, r.status, r.header.Get("Content-Range"), c.status, c.cr)
+				} else if c.status == 206 && !bytes.Equal(r.body, data[c.first:c.last+1]) {
+					t.Errorf("%s %s Range %s: %d bytes, not the range's", s.name, path, c.rng, len(r.body))
+				}
+			}
+			for _, h := range []string{"If-None-Match: " + etag, "If-Modified-Since: " + lastmod} {
+				if r := e.curl(t, url, "-H", h); r.status != 304 || len(r.body) != 0 || r.header.Get("ETag") != etag {
+					t.Errorf("%s %s %s: %d, %d bytes, ETag %q; want 304, none, %q", s.name, path, h, r.status, len(r.body), r.header.Get("ETag"), etag)
+				}
+			}
+			if r := e.curl(t, url, "-H", `If-None-Match: "0-0"`); r.status != 200 {
+				t.Errorf("%s %s with another ETag: %d, want 200", s.name, path, r.status)
+			}
+			// curl -C - resumes a partial download from its size.
+			part := filepath.Join(t.TempDir(), "part")
+			if err := os.WriteFile(part, data[:size/3], 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := e.net.InClient("curl", "-sS", "--max-time", "60", "-C", "-", "-o", part, url).CombinedOutput(); err != nil {
+				t.Fatalf("%s: curl -C -: %v: %s", s.name, err, out)
+			}
+			if got, _ := os.ReadFile(part); !bytes.Equal(got, data) {
+				t.Errorf("%s %s: curl -C - gave %d bytes, not the file", s.name, path, len(got))
+			}
+		}
+	}
+	for _, s := range servers {
+		for _, c := range []struct {
+			path   string
+			status int
+		}{
+			{"/index.html/", 404},
+			{long, 404},
+			{"/sub" + long + "/x", 404},
+		} {
+			r := e.curl(t, s.base+c.path)
+			if r.status != c.status {
+				t.Errorf("%s %.40s: %d, want %d", s.name, c.path, r.status, c.status)
+			}
+		}
+	}
+	e.get(t, "/index.html")
 }

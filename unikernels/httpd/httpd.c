@@ -64,12 +64,15 @@ static const char *reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -78,21 +81,31 @@ static const char *reason(int status)
     return "Error";
 }
 
-/* RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT", formatted
- * once a second. */
+/* RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
+static void format_date(time_t t, char *buf, size_t size)
+{
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        snprintf(buf, size, "Thu, 01 Jan 1970 00:00:00 GMT");
+        return;
+    }
+    snprintf(buf, size, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
+            days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
+            tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Now, formatted once a second. */
 static const char *http_date(void)
 {
     static char buf[64];
     static time_t last = -1;
-    static const char days[] = "SunMonTueWedThuFriSat";
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     time_t now = time(NULL);
-    struct tm tm;
 
-    if (now != last && gmtime_r(&now, &tm) != NULL) {
-        snprintf(buf, sizeof buf, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
-                days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
-                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (now != last) {
+        format_date(now, buf, sizeof buf);
         last = now;
     }
     return buf;
@@ -104,17 +117,22 @@ static const char *http_date(void)
 static size_t header(int status, const char *type, uint64_t length,
         int keep_alive, const char *extra)
 {
+    char content[160] = "";
+
+    /* A 304 describes the 200 it stands for by its validators only. */
+    if (status != 304)
+        snprintf(content, sizeof content,
+                "Content-Type: %s\r\nContent-Length: %llu\r\n", type,
+                (unsigned long long)length);
     int n = snprintf(out, sizeof out,
             "HTTP/1.1 %d %s\r\n"
             "Server: runnc-httpd\r\n"
             "Date: %s\r\n"
-            "Content-Type: %s\r\n"
-            "Content-Length: %llu\r\n"
+            "%s"
             "%s"
             "%s"
             "\r\n",
-            status, reason(status), http_date(), type,
-            (unsigned long long)length,
+            status, reason(status), http_date(), content,
             !keep_alive ? "Connection: close\r\n" :
             req.minor == 0 ? "Connection: keep-alive\r\n" : "",
             extra ? extra : "");
@@ -246,6 +264,12 @@ static int resolve(const char *path, struct fs_stat *st)
     if (pathbuf[0] == '\0')
         strcpy(pathbuf, "/");
     int err = fs_stat(pathbuf, st);
+    /* A file named as a directory ("/index.html/") is not there, as for
+     * nginx; so is a name too long for any file. */
+    if (err == 0 && !st->is_dir && dir)
+        return 404;
+    if (err == -ENAMETOOLONG)
+        return 404;
     if (err == 0 && st->is_dir) {
         if (path[pl - 1] != '/')
             return 301;
@@ -277,9 +301,18 @@ static int redirect_to_dir(struct client *cl, const char *path, int ka,
             "301 Moved Permanently\n", 22, ka, head, loc);
 }
 
+/* What one GET or HEAD answers: the status, the part of the file, and
+ * the validators and range headers (extra), shared by the paths below. */
+struct answer {
+    int status;                 /* 200 or 206 */
+    uint64_t first, len;        /* the bytes of the file sent */
+    char extra[256];
+};
+
 /* A small file: read whole, cached, sent with its headers in one write. */
 static int send_small(struct client *cl, const char *key, struct fs_file *f,
-        uint64_t size, const char *type, int ka, int head)
+        uint64_t size, int64_t mtime, const char *type,
+        const struct answer *a, int ka, int head)
 {
     uint64_t got = 0;
 
@@ -294,27 +327,28 @@ static int send_small(struct client *cl, const char *key, struct fs_file *f,
         respond_error(cl, 500, ka, head);
         return 0;
     }
-    cache_put(key, chunk, size, type);
-    return respond(cl, 200, type, chunk, size, ka, head, NULL);
+    cache_put(key, chunk, size, type, mtime);
+    return respond(cl, a->status, type, chunk + a->first, a->len, ka, head,
+            a->extra);
 }
 
 /* A large file: headers now, the body from stream_fill(). */
-static int send_stream(struct client *cl, struct fs_file *f, uint64_t size,
-        const char *type, int ka, int head)
+static int send_stream(struct client *cl, struct fs_file *f,
+        const char *type, const struct answer *a, int ka, int head)
 {
-    size_t n = header(200, type, size, ka, NULL);
+    size_t n = header(a->status, type, a->len, ka, a->extra);
 
     if (n == 0 || conn_write(cl->c, out, n) < 0) {
         fs_close(f);
         return -1;
     }
-    if (head) {
+    if (head || a->len == 0) {
         fs_close(f);
         return 0;
     }
     cl->file = f;
-    cl->pos = 0;
-    cl->end = size;
+    cl->pos = a->first;
+    cl->end = a->first + a->len;
     stream_fill(cl);
     /* The rest of the body is queued later; close after it (process()). */
     if (!ka && cl->closing == OPEN)
@@ -322,32 +356,123 @@ static int send_stream(struct client *cl, struct fs_file *f, uint64_t size,
     return 0;
 }
 
+/* Does the list of entity tags in an If-None-Match match etag? */
+static int etag_listed(const char *list, const char *etag)
+{
+    size_t el = strlen(etag);
+
+    for (const char *p = list; *p; ) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;         /* weak comparison, as for GET (RFC 9110 13.1.2) */
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' ||
+                    p[el] == ' ' || p[el] == '\t'))
+            return 1;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+/*
+ * The validators of a file (nginx's: ETag "mtime-size" in hex, and
+ * Last-Modified) and what the request's conditions and range make of
+ * it: 304 (not modified), 416 (no byte of the range exists), or 0 with a
+ * filled in (200 or 206).
+ */
+static int answer_for(const struct request *r, uint64_t size, int64_t mtime,
+        struct answer *a)
+{
+    char etag[48], lastmod[40];
+    int n;
+
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)mtime,
+            (unsigned long long)size);
+    format_date((time_t)mtime, lastmod, sizeof lastmod);
+    n = snprintf(a->extra, sizeof a->extra,
+            "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
+            lastmod, etag);
+    if (r->if_none_match[0] != '\0' ? etag_listed(r->if_none_match, etag) :
+            strcmp(r->if_modified_since, lastmod) == 0)
+        return 304;
+    a->status = 200;
+    a->first = 0;
+    a->len = size;
+    if (!r->has_range)
+        return 0;
+    uint64_t first, last;
+    if (r->range_first < 0) {               /* the last range_last bytes */
+        if (r->range_last == 0 || size == 0)
+            goto unsatisfiable;
+        first = (uint64_t)r->range_last >= size ? 0 : size - r->range_last;
+        last = size - 1;
+    } else {
+        if ((uint64_t)r->range_first >= size)
+            goto unsatisfiable;
+        first = r->range_first;
+        last = r->range_last < 0 || (uint64_t)r->range_last >= size ?
+                size - 1 : (uint64_t)r->range_last;
+    }
+    a->status = 206;
+    a->first = first;
+    a->len = last - first + 1;
+    snprintf(a->extra + n, sizeof a->extra - n,
+            "Content-Range: bytes %llu-%llu/%llu\r\n",
+            (unsigned long long)first, (unsigned long long)last,
+            (unsigned long long)size);
+    return 0;
+unsatisfiable:
+    snprintf(a->extra + n, sizeof a->extra - n,
+            "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
+    return 416;
+}
+
 /* Answer a GET or HEAD. */
 static void serve(struct client *cl, const struct request *r)
 {
+    static struct answer a;
     int head = r->method == HTTP_HEAD;
     int ka = r->keep_alive;
     const struct cached *hit = cache_get(r->path);
     struct fs_stat st;
-    struct fs_file *f;
+    struct fs_file *f = NULL;
     int status, err;
 
-    if (hit != NULL) {
-        err = respond(cl, 200, hit->type, hit->data, hit->len, ka, head,
-                NULL);
-    } else if ((status = resolve(r->path, &st)) == 301) {
-        err = redirect_to_dir(cl, r->path, ka, head);
-    } else if (status != 0 || fs_open(pathbuf, &f) != 0) {
-        respond_error(cl, status ? status : 500, ka, head);
-        return;
-    } else if (fs_size(f) <= CACHE_MAX_FILE) {
-        err = send_small(cl, r->path, f, fs_size(f), mime_type(pathbuf),
-                ka, head);
+    if (hit == NULL) {
+        if ((status = resolve(r->path, &st)) == 301) {
+            err = redirect_to_dir(cl, r->path, ka, head);
+            goto done;
+        }
+        if (status != 0 || fs_open(pathbuf, &f) != 0) {
+            respond_error(cl, status ? status : 500, ka, head);
+            return;
+        }
+    }
+    uint64_t size = hit ? hit->len : fs_size(f);
+    status = answer_for(r, size, hit ? hit->mtime : st.mtime, &a);
+    if (status != 0) {
+        char body[64];
+        int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
+        if (f != NULL)
+            fs_close(f);
+        err = respond(cl, status, "text/plain; charset=utf-8", body,
+                status == 304 ? 0 : (size_t)n, ka, head || status == 304,
+                a.extra);
+    } else if (hit != NULL) {
+        err = respond(cl, a.status, hit->type, hit->data + a.first, a.len, ka,
+                head, a.extra);
+    } else if (size <= CACHE_MAX_FILE) {
+        err = send_small(cl, r->path, f, size, st.mtime, mime_type(pathbuf),
+                &a, ka, head);
     } else {
-        err = send_stream(cl, f, fs_size(f), mime_type(pathbuf), ka, head);
+        err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head);
         if (err == 0 && cl->file != NULL)
             return;
     }
+done:
     if ((err < 0 || !ka) && cl->closing == OPEN)
         close_conn(cl);
 }
