@@ -444,3 +444,102 @@ func TestHostileHTTPDAnswers(t *testing.T) {
 	}
 	e.get(t, "/index.html")
 }
+
+// kvFill SETs prefix:N to a 10-byte value, 5000 pipelined at a time, until
+// a write is refused; it returns how many were stored and the refusal.
+func kvFill(tb testing.TB, c net.Conn, prefix string, limit int) (stored int, refusal string) {
+	tb.Helper()
+	br := bufio.NewReader(c)
+	const batch = 5000
+	for stored < limit {
+		var req strings.Builder
+		for i := 0; i < batch; i++ {
+			req.WriteString(kvBulk("SET", fmt.Sprintf("%s:%d", prefix, stored+i), "vvvvvvvvvv"))
+		}
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		if _, err := io.WriteString(c, req.String()); err != nil {
+			tb.Fatalf("fill: %v", err)
+		}
+		ok := 0
+		for i := 0; i < batch; i++ {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				tb.Fatalf("fill: reply %d: %v (the connection dropped)", stored+i, err)
+			}
+			if line == "+OK\r\n" && refusal == "" {
+				ok++
+			} else if refusal == "" {
+				refusal = line
+			}
+		}
+		stored += ok
+		if refusal != "" {
+			return stored, refusal
+		}
+	}
+	return stored, ""
+}
+
+// Memory full of small keys: writes get redis-server's -OOM while PING,
+// GET, INFO and DEL still work, and after FLUSHALL as many keys fit as
+// before. redis-server runs with maxmemory 24mb; the guest at --mem=32
+// with its default limit, then with CONFIG SET maxmemory.
+func TestHostileKVMemory(t *testing.T) {
+	e := startKV(t, "--mem=32")
+	startRedisServer(t, e.net)
+	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+	dial := func(t *testing.T, addr string) net.Conn {
+		c, err := e.net.Dial("tcp", addr, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		return c
+	}
+	for _, s := range []struct{ name, addr, maxmemory string }{
+		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379"), "24mb"},
+		{"guest", e.addr, ""},
+		{"guest-maxmemory", e.addr, "8mb"},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			c := dial(t, s.addr)
+			kvExchange(t, c, kvBulk("FLUSHALL"), "+OK\r\n")
+			if s.maxmemory != "" {
+				kvExchange(t, c, kvBulk("CONFIG", "SET", "maxmemory", s.maxmemory), "+OK\r\n")
+			}
+			first, refusal := kvFill(t, c, "key", 2000000)
+			t.Logf("%s: %d keys stored, then %q", s.name, first, refusal)
+			if refusal != oom {
+				t.Fatalf("%s: full after %d keys: %q, want %q", s.name, first, refusal, oom)
+			}
+			// Everything but writes still works, on a new connection too.
+			c2 := dial(t, s.addr)
+			kvExchange(t, c2, "PING\r\n", "+PONG\r\n")
+			kvExchange(t, c2, kvBulk("GET", "key:1"), "$10\r\nvvvvvvvvvv\r\n")
+			// The fill's own buffers were freed since: a few more may fit,
+			// then writes are refused again.
+			if more, refusal := kvFill(t, c2, "more", 2000000); refusal != oom || more > first/50 {
+				t.Errorf("%s: writing on: %d more stored, then %q", s.name, more, refusal)
+			}
+			kvExchange(t, c2, kvBulk("EXISTS", "key:2"), ":1\r\n")
+			kvExchange(t, c2, kvBulk("DEL", "key:2", "key:3"), ":2\r\n")
+			info := e.cli(t, nil, "-h", strings.Split(s.addr, ":")[0], "INFO", "memory")
+			if !regexp.MustCompile(`used_memory:[1-9]\d*\r`).Match(info) {
+				t.Errorf("%s: INFO memory without used_memory: %q", s.name, info)
+			}
+			// Reusable: as many fit again after FLUSHALL (within 1%).
+			kvExchange(t, c2, kvBulk("FLUSHALL"), "+OK\r\n")
+			again, refusal := kvFill(t, c2, "again", 2000000)
+			t.Logf("%s: after FLUSHALL %d keys stored, then %q", s.name, again, refusal)
+			if refusal != oom || again < first*99/100 || again > first*101/100 {
+				t.Errorf("%s: after FLUSHALL %d keys fit (then %q), before %d", s.name, again, refusal, first)
+			}
+			kvExchange(t, c2, kvBulk("FLUSHALL"), "+OK\r\n")
+			if s.maxmemory != "" {
+				kvExchange(t, c2, kvBulk("CONFIG", "SET", "maxmemory", "0"), "+OK\r\n")
+			}
+			kvExchange(t, dial(t, s.addr), kvBulk("SET", "after", "ok"), "+OK\r\n")
+		})
+	}
+}

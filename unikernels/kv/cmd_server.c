@@ -8,12 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/heap.h>
 #include <libos/net.h>
 
 #include "kv.h"
 
 size_t kv_clients, kv_total_conns;
 long kv_maxclients = 10000, kv_timeout;
+size_t kv_maxmemory;
 struct client *kv_client_list;
 uint64_t kv_total_cmds, kv_start_ms;
 
@@ -202,8 +204,12 @@ static void cmd_info(struct client *c, int argc, struct arg *argv)
             "tracking_clients:0\r\nclients_in_timeout_table:0\r\n", kv_clients,
             kv_maxclients);
     if (section_wanted(argc, argv, "memory", 1))
-        ADD("# Memory\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n");
+        ADD("# Memory\r\nused_memory:%zu\r\nused_memory_human:%.2fM\r\n"
+            "used_memory_peak:%zu\r\ntotal_system_memory:%zu\r\n"
+            "maxmemory:%zu\r\nmaxmemory_human:%.2fM\r\n"
+            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+            libos_heap_used(), libos_heap_used() / 1048576.0, libos_heap_peak(),
+            libos_heap_size(), kv_maxmemory, kv_maxmemory / 1048576.0);
     if (section_wanted(argc, argv, "persistence", 1))
         ADD("# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
             "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
@@ -239,7 +245,7 @@ static const char *const config_params[][2] = {
     {"databases", "16"},
     {"port", "6379"},
     {"bind", "*"},
-    {"maxmemory", "0"},
+    {"maxmemory", "$maxmemory"},
     {"maxmemory-policy", "noeviction"},
     {"maxclients", "$maxclients"},
     {"timeout", "$timeout"},
@@ -254,16 +260,53 @@ static const char *const config_params[][2] = {
 };
 #define N_PARAMS (sizeof(config_params) / sizeof(config_params[0]))
 
-/* CONFIG SET: maxclients and timeout take effect; every other parameter
+/* A memory value as redis-server reads it: digits and an optional unit
+ * (b, k, kb, m, mb, g, gb; k is 1000, kb 1024), case-insensitive. */
+static int mem_value(const struct arg *a, unsigned long long *out)
+{
+    static const struct { const char *unit; unsigned long long mul; } units[] = {
+        {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000000},
+        {"mb", 1048576}, {"g", 1000000000}, {"gb", 1073741824},
+    };
+    size_t d = 0;
+    while (d < a->len && a->p[d] >= '0' && a->p[d] <= '9')
+        d++;
+    long long n;
+    if (d == 0 || str2ll(a->p, d, &n) < 0)
+        return 0;
+    struct arg unit = {a->p + d, a->len - d};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (arg_is(&unit, units[i].unit)) {
+            *out = (unsigned long long)n * units[i].mul;
+            return 1;
+        }
+    return 0;
+}
+
+/* CONFIG SET: maxclients, timeout and maxmemory (with the noeviction
+ * policy) take effect; every other parameter
  * is refused (it would change nothing). All values are checked before
  * any is applied, as redis-server does. */
 static void config_set(struct client *c, int argc, struct arg *argv)
 {
     long maxclients = kv_maxclients, timeout = kv_timeout;
+    size_t maxmemory = kv_maxmemory;
 
     for (int i = 2; i < argc; i += 2) {
         const struct arg *name = &argv[i], *val = &argv[i + 1];
         int is_max = arg_is(name, "maxclients");
+        if (arg_is(name, "maxmemory")) {
+            unsigned long long bytes;
+            if (!mem_value(val, &bytes)) {
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                             "'maxmemory') - argument must be a memory value");
+                return;
+            }
+            maxmemory = (size_t)bytes;
+            continue;
+        }
+        if (arg_is(name, "maxmemory-policy") && arg_is(val, "noeviction"))
+            continue;
         int known = 0;
         for (size_t k = 0; k < N_PARAMS; k++)
             known |= arg_is(name, config_params[k][0]);
@@ -296,6 +339,7 @@ static void config_set(struct client *c, int argc, struct arg *argv)
     }
     kv_maxclients = maxclients;
     kv_timeout = timeout;
+    kv_maxmemory = maxmemory;
     reply_ok(c);
 }
 
@@ -320,6 +364,9 @@ static void cmd_config(struct client *c, int argc, struct arg *argv)
                 if (!strcmp(val, "$maxclients") || !strcmp(val, "$timeout")) {
                     snprintf(v, sizeof v, "%ld",
                              val[1] == 'm' ? kv_maxclients : kv_timeout);
+                    val = v;
+                } else if (!strcmp(val, "$maxmemory")) {
+                    snprintf(v, sizeof v, "%zu", kv_maxmemory);
                     val = v;
                 }
                 reply_bulk_str(c, val);

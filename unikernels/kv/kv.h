@@ -304,6 +304,10 @@ extern size_t kv_clients, kv_total_conns;
 /* CONFIG maxclients (at most net_max_conns(), as redis-server lowers it
  * to what its file limit allows) and timeout (seconds idle; 0: never). */
 extern long kv_maxclients, kv_timeout;
+/* CONFIG maxmemory in bytes (0: kv_memory_limit(), the heap less a
+ * reserve); writes past it get -OOM (cmd.c). */
+extern size_t kv_maxmemory;
+size_t kv_memory_limit(void);
 extern struct client *kv_client_list;
 extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
 
