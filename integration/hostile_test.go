@@ -137,6 +137,19 @@ func httpdExchange(tb testing.TB, n *testnet.Net, addr string, req []byte, wait 
 	return reply, err == nil || !isTimeout(err)
 }
 
+// dialFor connects from the client netns with a deadline of limit, closed
+// when the test ends.
+func dialFor(t *testing.T, n *testnet.Net, addr string, limit time.Duration) net.Conn {
+	t.Helper()
+	c, err := n.Dial("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.SetDeadline(time.Now().Add(limit))
+	return c
+}
+
 func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
@@ -299,15 +312,7 @@ func TestHostileKVConfig(t *testing.T) {
 		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379")},
 		{"guest", e.addr},
 	}
-	dial := func(t *testing.T, addr string) net.Conn {
-		c, err := e.net.Dial("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(30 * time.Second))
-		return c
-	}
+	dial := func(t *testing.T, addr string) net.Conn { return dialFor(t, e.net, addr, 30*time.Second) }
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			admin := dial(t, s.addr)
@@ -488,15 +493,7 @@ func TestHostileKVMemory(t *testing.T) {
 	e := startKV(t, "--mem=32")
 	startRedisServer(t, e.net)
 	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
-	dial := func(t *testing.T, addr string) net.Conn {
-		c, err := e.net.Dial("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Close() })
-		c.SetDeadline(time.Now().Add(60 * time.Second))
-		return c
-	}
+	dial := func(t *testing.T, addr string) net.Conn { return dialFor(t, e.net, addr, time.Minute) }
 	for _, s := range []struct{ name, addr, maxmemory string }{
 		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379"), "24mb"},
 		{"guest", e.addr, ""},
