@@ -44,7 +44,7 @@ func main() {
 		featuresCommand,
 		specCommand,
 		versionCommand,
-		// runnc trace (cmd/runnc/trace.go) goes here.
+		traceCommand,
 	}
 	app.Commands = append(app.Commands, unsupportedCommands()...)
 	app.Before = setupLog
