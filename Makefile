@@ -101,7 +101,7 @@ DEPS_STAMP := $(B)/.deps
 $(DEPS_STAMP): scripts/deps.sh
 	bash scripts/deps.sh
 	@mkdir -p $(B) && touch $@
-.PHONY: all deps test bench demo clean fuzz
+.PHONY: all deps test bench demo clean fuzz hostile-test
 # Keep generated manifest.c files for debugging.
 .PRECIOUS: $(B)/obj/%/manifest.c
 deps: $(DEPS_STAMP)
@@ -116,6 +116,11 @@ test:
 	@bash scripts/test.sh --check-root
 	$(MAKE) all
 	bash scripts/test.sh
+
+# The long hostile-client runs (integration/hostile_long_test.go, several
+# minutes): thousands of connections, curl churn.
+hostile-test: all
+	$(GO) test -count=1 -timeout 30m -tags hostile -run Hostile -v ./integration/
 
 bench: all
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./integration/... | tee $(B)/bench.txt

@@ -90,22 +90,29 @@ type nginxServer struct {
 // startNginx runs nginx in the server netns, serving dir on HostIP:80
 // with a configuration of its own in a temporary directory, and stops it
 // (by its pid) when the test ends.
-func startNginx(tb testing.TB, n *testnet.Net, dir string) *nginxServer {
+// maxConns, if given, raises worker_connections (and the workers' file
+// limit) from 1024 to it.
+func startNginx(tb testing.TB, n *testnet.Net, dir string, maxConns ...int) *nginxServer {
 	tb.Helper()
 	bin, err := exec.LookPath("nginx")
 	if err != nil {
 		tb.Fatalf("nginx: %v (install nginx-light: scripts/deps.sh)", err)
 	}
 	version, _ := exec.Command(bin, "-v").CombinedOutput()
+	conns := 1024
+	if len(maxConns) > 0 {
+		conns = maxConns[0]
+	}
 	tmp := tb.TempDir()
 	conf := filepath.Join(tmp, "nginx.conf")
 	// Workers run as root so they can read the 0700 temp dirs; temp paths
 	// and the pid file stay in tmp so nothing outside it is touched.
 	text := fmt.Sprintf(`user root;
 worker_processes 1;
+worker_rlimit_nofile %[5]d;
 pid %[1]s/nginx.pid;
 error_log %[1]s/error.log warn;
-events { worker_connections 1024; }
+events { worker_connections %[4]d; }
 http {
     access_log off;
     sendfile on;
@@ -129,7 +136,7 @@ http {
         root %[3]s;
     }
 }
-`, tmp, n.HostIP, dir)
+`, tmp, n.HostIP, dir, conns, conns+16)
 	if err := os.WriteFile(conf, []byte(text), 0o644); err != nil {
 		tb.Fatal(err)
 	}

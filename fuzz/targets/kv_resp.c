@@ -18,6 +18,8 @@
 
 /* What main.c needs from the rest of kv. */
 size_t kv_clients, kv_total_conns;
+long kv_maxclients = 10000, kv_timeout;
+struct client *kv_client_list;
 uint64_t kv_total_cmds, kv_start_ms, kv_now;
 struct db kv_dbs[KV_DBS];
 

@@ -46,6 +46,16 @@ NOT_REACHED(void, tcp_timer_needed, void)
 u32_t tcp_ticks;
 struct tcp_pcb *tcp_active_pcbs;
 struct tcp_pcb *tcp_tw_pcbs;
+NOT_REACHED(void, tcp_pcb_remove, struct tcp_pcb **pcblist, struct tcp_pcb *pcb)
+NOT_REACHED(void, tcp_free, struct tcp_pcb *pcb)
+NOT_REACHED(void, tcp_rst, const struct tcp_pcb *pcb, u32_t seqno, u32_t ackno,
+        const ip_addr_t *local_ip, const ip_addr_t *remote_ip,
+        u16_t local_port, u16_t remote_port)
+NOT_REACHED(struct pbuf *, pbuf_alloc, pbuf_layer l, u16_t length, pbuf_type type)
+NOT_REACHED(u16_t, pbuf_copy_partial, const struct pbuf *p, void *dataptr, u16_t len, u16_t offset)
+NOT_REACHED(err_t, ip4_input, struct pbuf *p, struct netif *inp)
+NOT_REACHED(size_t, libos_heap_size, void)
+struct ip_globals ip_data;
 
 /* A length whose chunk size would wrap is refused before any byte is
  * read: the old sizeof *k + cap wrapped to a small allocation and then

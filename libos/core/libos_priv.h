@@ -48,6 +48,9 @@ void libos_tcp_clock(uint64_t now_ms);
  * milliseconds until a keepalive or TIME_WAIT is due, which the loop
  * sleeps at most. UINT64_MAX: no such bound. */
 uint64_t libos_tcp_timer(uint64_t now_ms);
+/* net/tcp.c: input a SYN that ended a TIME_WAIT during the last frame's
+ * input, now that lwIP is done with that frame. */
+void libos_tcp_reinput(void);
 /* Nonzero while listeners, connections or closing lwIP PCBs exist. */
 int libos_tcp_busy(void);
 

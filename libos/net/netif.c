@@ -267,6 +267,7 @@ int libos_netif_poll(int budget)
         pbuf_realloc(p, (u16_t)len);
         if (nif.input(p, &nif) != ERR_OK)
             pbuf_free(p);
+        libos_tcp_reinput();
     }
     return n;
 }

@@ -21,8 +21,12 @@
 #include <string.h>
 #include <libos/libos.h>
 #include <libos/net.h>
+#include <libos/heap.h>
 #include "lwip/tcp.h"
 #include "lwip/priv/tcp_priv.h"
+#include "lwip/ip.h"
+#include "lwip/ip4.h"
+#include "lwip/prot/ip4.h"
 #include "../core/libos_priv.h"
 
 /* Smallest output chunk: small writes (pipelined replies) share one. */
@@ -404,12 +408,144 @@ static int sack_add(uint32_t b[][2], int n, uint32_t lo, uint32_t hi)
     return n;
 }
 
+/* --- connection setup and teardown ------------------------------------------
+ *
+ * TIME_WAIT: lwIP 2.1 answers every SYN to a connection in TIME_WAIT
+ * with an ACK for the old connection and ignores the reset that the
+ * peer's stack sends back (RFC 1337), for the 2 MSL of TIME_WAIT (120
+ * s): a client that reuses a port the guest closed cannot connect. As
+ * Linux and the BSDs do (RFC 1122 4.2.2.13, RFC 6191 without
+ * timestamps), a SYN whose sequence number is above the old
+ * connection's ends the TIME_WAIT and goes to the listener; and, as
+ * Linux does by default (tcp_rfc1337=0), a reset at the old
+ * connection's next sequence number ends it too, so that a SYN below
+ * succeeds on its retransmission.
+ *
+ * The SYN cannot reach the listener from inside tcp_input() (lwIP's
+ * input state is global): its copy waits in tw_syn until the netif has
+ * finished the frame (libos_tcp_reinput). */
+static struct pbuf *tw_syn;
+static struct netif *tw_syn_netif;
+
+static void end_timewait(struct tcp_pcb *pcb)
+{
+    tcp_pcb_remove(&tcp_tw_pcbs, pcb);
+    tcp_free(pcb);
+}
+
+/* A copy of the segment being input, from its IPv4 header, in network
+ * byte order again (tcp_input() converted the TCP header in place). */
+static struct pbuf *copy_segment(const struct tcp_hdr *hdr, const struct pbuf *p)
+{
+    const struct ip_hdr *iph = ip4_current_header();
+    u16_t iphl = IPH_HL_BYTES(iph);
+    u16_t thl = TCPH_HDRLEN_BYTES(hdr);
+
+    /* Only a TCP header right after the IP header, options included
+     * (not a reassembled datagram or one split over pbufs). */
+    if (iph == NULL || (const u8_t *)iph + iphl != (const u8_t *)hdr)
+        return NULL;
+    u32_t total = (u32_t)iphl + thl + p->tot_len;
+    if (total > 0xffff)
+        return NULL;
+    struct pbuf *q = pbuf_alloc(PBUF_RAW, (u16_t)total, PBUF_RAM);
+    if (q == NULL)
+        return NULL;
+    u8_t *d = q->payload;
+    memcpy(d, iph, iphl);
+    memcpy(d + iphl, hdr, thl);
+    if (pbuf_copy_partial(p, d + iphl + thl, p->tot_len, 0) != p->tot_len) {
+        pbuf_free(q);
+        return NULL;
+    }
+    struct tcp_hdr *th = (struct tcp_hdr *)(d + iphl);
+    th->src = lwip_htons(hdr->src);
+    th->dest = lwip_htons(hdr->dest);
+    th->seqno = lwip_htonl(hdr->seqno);
+    th->ackno = lwip_htonl(hdr->ackno);
+    th->wnd = lwip_htons(hdr->wnd);
+    return q;
+}
+
+static err_t timewait_input(struct tcp_pcb *pcb, const struct tcp_hdr *hdr,
+        u8_t *opt2, struct pbuf *p)
+{
+    u8_t flags = TCPH_FLAGS(hdr);
+
+    if (flags & TCP_RST) {
+        if (hdr->seqno != pcb->rcv_nxt)
+            return ERR_OK;
+        end_timewait(pcb);
+        return ERR_ABRT;
+    }
+    if ((flags & (TCP_SYN | TCP_ACK | TCP_FIN)) != TCP_SYN ||
+            !TCP_SEQ_GT(hdr->seqno, pcb->rcv_nxt))
+        return ERR_OK;
+    end_timewait(pcb);
+    /* Without a copy (no memory, options split) the peer's
+     * retransmission finds the listener. */
+    if (tw_syn == NULL && opt2 == NULL) {
+        tw_syn = copy_segment(hdr, p);
+        tw_syn_netif = ip_current_input_netif();
+    }
+    return ERR_ABRT;
+}
+
+void libos_tcp_reinput(void)
+{
+    struct pbuf *q = tw_syn;
+
+    if (q == NULL)
+        return;
+    tw_syn = NULL;
+    if (ip4_input(q, tw_syn_netif) != ERR_OK)
+        pbuf_free(q);
+}
+
+/* Limit: connections cost a PCB and buffers; past the limit a SYN gets a
+ * reset (the client sees "connection refused" at once) rather than no
+ * answer, and an accept that would pass it is reset. A share of the heap
+ * per connection keeps a small guest from taking more connections than
+ * it can give buffers to; LIBOS_MAX_CONNS (lwipopts.h) is the ceiling. */
+#define CONN_HEAP_SHARE (16 * 1024)
+#define CONN_MIN        16
+
+int net_max_conns(void)
+{
+    static int limit;
+
+    if (limit == 0) {
+        size_t n = libos_heap_size() / CONN_HEAP_SHARE;
+        if (n > LIBOS_MAX_CONNS)
+            n = LIBOS_MAX_CONNS;
+        if (n < CONN_MIN)
+            n = CONN_MIN;
+        limit = (int)n;
+    }
+    return limit;
+}
+
+static err_t listen_input(const struct tcp_hdr *hdr, struct pbuf *p)
+{
+    if ((TCPH_FLAGS(hdr) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN ||
+            nconns < net_max_conns())
+        return ERR_OK;
+    tcp_rst(NULL, 0, hdr->seqno + 1 + p->tot_len, ip_current_dest_addr(),
+            ip_current_src_addr(), hdr->dest, hdr->src);
+    return ERR_ABRT;
+}
+
 /* LWIP_HOOK_TCP_INPACKET_PCB: runs before lwIP processes a segment; the
- * header's numbers are already in host order. Records the SACK blocks
- * of an ACK to one of our connections. */
+ * header's numbers are already in host order. Ends TIME_WAIT for a new
+ * SYN (above); records the SACK blocks of an ACK to one of our
+ * connections. */
 err_t libos_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
         u16_t optlen, u16_t opt1len, u8_t *opt2, struct pbuf *p)
 {
+    if (pcb->state == TIME_WAIT)
+        return timewait_input(pcb, hdr, opt2, p);
+    if (pcb->state == LISTEN)
+        return listen_input(hdr, p);
     /* Listening and TIME_WAIT PCBs are other structs or not ours. */
     if (pcb->state < ESTABLISHED || pcb->state == TIME_WAIT ||
             pcb->recv != on_recv || pcb->callback_arg == NULL ||
@@ -652,7 +788,8 @@ static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
     if (err != ERR_OK || pcb == NULL)
         return ERR_VAL;
-    struct conn *c = calloc(1, sizeof *c);
+    /* Handshakes finish after the SYN's check: the limit holds here. */
+    struct conn *c = nconns < net_max_conns() ? calloc(1, sizeof *c) : NULL;
     if (c == NULL) {
         tcp_abort(pcb);
         return ERR_ABRT;

@@ -38,7 +38,7 @@ const struct cached *cache_get(const char *key)
 }
 
 const struct cached *cache_put(const char *key, const void *data, size_t len,
-        const char *type)
+        const char *type, int64_t mtime)
 {
     size_t klen = strlen(key) + 1;
     size_t cost = sizeof(struct entry) + klen + len;
@@ -57,6 +57,7 @@ const struct cached *cache_put(const char *key, const void *data, size_t len,
     e->c.data = copy;
     e->c.len = len;
     e->c.type = type;
+    e->c.mtime = mtime;
     unsigned h = hash(key);
     e->next = table[h];
     table[h] = e;

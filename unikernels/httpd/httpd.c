@@ -30,6 +30,9 @@
 #define INPUT_PAUSE     (2 * HTTP_MAX_HEADER)
 
 struct client {
+    struct client *prev, *next;     /* all clients, for the timeouts */
+    uint64_t since;             /* ms: input idle or a request begun */
+    int in_request;             /* part of a request's header is here */
     struct conn *c;
     char *in;                   /* unparsed input: in[off, len) */
     size_t off, len, cap;
@@ -39,6 +42,15 @@ struct client {
     enum { OPEN, CLOSE_AFTER_STREAM, CLOSING } closing;
     int paused;
 };
+
+/* Timeouts, as nginx's: a client that sent part of a request's header
+ * section has header_timeout to send the rest (client_header_timeout);
+ * one between requests is closed after idle_timeout (keepalive_timeout);
+ * one that takes none of a response for idle_timeout is closed
+ * (send_timeout). Milliseconds; --header-timeout=S, --idle-timeout=S. */
+static uint64_t header_timeout = 60000, idle_timeout = 75000;
+#define SWEEP_MS        1000
+static struct client *clients;
 
 static const char *root = "";   /* prefix of every served path */
 static struct request req;      /* one at a time: single-threaded */
@@ -52,12 +64,15 @@ static const char *reason(int status)
 {
     switch (status) {
     case 200: return "OK";
+    case 206: return "Partial Content";
     case 301: return "Moved Permanently";
+    case 304: return "Not Modified";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
     case 405: return "Method Not Allowed";
     case 414: return "URI Too Long";
+    case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
@@ -66,21 +81,31 @@ static const char *reason(int status)
     return "Error";
 }
 
-/* RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT", formatted
- * once a second. */
+/* RFC 9110 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT". */
+static void format_date(time_t t, char *buf, size_t size)
+{
+    static const char days[] = "SunMonTueWedThuFriSat";
+    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+    struct tm tm;
+
+    if (gmtime_r(&t, &tm) == NULL) {
+        snprintf(buf, size, "Thu, 01 Jan 1970 00:00:00 GMT");
+        return;
+    }
+    snprintf(buf, size, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
+            days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
+            tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+/* Now, formatted once a second. */
 static const char *http_date(void)
 {
     static char buf[64];
     static time_t last = -1;
-    static const char days[] = "SunMonTueWedThuFriSat";
-    static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
     time_t now = time(NULL);
-    struct tm tm;
 
-    if (now != last && gmtime_r(&now, &tm) != NULL) {
-        snprintf(buf, sizeof buf, "%.3s, %02d %.3s %04d %02d:%02d:%02d GMT",
-                days + 3 * tm.tm_wday, tm.tm_mday, months + 3 * tm.tm_mon,
-                tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    if (now != last) {
+        format_date(now, buf, sizeof buf);
         last = now;
     }
     return buf;
@@ -92,18 +117,24 @@ static const char *http_date(void)
 static size_t header(int status, const char *type, uint64_t length,
         int keep_alive, const char *extra)
 {
+    char content[160] = "";
+
+    /* A 304 describes the 200 it stands for by its validators only. */
+    if (status != 304)
+        snprintf(content, sizeof content,
+                "Content-Type: %s\r\nContent-Length: %llu\r\n", type,
+                (unsigned long long)length);
     int n = snprintf(out, sizeof out,
             "HTTP/1.1 %d %s\r\n"
             "Server: runnc-httpd\r\n"
             "Date: %s\r\n"
-            "Content-Type: %s\r\n"
-            "Content-Length: %llu\r\n"
+            "%s"
             "%s"
             "%s"
             "\r\n",
-            status, reason(status), http_date(), type,
-            (unsigned long long)length,
-            keep_alive ? "" : "Connection: close\r\n",
+            status, reason(status), http_date(), content,
+            !keep_alive ? "Connection: close\r\n" :
+            req.minor == 0 ? "Connection: keep-alive\r\n" : "",
             extra ? extra : "");
 
     /* snprintf's result is what it would have written, not what it did. */
@@ -136,6 +167,12 @@ static int respond(struct client *cl, int status, const char *type,
     if (n > 0 && conn_write(cl->c, out, n) < 0)
         return -1;
     return 0;
+}
+
+/* Marks the start of an idle wait or of a request (process()). */
+static void touch(struct client *cl)
+{
+    cl->since = libos_now_ms();
 }
 
 /* End the connection once what is queued is sent. */
@@ -227,6 +264,12 @@ static int resolve(const char *path, struct fs_stat *st)
     if (pathbuf[0] == '\0')
         strcpy(pathbuf, "/");
     int err = fs_stat(pathbuf, st);
+    /* A file named as a directory ("/index.html/") is not there, as for
+     * nginx; so is a name too long for any file. */
+    if (err == 0 && !st->is_dir && dir)
+        return 404;
+    if (err == -ENAMETOOLONG)
+        return 404;
     if (err == 0 && st->is_dir) {
         if (path[pl - 1] != '/')
             return 301;
@@ -258,9 +301,18 @@ static int redirect_to_dir(struct client *cl, const char *path, int ka,
             "301 Moved Permanently\n", 22, ka, head, loc);
 }
 
+/* What one GET or HEAD answers: the status, the part of the file, and
+ * the validators and range headers (extra), shared by the paths below. */
+struct answer {
+    int status;                 /* 200 or 206 */
+    uint64_t first, len;        /* the bytes of the file sent */
+    char extra[256];
+};
+
 /* A small file: read whole, cached, sent with its headers in one write. */
 static int send_small(struct client *cl, const char *key, struct fs_file *f,
-        uint64_t size, const char *type, int ka, int head)
+        uint64_t size, int64_t mtime, const char *type,
+        const struct answer *a, int ka, int head)
 {
     uint64_t got = 0;
 
@@ -275,27 +327,28 @@ static int send_small(struct client *cl, const char *key, struct fs_file *f,
         respond_error(cl, 500, ka, head);
         return 0;
     }
-    cache_put(key, chunk, size, type);
-    return respond(cl, 200, type, chunk, size, ka, head, NULL);
+    cache_put(key, chunk, size, type, mtime);
+    return respond(cl, a->status, type, chunk + a->first, a->len, ka, head,
+            a->extra);
 }
 
 /* A large file: headers now, the body from stream_fill(). */
-static int send_stream(struct client *cl, struct fs_file *f, uint64_t size,
-        const char *type, int ka, int head)
+static int send_stream(struct client *cl, struct fs_file *f,
+        const char *type, const struct answer *a, int ka, int head)
 {
-    size_t n = header(200, type, size, ka, NULL);
+    size_t n = header(a->status, type, a->len, ka, a->extra);
 
     if (n == 0 || conn_write(cl->c, out, n) < 0) {
         fs_close(f);
         return -1;
     }
-    if (head) {
+    if (head || a->len == 0) {
         fs_close(f);
         return 0;
     }
     cl->file = f;
-    cl->pos = 0;
-    cl->end = size;
+    cl->pos = a->first;
+    cl->end = a->first + a->len;
     stream_fill(cl);
     /* The rest of the body is queued later; close after it (process()). */
     if (!ka && cl->closing == OPEN)
@@ -303,32 +356,123 @@ static int send_stream(struct client *cl, struct fs_file *f, uint64_t size,
     return 0;
 }
 
+/* Does the list of entity tags in an If-None-Match match etag? */
+static int etag_listed(const char *list, const char *etag)
+{
+    size_t el = strlen(etag);
+
+    for (const char *p = list; *p; ) {
+        while (*p == ' ' || *p == '\t' || *p == ',')
+            p++;
+        if (*p == '*')
+            return 1;
+        if (p[0] == 'W' && p[1] == '/')
+            p += 2;         /* weak comparison, as for GET (RFC 9110 13.1.2) */
+        if (strncmp(p, etag, el) == 0 && (p[el] == '\0' || p[el] == ',' ||
+                    p[el] == ' ' || p[el] == '\t'))
+            return 1;
+        while (*p && *p != ',')
+            p++;
+    }
+    return 0;
+}
+
+/*
+ * The validators of a file (nginx's: ETag "mtime-size" in hex, and
+ * Last-Modified) and what the request's conditions and range make of
+ * it: 304 (not modified), 416 (no byte of the range exists), or 0 with a
+ * filled in (200 or 206).
+ */
+static int answer_for(const struct request *r, uint64_t size, int64_t mtime,
+        struct answer *a)
+{
+    char etag[48], lastmod[40];
+    int n;
+
+    snprintf(etag, sizeof etag, "\"%llx-%llx\"", (unsigned long long)mtime,
+            (unsigned long long)size);
+    format_date((time_t)mtime, lastmod, sizeof lastmod);
+    n = snprintf(a->extra, sizeof a->extra,
+            "Last-Modified: %s\r\nETag: %s\r\nAccept-Ranges: bytes\r\n",
+            lastmod, etag);
+    if (r->if_none_match[0] != '\0' ? etag_listed(r->if_none_match, etag) :
+            strcmp(r->if_modified_since, lastmod) == 0)
+        return 304;
+    a->status = 200;
+    a->first = 0;
+    a->len = size;
+    if (!r->has_range)
+        return 0;
+    uint64_t first, last;
+    if (r->range_first < 0) {               /* the last range_last bytes */
+        if (r->range_last == 0 || size == 0)
+            goto unsatisfiable;
+        first = (uint64_t)r->range_last >= size ? 0 : size - r->range_last;
+        last = size - 1;
+    } else {
+        if ((uint64_t)r->range_first >= size)
+            goto unsatisfiable;
+        first = r->range_first;
+        last = r->range_last < 0 || (uint64_t)r->range_last >= size ?
+                size - 1 : (uint64_t)r->range_last;
+    }
+    a->status = 206;
+    a->first = first;
+    a->len = last - first + 1;
+    snprintf(a->extra + n, sizeof a->extra - n,
+            "Content-Range: bytes %llu-%llu/%llu\r\n",
+            (unsigned long long)first, (unsigned long long)last,
+            (unsigned long long)size);
+    return 0;
+unsatisfiable:
+    snprintf(a->extra + n, sizeof a->extra - n,
+            "Content-Range: bytes */%llu\r\n", (unsigned long long)size);
+    return 416;
+}
+
 /* Answer a GET or HEAD. */
 static void serve(struct client *cl, const struct request *r)
 {
+    static struct answer a;
     int head = r->method == HTTP_HEAD;
     int ka = r->keep_alive;
     const struct cached *hit = cache_get(r->path);
     struct fs_stat st;
-    struct fs_file *f;
+    struct fs_file *f = NULL;
     int status, err;
 
-    if (hit != NULL) {
-        err = respond(cl, 200, hit->type, hit->data, hit->len, ka, head,
-                NULL);
-    } else if ((status = resolve(r->path, &st)) == 301) {
-        err = redirect_to_dir(cl, r->path, ka, head);
-    } else if (status != 0 || fs_open(pathbuf, &f) != 0) {
-        respond_error(cl, status ? status : 500, ka, head);
-        return;
-    } else if (fs_size(f) <= CACHE_MAX_FILE) {
-        err = send_small(cl, r->path, f, fs_size(f), mime_type(pathbuf),
-                ka, head);
+    if (hit == NULL) {
+        if ((status = resolve(r->path, &st)) == 301) {
+            err = redirect_to_dir(cl, r->path, ka, head);
+            goto done;
+        }
+        if (status != 0 || fs_open(pathbuf, &f) != 0) {
+            respond_error(cl, status ? status : 500, ka, head);
+            return;
+        }
+    }
+    uint64_t size = hit ? hit->len : fs_size(f);
+    status = answer_for(r, size, hit ? hit->mtime : st.mtime, &a);
+    if (status != 0) {
+        char body[64];
+        int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
+        if (f != NULL)
+            fs_close(f);
+        err = respond(cl, status, "text/plain; charset=utf-8", body,
+                status == 304 ? 0 : (size_t)n, ka, head || status == 304,
+                a.extra);
+    } else if (hit != NULL) {
+        err = respond(cl, a.status, hit->type, hit->data + a.first, a.len, ka,
+                head, a.extra);
+    } else if (size <= CACHE_MAX_FILE) {
+        err = send_small(cl, r->path, f, size, st.mtime, mime_type(pathbuf),
+                &a, ka, head);
     } else {
-        err = send_stream(cl, f, fs_size(f), mime_type(pathbuf), ka, head);
+        err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head);
         if (err == 0 && cl->file != NULL)
             return;
     }
+done:
     if ((err < 0 || !ka) && cl->closing == OPEN)
         close_conn(cl);
 }
@@ -373,6 +517,12 @@ static void process(struct client *cl)
     }
     if (cl->closing == CLOSE_AFTER_STREAM && cl->file == NULL)
         close_conn(cl);
+    /* Timeouts (sweep): a request begun waits header_timeout for its
+     * end, counted from its first bytes; no request, idle_timeout. */
+    int partial = cl->off < cl->len || cl->skip > 0;
+    if (partial != cl->in_request || !partial)
+        touch(cl);
+    cl->in_request = partial;
     if (cl->off == cl->len) {
         cl->off = cl->len = 0;
     } else if (cl->off > 0) {
@@ -386,6 +536,22 @@ static void process(struct client *cl)
     }
 }
 
+/* Every SWEEP_MS: close the clients whose timeout passed. */
+static void sweep(void *arg)
+{
+    uint64_t now = libos_now_ms();
+
+    for (struct client *cl = clients; cl != NULL; cl = cl->next) {
+        if (cl->closing == CLOSING)
+            continue;
+        uint64_t limit = cl->in_request && cl->file == NULL ?
+                header_timeout : idle_timeout;
+        if (now - cl->since >= limit)
+            close_conn(cl);     /* closed() unlinks it later */
+    }
+    libos_timer(SWEEP_MS, sweep, NULL);
+}
+
 static void opened(struct conn *c)
 {
     struct client *cl = calloc(1, sizeof *cl);
@@ -395,6 +561,11 @@ static void opened(struct conn *c)
         return;
     }
     cl->c = c;
+    touch(cl);
+    cl->next = clients;
+    if (clients != NULL)
+        clients->prev = cl;
+    clients = cl;
     conn_set_data(c, cl);
 }
 
@@ -431,6 +602,7 @@ static void writable(struct conn *c)
 
     if (cl == NULL)
         return;
+    touch(cl);      /* the client takes the response: not idle */
     stream_fill(cl);
     if (cl->file == NULL)
         process(cl);
@@ -443,6 +615,12 @@ static void closed(struct conn *c)
     if (cl == NULL)
         return;
     stream_stop(cl);
+    if (cl->prev != NULL)
+        cl->prev->next = cl->next;
+    else
+        clients = cl->next;
+    if (cl->next != NULL)
+        cl->next->prev = cl->prev;
     free(cl->in);
     free(cl);
     conn_set_data(c, NULL);
@@ -467,6 +645,16 @@ int main(int argc, char **argv)
                 libos_log("httpd: bad %s\n", argv[i]);
                 return 2;
             }
+        } else if (strncmp(argv[i], "--header-timeout=", 17) == 0 ||
+                strncmp(argv[i], "--idle-timeout=", 15) == 0) {
+            char *v = strchr(argv[i], '=') + 1, *end;
+            long sec = strtol(v, &end, 10);
+            if (*end != '\0' || end == v || sec < 1 || sec > 86400) {
+                libos_log("httpd: bad %s (seconds, 1 to 86400)\n", argv[i]);
+                return 2;
+            }
+            *(argv[i][2] == 'h' ? &header_timeout : &idle_timeout) =
+                (uint64_t)sec * 1000;
         } else if (strncmp(argv[i], "--root=", 7) == 0) {
             /* "/a/b/" -> "/a/b", "/" -> "": request paths start with '/'. */
             char *r = argv[i] + 7;
@@ -480,7 +668,8 @@ int main(int argc, char **argv)
             root = r;
         } else {
             libos_log("httpd: unknown argument %s "
-                    "(usage: [--port=N] [--root=DIR])\n", argv[i]);
+                    "(usage: [--port=N] [--root=DIR] [--header-timeout=S] "
+                    "[--idle-timeout=S])\n", argv[i]);
             return 2;
         }
     }
@@ -493,6 +682,7 @@ int main(int argc, char **argv)
         libos_log("httpd: listen on port %ld failed\n", port);
         return 1;
     }
+    libos_timer(SWEEP_MS, sweep, NULL);
     libos_log("httpd: serving rootfs%s on port %ld\n", root, port);
     libos_run();
     return 0;

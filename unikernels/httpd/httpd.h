@@ -25,6 +25,15 @@ struct request {
     int keep_alive;             /* the client lets the connection stay open */
     int has_te;                 /* Transfer-Encoding: a body we cannot skip */
     uint64_t content_length;    /* body bytes to skip after the headers */
+    /* One byte range (Range: bytes=first-last): last -1 for "to the end",
+     * first -1 for the last `last` bytes. Anything else (several ranges,
+     * other units, bad syntax) leaves has_range 0: the whole file. */
+    int has_range;
+    int64_t range_first, range_last;
+    /* If-None-Match and If-Modified-Since as sent ("" if absent or
+     * longer than the buffers: no condition, a 200). */
+    char if_none_match[128];
+    char if_modified_since[40];
     /* Decoded, normalised, absolute; a trailing '/' is kept. */
     char path[HTTP_MAX_LINE];
 };
@@ -45,6 +54,7 @@ struct cached {
     const char *data;
     size_t len;
     const char *type;
+    int64_t mtime;              /* the file's, for Last-Modified and ETag */
 };
 
 /* Files up to this size are kept in memory on first use. */
@@ -54,6 +64,6 @@ struct cached {
 const struct cached *cache_get(const char *key);
 /* Copies data; returns NULL (and caches nothing) when over budget. */
 const struct cached *cache_put(const char *key, const void *data, size_t len,
-        const char *type);
+        const char *type, int64_t mtime);
 
 #endif

@@ -182,11 +182,58 @@ static int parse_request_line(const char *p, size_t n, struct request *r)
     return decode_path(t, sp2 - t, r->path);
 }
 
+/* Digits of v[*i, vl) as a number (at most 18 digits); -1 if none. */
+static int64_t range_num(const char *v, size_t vl, size_t *i)
+{
+    int64_t n = 0;
+    size_t start = *i;
+
+    while (*i < vl && v[*i] >= '0' && v[*i] <= '9' && *i - start < 18)
+        n = n * 10 + (v[(*i)++] - '0');
+    return *i == start ? -1 : n;
+}
+
+/* "bytes=first-last", "bytes=first-" or "bytes=-suffix"; one range only. */
+static void parse_range(const char *v, size_t vl, struct request *r)
+{
+    size_t i = 6;
+
+    r->has_range = 0;
+    if (vl < 7 || strncasecmp(v, "bytes=", 6) != 0)
+        return;
+    int64_t first = range_num(v, vl, &i);
+    if (i >= vl || v[i] != '-')
+        return;
+    i++;
+    int64_t last = range_num(v, vl, &i);
+    if (i != vl || (first < 0 && last < 0) || (last >= 0 && first > last))
+        return;
+    r->has_range = 1;
+    r->range_first = first;
+    r->range_last = last;
+}
+
 long http_parse(const char *buf, size_t len, struct request *r)
 {
     const char *end = buf + len;
     const char *next;
     long n;
+
+    /* Bytes no request line can start with (binary garbage, TLS) get a
+     * 400 at once rather than a wait for a line end that may never
+     * come: the method is a token, and a request line holds no control
+     * characters. */
+    const char *q = buf;
+    while (q < end && *q != ' ' && *q != '\r' && *q != '\n') {
+        if (!is_tchar(*q))
+            return -400;
+        q++;
+    }
+    for (; q < end && *q != '\n'; q++) {
+        unsigned char c = *q;
+        if ((c < ' ' && c != '\r' && c != '\t') || c == 0x7f)
+            return -400;
+    }
 
     /* Find the whole header section before looking at any of it. */
     n = line_end(buf, end, &next);
@@ -247,6 +294,18 @@ long http_parse(const char *buf, size_t len, struct request *r)
         } else if (nl == 10 && strncasecmp(p, "Connection", 10) == 0) {
             conn_close |= has_token(v, vl, "close");
             conn_keep |= has_token(v, vl, "keep-alive");
+        } else if (nl == 5 && strncasecmp(p, "Range", 5) == 0) {
+            parse_range(v, vl, r);
+        } else if (nl == 13 && strncasecmp(p, "If-None-Match", 13) == 0) {
+            if (vl < sizeof r->if_none_match) {
+                memcpy(r->if_none_match, v, vl);
+                r->if_none_match[vl] = '\0';
+            }
+        } else if (nl == 17 && strncasecmp(p, "If-Modified-Since", 17) == 0) {
+            if (vl < sizeof r->if_modified_since) {
+                memcpy(r->if_modified_since, v, vl);
+                r->if_modified_since[vl] = '\0';
+            }
         } else if (nl == 17 && strncasecmp(p, "Transfer-Encoding", 17) == 0) {
             r->has_te = 1;
         } else if (nl == 14 && strncasecmp(p, "Content-Length", 14) == 0) {

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/heap.h>
+
 #include "kv.h"
 
 static struct dict commands;
@@ -137,6 +139,18 @@ static const struct command *const tables[] = {
     kv_list_commands, kv_set_commands, kv_hash_commands, kv_zset_commands,
 };
 
+/* The commands that may need memory (redis-server's "denyoom" ones): when
+ * used memory is above maxmemory they get -OOM, as from redis-server with
+ * maxmemory-policy noeviction; reads, deletes, PING, INFO still run. */
+static const char *const denyoom_names[] = {
+    "set", "setnx", "setex", "psetex", "getset", "append", "incr", "decr",
+    "incrby", "decrby", "mset", "msetnx", "lpush", "rpush", "lpushx",
+    "rpushx", "lset", "sadd", "hset", "hmset", "hsetnx", "hincrby", "zadd",
+    "zincrby",
+};
+#define N_DENYOOM (sizeof(denyoom_names) / sizeof(denyoom_names[0]))
+static const struct command *denyoom[N_DENYOOM];
+
 void cmd_init(void)
 {
     dict_init(&commands);
@@ -145,7 +159,32 @@ void cmd_init(void)
             struct dict_entry *e = dict_add(&commands, k->name, strlen(k->name));
             if (e)
                 e->v.ptr = (void *)k;
+            for (size_t i = 0; i < N_DENYOOM; i++)
+                if (!strcmp(k->name, denyoom_names[i]))
+                    denyoom[i] = k;
         }
+}
+
+/* Above the limit: maxmemory if set, else the heap less a reserve (an
+ * eighth, at least 2 MB) that keeps connections, replies and deletes
+ * working when the keys fill the rest. */
+static int over_maxmemory(const struct command *k)
+{
+    size_t limit = kv_maxmemory ? kv_maxmemory : kv_memory_limit();
+    if (libos_heap_used() <= limit)
+        return 0;
+    for (size_t i = 0; i < N_DENYOOM; i++)
+        if (denyoom[i] == k)
+            return 1;
+    return 0;
+}
+
+size_t kv_memory_limit(void)
+{
+    size_t heap = libos_heap_size(), reserve = heap / 8;
+    if (reserve < 2 * 1024 * 1024)
+        reserve = 2 * 1024 * 1024;
+    return heap > reserve ? heap - reserve : 0;
 }
 
 size_t cmd_count(void)
@@ -191,6 +230,10 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
     }
     if ((k->arity > 0 && argc != k->arity) || argc < -k->arity) {
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", k->name);
+        return;
+    }
+    if (over_maxmemory(k)) {
+        reply_error(c, ERR_OOM);
         return;
     }
     k->fn(c, argc, argv);

@@ -8,9 +8,15 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/heap.h>
+#include <libos/net.h>
+
 #include "kv.h"
 
 size_t kv_clients, kv_total_conns;
+long kv_maxclients = 10000, kv_timeout;
+size_t kv_maxmemory;
+struct client *kv_client_list;
 uint64_t kv_total_cmds, kv_start_ms;
 
 static void cmd_ping(struct client *c, int argc, struct arg *argv)
@@ -193,12 +199,17 @@ static void cmd_info(struct client *c, int argc, struct arg *argv)
             (unsigned long long)up, (unsigned long long)up / 86400);
     if (section_wanted(argc, argv, "clients", 1))
         ADD("# Clients\r\nconnected_clients:%zu\r\ncluster_connections:0\r\n"
-            "maxclients:10000\r\nclient_recent_max_input_buffer:0\r\n"
+            "maxclients:%ld\r\nclient_recent_max_input_buffer:0\r\n"
             "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
-            "tracking_clients:0\r\nclients_in_timeout_table:0\r\n", kv_clients);
+            "tracking_clients:0\r\nclients_in_timeout_table:0\r\n", kv_clients,
+            kv_maxclients);
     if (section_wanted(argc, argv, "memory", 1))
-        ADD("# Memory\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n");
+        ADD("# Memory\r\nused_memory:%zu\r\nused_memory_human:%.2fM\r\n"
+            "used_memory_peak:%zu\r\ntotal_system_memory:%zu\r\n"
+            "maxmemory:%zu\r\nmaxmemory_human:%.2fM\r\n"
+            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+            libos_heap_used(), libos_heap_used() / 1048576.0, libos_heap_peak(),
+            libos_heap_size(), kv_maxmemory, kv_maxmemory / 1048576.0);
     if (section_wanted(argc, argv, "persistence", 1))
         ADD("# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
             "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
@@ -234,10 +245,10 @@ static const char *const config_params[][2] = {
     {"databases", "16"},
     {"port", "6379"},
     {"bind", "*"},
-    {"maxmemory", "0"},
+    {"maxmemory", "$maxmemory"},
     {"maxmemory-policy", "noeviction"},
-    {"maxclients", "10000"},
-    {"timeout", "0"},
+    {"maxclients", "$maxclients"},
+    {"timeout", "$timeout"},
     {"tcp-keepalive", "0"},
     {"hz", "10"},
     {"dir", "/"},
@@ -248,6 +259,91 @@ static const char *const config_params[][2] = {
     {"cluster-enabled", "no"},
 };
 #define N_PARAMS (sizeof(config_params) / sizeof(config_params[0]))
+
+/* A memory value as redis-server reads it: digits and an optional unit
+ * (b, k, kb, m, mb, g, gb; k is 1000, kb 1024), case-insensitive. */
+static int mem_value(const struct arg *a, unsigned long long *out)
+{
+    static const struct { const char *unit; unsigned long long mul; } units[] = {
+        {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000000},
+        {"mb", 1048576}, {"g", 1000000000}, {"gb", 1073741824},
+    };
+    size_t d = 0;
+    while (d < a->len && a->p[d] >= '0' && a->p[d] <= '9')
+        d++;
+    long long n;
+    if (d == 0 || str2ll(a->p, d, &n) < 0)
+        return 0;
+    struct arg unit = {a->p + d, a->len - d};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (arg_is(&unit, units[i].unit)) {
+            *out = (unsigned long long)n * units[i].mul;
+            return 1;
+        }
+    return 0;
+}
+
+/* CONFIG SET: maxclients, timeout and maxmemory (with the noeviction
+ * policy) take effect; every other parameter
+ * is refused (it would change nothing). All values are checked before
+ * any is applied, as redis-server does. */
+static void config_set(struct client *c, int argc, struct arg *argv)
+{
+    long maxclients = kv_maxclients, timeout = kv_timeout;
+    size_t maxmemory = kv_maxmemory;
+
+    for (int i = 2; i < argc; i += 2) {
+        const struct arg *name = &argv[i], *val = &argv[i + 1];
+        int is_max = arg_is(name, "maxclients");
+        if (arg_is(name, "maxmemory")) {
+            unsigned long long bytes;
+            if (!mem_value(val, &bytes)) {
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                             "'maxmemory') - argument must be a memory value");
+                return;
+            }
+            maxmemory = (size_t)bytes;
+            continue;
+        }
+        if (arg_is(name, "maxmemory-policy") && arg_is(val, "noeviction"))
+            continue;
+        int known = 0;
+        for (size_t k = 0; k < N_PARAMS; k++)
+            known |= arg_is(name, config_params[k][0]);
+        if (!known) {
+            reply_errorf(c, "ERR Unknown option or number of arguments for "
+                         "CONFIG SET - '%.*s'", (int)(name->len > 128 ? 128 : name->len),
+                         name->p);
+            return;
+        }
+        if (!is_max && !arg_is(name, "timeout")) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                         "'%.*s') - not supported by kv", (int)name->len, name->p);
+            return;
+        }
+        long long v;
+        if (str2ll(val->p, val->len, &v) < 0 || v < (is_max ? 1 : 0) || v > 2147483647) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                         "'%.*s') - argument couldn't be parsed into an integer",
+                         (int)name->len, name->p);
+            return;
+        }
+        if (is_max && v > net_max_conns()) {
+            reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                         "'maxclients') - The operating system is not able to "
+                         "handle the specified number of clients, try with %d",
+                         net_max_conns());
+            return;
+        }
+        *(is_max ? &maxclients : &timeout) = (long)v;
+    }
+    kv_maxclients = maxclients;
+    kv_timeout = timeout;
+    if (kv_timeout > 0)
+        kv_sweep_needed();
+    kv_maxmemory = maxmemory;
+    reply_ok(c);
+}
 
 static void cmd_config(struct client *c, int argc, struct arg *argv)
 {
@@ -265,12 +361,23 @@ static void cmd_config(struct client *c, int argc, struct arg *argv)
         for (size_t k = 0; k < N_PARAMS; k++)
             if (hit[k]) {
                 reply_bulk_str(c, config_params[k][0]);
-                reply_bulk_str(c, config_params[k][1]);
+                char v[24];
+                const char *val = config_params[k][1];
+                if (!strcmp(val, "$maxclients") || !strcmp(val, "$timeout")) {
+                    snprintf(v, sizeof v, "%ld",
+                             val[1] == 'm' ? kv_maxclients : kv_timeout);
+                    val = v;
+                } else if (!strcmp(val, "$maxmemory")) {
+                    snprintf(v, sizeof v, "%zu", kv_maxmemory);
+                    val = v;
+                }
+                reply_bulk_str(c, val);
             }
-    } else if ((arg_is(&argv[1], "set") && argc >= 4 && argc % 2 == 0) ||
-               (arg_is(&argv[1], "resetstat") && argc == 2) ||
+    } else if (arg_is(&argv[1], "set") && argc >= 4 && argc % 2 == 0) {
+        config_set(c, argc, argv);
+    } else if ((arg_is(&argv[1], "resetstat") && argc == 2) ||
                (arg_is(&argv[1], "rewrite") && argc == 2)) {
-        reply_ok(c);    /* nothing is tunable: accept and ignore */
+        reply_ok(c);
     } else if (arg_is(&argv[1], "get") || arg_is(&argv[1], "set") ||
                arg_is(&argv[1], "resetstat") || arg_is(&argv[1], "rewrite")) {
         char name[32];

@@ -226,6 +226,8 @@ struct client {
     size_t argcap;
     struct sval *name;
     uint64_t created_ms;
+    uint64_t last_ms;       /* last input, for the timeout option */
+    struct client *prev, *next;     /* kv_client_list */
 };
 
 #define PROTO_ERR_MAX 128
@@ -301,6 +303,14 @@ extern const struct command kv_server_commands[], kv_keys_commands[],
     kv_set_commands[], kv_hash_commands[], kv_zset_commands[];
 
 extern size_t kv_clients, kv_total_conns;
+/* CONFIG maxclients (at most net_max_conns(), as redis-server lowers it
+ * to what its file limit allows) and timeout (seconds idle; 0: never). */
+extern long kv_maxclients, kv_timeout;
+/* CONFIG maxmemory in bytes (0: kv_memory_limit(), the heap less a
+ * reserve); writes past it get -OOM (cmd.c). */
+extern size_t kv_maxmemory;
+size_t kv_memory_limit(void);
+extern struct client *kv_client_list;
 extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
 
 /* --- util.c ---------------------------------------------------------------- */

@@ -39,7 +39,11 @@ static struct client *client_new(struct conn *conn)
     c->id = ++next_id;
     c->ps.argc = -1;
     c->ps.bulklen = -1;
-    c->created_ms = kv_now;
+    c->created_ms = c->last_ms = kv_now;
+    c->next = kv_client_list;
+    if (c->next)
+        c->next->prev = c;
+    kv_client_list = c;
     conn_set_data(conn, c);
     kv_clients++;
     kv_total_conns++;
@@ -51,13 +55,27 @@ static struct client *client_new(struct conn *conn)
  * 0 (the default here) sends none. */
 static long keepalive_s;
 
+/* Connections past maxclients get redis-server's error and a close; they
+ * carry this marker rather than a client. */
+static struct client refused;
+
 static void on_opened(struct conn *conn)
 {
+    static const char full[] = "-ERR max number of clients reached\r\n";
+
     kv_clock();
+    if (kv_clients >= (size_t)kv_maxclients) {
+        conn_set_data(conn, &refused);
+        conn_write(conn, full, sizeof full - 1);
+        conn_close(conn);
+        return;
+    }
     if (!client_new(conn)) {
         conn_close(conn);
         return;
     }
+    if (kv_timeout > 0)
+        kv_sweep_needed();
     if (keepalive_s > 0) {
         long intvl = keepalive_s / 3 > 0 ? keepalive_s / 3 : 1;
         conn_keepalive(conn, (unsigned)keepalive_s, (unsigned)intvl, 3);
@@ -89,6 +107,8 @@ static int in_append(struct client *c, const char *p, size_t len)
 static void on_received(struct conn *conn, const char *data, size_t len)
 {
     struct client *c = conn_data(conn);
+    if (c == &refused)
+        return;
     if (!c && !(c = client_new(conn))) {
         conn_close(conn);
         return;
@@ -96,6 +116,7 @@ static void on_received(struct conn *conn, const char *data, size_t len)
     if (c->closing)
         return;
     kv_clock();
+    c->last_ms = kv_now;
 
     /* Parse straight from the segment unless a request is already partly
      * buffered; only an incomplete tail gets copied. */
@@ -158,6 +179,8 @@ static void on_received(struct conn *conn, const char *data, size_t len)
 static void on_writable(struct conn *conn)
 {
     struct client *c = conn_data(conn);
+    if (c == &refused)
+        return;
     if (c && c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
         c->paused = 0;
         conn_resume(conn);
@@ -167,8 +190,16 @@ static void on_writable(struct conn *conn)
 static void on_closed(struct conn *conn)
 {
     struct client *c = conn_data(conn);
-    if (!c)
+    if (c == &refused)
+        conn_set_data(conn, NULL);
+    if (!c || c == &refused)
         return;
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        kv_client_list = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
     free(c->in.p);
     free(c->out.p);
     free(c->scratch.p);
@@ -190,6 +221,23 @@ static const struct conn_ops ops = {
  * server sleeps (libos wakes for nothing else). */
 static int sweeping;
 
+/* CONFIG timeout: close clients idle that long, as redis-server does
+ * (silently), once a second. */
+static void idle_sweep(void)
+{
+    static uint64_t last;
+
+    if (kv_timeout <= 0 || kv_now - last < 1000)
+        return;
+    last = kv_now;
+    for (struct client *c = kv_client_list; c; c = c->next) {
+        if (!c->closing && kv_now - c->last_ms >= (uint64_t)kv_timeout * 1000) {
+            c->closing = 1;
+            conn_close(c->conn);
+        }
+    }
+}
+
 static void sweep(void *arg)
 {
     size_t left = 0;
@@ -199,7 +247,9 @@ static void sweep(void *arg)
         db_sweep(&kv_dbs[i], SWEEP_BUCKETS);
         left += kv_dbs[i].expires;
     }
-    sweeping = left > 0;
+    idle_sweep();
+    /* CONFIG timeout needs the sweep while clients are connected. */
+    sweeping = left > 0 || (kv_timeout > 0 && kv_client_list);
     if (sweeping)
         libos_timer(SWEEP_MS, sweep, NULL);
 }
@@ -242,6 +292,8 @@ int main(int argc, char **argv)
 
     kv_clock();
     kv_start_ms = kv_now;
+    if (kv_maxclients > net_max_conns())
+        kv_maxclients = net_max_conns();
     if (libos_heap_size() / INPUT_SHARE < kv_input_max)
         kv_input_max = libos_heap_size() / INPUT_SHARE;
     kv_srand(solo5_clock_wall() ^ kv_now);

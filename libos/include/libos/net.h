@@ -32,6 +32,12 @@ struct conn_ops {
 /* Listen on TCP port on all addresses; 0 on success, -1 on error. */
 int net_listen(uint16_t port, const struct conn_ops *ops);
 
+/* Connections served at once: LIBOS_MAX_CONNS, lowered to one per 16
+ * KiB of heap (about 1900 at --mem=32, 3900 at --mem=64, 8192 from
+ * --mem=160). A client past it is reset at its SYN: refused, never left
+ * waiting. */
+int net_max_conns(void);
+
 /* Queue len bytes for sending; 0 on success, -1 if out of memory. */
 int conn_write(struct conn *c, const void *data, size_t len);
 

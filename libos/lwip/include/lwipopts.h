@@ -31,8 +31,13 @@
 #define MEMP_NUM_PBUF               256
 #define MEMP_NUM_RAW_PCB            4
 #define MEMP_NUM_UDP_PCB            16
-/* lwIP reuses the oldest TIME_WAIT PCB when this pool is empty. */
-#define MEMP_NUM_TCP_PCB            1024
+/* Connections at most (net/tcp.c lowers the limit to what the heap
+ * affords, 16 KiB each). The PCB pool has room beyond it for handshakes
+ * under way and connections closing; lwIP reuses the oldest TIME_WAIT
+ * PCB when the pool is empty. A PCB is about 280 bytes: the pool costs
+ * 2.4 MB of the guest's memory. */
+#define LIBOS_MAX_CONNS             8192
+#define MEMP_NUM_TCP_PCB            (LIBOS_MAX_CONNS + 512)
 #define MEMP_NUM_TCP_PCB_LISTEN     16
 #define MEMP_NUM_TCP_SEG            16384
 #define MEMP_NUM_REASSDATA          8
