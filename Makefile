@@ -80,7 +80,7 @@ DEPS_STAMP := $(B)/.deps
 $(DEPS_STAMP): scripts/deps.sh
 	bash scripts/deps.sh
 	@mkdir -p $(B) && touch $@
-.PHONY: all deps test bench demo clean fuzz
+.PHONY: all deps test bench demo clean fuzz install engine-test
 # Keep generated manifest.c files for debugging.
 .PRECIOUS: $(B)/obj/%/manifest.c
 deps: $(DEPS_STAMP)
@@ -97,6 +97,18 @@ bench: all
 
 demo: all
 	bash scripts/demo.sh
+
+# runnc finds its tender next to itself.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/bin/runnc $(B)/bin/runnc-spt $(DESTDIR)$(PREFIX)/bin/
+
+# The engine tests (integration/engines): real dockerd, containerd (CRI,
+# ctr) and Podman, started and stopped by the tests; slow, so not in `test`.
+engine-test: images
+	go vet -tags engines ./integration/engines/
+	set -o pipefail; $(GO) test -tags engines -count=1 -timeout 30m -v ./integration/engines/ 2>&1 | tee $(B)/engine-test.log
 
 fuzz: all
 	$(GO) test -run '^$$' -fuzz FuzzCheckELF -fuzztime $${FUZZTIME:-10m} -fuzzminimizetime 3s -timeout 0 ./tender/

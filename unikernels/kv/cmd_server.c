@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/heap.h>
+
 #include "kv.h"
 
 size_t kv_clients, kv_total_conns;
@@ -197,8 +199,12 @@ static void cmd_info(struct client *c, int argc, struct arg *argv)
             "client_recent_max_output_buffer:0\r\nblocked_clients:0\r\n"
             "tracking_clients:0\r\nclients_in_timeout_table:0\r\n", kv_clients);
     if (section_wanted(argc, argv, "memory", 1))
-        ADD("# Memory\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
-            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n");
+        /* total_system_memory is the guest's whole heap, which the
+         * runtime sizes from the container's memory limit. */
+        ADD("# Memory\r\nused_memory:%zu\r\nused_memory_peak:%zu\r\n"
+            "total_system_memory:%zu\r\nmaxmemory:0\r\nmaxmemory_human:0B\r\n"
+            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+            libos_heap_used(), libos_heap_peak(), libos_heap_size());
     if (section_wanted(argc, argv, "persistence", 1))
         ADD("# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
             "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
