@@ -14,8 +14,11 @@ export GOFLAGS ?= -mod=mod
 LWIP_DIR := $(B)/src/lwip
 LIBOS_A := $(B)/libos/libos.a
 GCC_INC := $(shell $(CC) -print-file-name=include)
+# The stack protector as upstream Solo5 builds apps: a global guard that
+# the bindings set from the tender's entropy at boot.
+SSP_CFLAGS := -fstack-protector-strong -mstack-protector-guard=global
 GUEST_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Wno-unused-parameter \
-	-ffreestanding -fno-stack-protector -fno-pie -fno-pic -mno-red-zone \
+	-ffreestanding $(SSP_CFLAGS) -fno-pie -fno-pic -mno-red-zone \
 	-fno-omit-frame-pointer -nostdinc -isystem $(GCC_INC) \
 	-I$(B)/solo5/include -Ilibos/include -Ilibos/lwip/include -I$(LWIP_DIR)/src/include
 SOLO5_SPT_O := $(B)/solo5/lib/spt/solo5_spt.o

@@ -4,6 +4,7 @@
 package solo5_test
 
 import (
+	"debug/elf"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,7 +47,27 @@ func TestReadmeBuildYourOwn(t *testing.T) {
 	if err != nil {
 		t.Fatalf("README commands failed: %v\n%s", err, out)
 	}
-	for _, want := range []string{"Command line is: 'hello from runnc'", "SUCCESS"} {
+	// The README's flags are upstream's: the app is built with the stack
+	// protector, so it needs the guard the bindings provide.
+	o, err := elf.Open(filepath.Join(dir, "app.o"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer o.Close()
+	syms, err := o.Symbols()
+	if err != nil {
+		t.Fatal(err)
+	}
+	need := map[string]bool{"__stack_chk_guard": true, "__stack_chk_fail": true}
+	for _, s := range syms {
+		if s.Section == elf.SHN_UNDEF {
+			delete(need, s.Name)
+		}
+	}
+	if len(need) != 0 {
+		t.Errorf("app.o does not use the stack protector (no reference to %v): the README's flags lack -fstack-protector-strong -mstack-protector-guard=global", need)
+	}
+	for _, want := range []string{"Command line is: 'hello from runnc'", "Heap: ", "SUCCESS"} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -57,8 +57,10 @@ int main(void)
 	V("RUNNC_GUEST_BASE", RUNNC_GUEST_BASE);
 	V("RUNNC_BOOT_MAGIC", RUNNC_BOOT_MAGIC);
 	V("RUNNC_BOOT_FSGSBASE", RUNNC_BOOT_FSGSBASE);
+	V("RUNNC_BOOT_TLS_ARCH_PRCTL", RUNNC_BOOT_TLS_ARCH_PRCTL);
 	V("RUNNC_NOTE_FEATURES", RUNNC_NOTE_FEATURES);
 	V("RUNNC_FEATURE_VNET_HDR", RUNNC_FEATURE_VNET_HDR);
+	V("RUNNC_FEATURE_TLS", RUNNC_FEATURE_TLS);
 	V("RUNNC_DEVF_READONLY", RUNNC_DEVF_READONLY);
 	V("RUNNC_DEVF_VNET_HDR", RUNNC_DEVF_VNET_HDR);
 	V("runnc_device", sizeof(struct runnc_device));
@@ -71,7 +73,7 @@ int main(void)
 	F(runnc_boot_info, flags); F(runnc_boot_info, cmdline);
 	F(runnc_boot_info, mem_size); F(runnc_boot_info, heap_start);
 	F(runnc_boot_info, heap_size); F(runnc_boot_info, ndevices);
-	F(runnc_boot_info, devices);
+	F(runnc_boot_info, entropy); F(runnc_boot_info, devices);
 	return 0;
 }
 `
@@ -205,6 +207,7 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		"RUNNC_BOOT_INFO_ADDR": bootInfoAddr, "RUNNC_GUEST_MIN_ADDR": bootInfoAddr,
 		"RUNNC_CMDLINE_ADDR": cmdlineAddr, "RUNNC_CMDLINE_MAX": cmdlineMax,
 		"RUNNC_GUEST_BASE": GuestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
+		"RUNNC_BOOT_TLS_ARCH_PRCTL": bootFlagTLSArchPrctl, "RUNNC_FEATURE_TLS": featureTLS,
 		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
 		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
@@ -281,6 +284,16 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		if got := field(t, c, boot, w.base, w.key); got != w.v {
 			t.Errorf("%s (at %d): %#x, want %#x", w.key, w.base+c[w.key], got, w.v)
 		}
+	}
+	// Entropy for the stack protector: present, and fresh for every guest.
+	l2, err := layOut(img, testMem, devs, "a b", bootFlagFSGSBase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e1 := field(t, c, boot, 0, "runnc_boot_info.entropy")
+	e2 := field(t, c, l2.Chunks[0].Data, 0, "runnc_boot_info.entropy")
+	if c["runnc_boot_info.entropy"] != 56 || e1 == 0 || e1 == e2 {
+		t.Errorf("boot info entropy at %d: %#x, then %#x; want random at 56, different per guest", c["runnc_boot_info.entropy"], e1, e2)
 	}
 	if cmd := boot[cmdlineAddr-bootInfoAddr:][:4]; string(cmd) != "a b\x00" {
 		t.Errorf("command line %q, want \"a b\\x00\"", cmd)

@@ -102,8 +102,8 @@ func (a *asm) resolve() ([]Insn, error) {
 }
 
 // Compile turns the policy into a seccomp BPF program: the architecture is
-// checked, x32 syscall numbers are refused, each of the seven calls jumps to
-// its alternatives, and everything else returns KILL_PROCESS.
+// checked, x32 syscall numbers are refused, each allowed call jumps to its
+// alternatives, and everything else returns KILL_PROCESS.
 func (p *Policy) Compile() ([]Insn, error) {
 	var a asm
 	a.ld(offArch)
@@ -112,7 +112,7 @@ func (p *Policy) Compile() ([]Insn, error) {
 	a.jmp(bpfJgeK, x32SyscallBit, "kill", "")
 	// Dispatch: the blocks of many devices can be far away, beyond the
 	// 255 instructions a conditional jump reaches, so hop through a JA.
-	for _, c := range sevenCalls {
+	for _, c := range calls {
 		if len(p.alts[c.Name]) > 0 {
 			a.jmp(bpfJeqK, c.Nr, "", "not."+c.Name)
 			a.ja(c.Name)
@@ -121,7 +121,7 @@ func (p *Policy) Compile() ([]Insn, error) {
 	}
 	a.label("kill")
 	a.ret(retKillProcess)
-	for _, c := range sevenCalls {
+	for _, c := range calls {
 		alts := p.alts[c.Name]
 		if len(alts) == 0 {
 			continue

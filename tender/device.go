@@ -32,33 +32,37 @@ type Device struct {
 	file *os.File // keeps the fd open
 }
 
-// A module handles one device kind: its command-line options, attaching
-// the host side, and its part of the seccomp policy. Adding a device kind
-// means adding one module.
+// A module handles one device kind: its command-line options (into the
+// Config's specs), attaching the host side, and its part of the seccomp
+// policy. Adding a device kind means adding one module.
 type module interface {
 	// kind is the manifest type this module attaches.
 	kind() manifest.DeviceType
-	// option takes "--KEY:NAME=VALUE"; handled is false if KEY is not the module's.
-	option(key, name, value string) (handled bool, err error)
-	// names lists the device names given on the command line.
-	names() []string
+	// option takes "--KEY:NAME=VALUE" into cfg; handled is false if KEY
+	// is not the module's.
+	option(cfg *Config, key, name, value string) (handled bool, err error)
+	// validate checks the module's specs in cfg.
+	validate(cfg *Config) error
+	// names lists the device names cfg gives this module.
+	names(cfg *Config) []string
 	// attach opens the host side of manifest device name.
-	attach(name string) (*Device, error)
-	// rules adds this module's conditions to the seven-call policy.
+	attach(cfg *Config, name string) (*Device, error)
+	// rules adds this module's conditions to the policy.
 	rules(p *Policy, devs []*Device)
 }
 
-func modules() []module { return []module{&netModule{}, &blockModule{}} }
+func modules() []module { return []module{netModule{}, blockModule{}} }
 
 // attachAll attaches every device of the manifest, in manifest order, and
 // refuses options naming devices the manifest does not declare.
-func attachAll(mods []module, m *manifest.Manifest) ([]*Device, error) {
+func attachAll(cfg *Config, m *manifest.Manifest) ([]*Device, error) {
+	mods := modules()
 	declared := map[string]manifest.DeviceType{}
 	for _, d := range m.Devices {
 		declared[d.Name] = d.Type
 	}
 	for _, mod := range mods {
-		given := mod.names()
+		given := mod.names(cfg)
 		sort.Strings(given)
 		for _, n := range given {
 			if t, ok := declared[n]; !ok || t != mod.kind() {
@@ -78,7 +82,7 @@ func attachAll(mods []module, m *manifest.Manifest) ([]*Device, error) {
 			closeAll(devs)
 			return nil, fmt.Errorf("manifest device %q has type %s, which this tender cannot attach", d.Name, d.Type)
 		}
-		dev, err := mod.attach(d.Name)
+		dev, err := mod.attach(cfg, d.Name)
 		if err != nil {
 			closeAll(devs)
 			return nil, err

@@ -25,8 +25,15 @@ const (
 	noteFeatures = 3 // desc: uint32 RUNNC_FEATURE_* bits
 
 	// featureVnetHDR: the bindings handle RUNNC_DEVF_VNET_HDR taps.
-	featureVnetHDR  = 1
+	featureVnetHDR = 1
+	// featureTLS: the guest sets a TLS base (besides a non-empty PT_TLS).
+	featureTLS      = 2
 	maxLoadSegments = 8
+
+	// guestInterp is the PT_INTERP every guest carries (RUNNC_INTERP in
+	// runnc/abi.h): a path that cannot be a file, so that the host kernel
+	// refuses to exec a guest directly. It is the only one accepted.
+	guestInterp = "/nonexistent/runnc/"
 )
 
 // ELF constants used by the checks.
@@ -63,6 +70,7 @@ type Image struct {
 	Segments []Segment
 	Manifest *manifest.Manifest
 	Features uint32 // RUNNC_FEATURE_* from the features note (0 without one)
+	TLSSize  uint64 // memory size of the PT_TLS segment (0: no TLS)
 	End      uint64 // page-rounded end of the highest segment
 	data     []byte
 }
@@ -107,13 +115,23 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 	img := &Image{Entry: entry, data: data}
 	var abi []byte
 	var mft []byte
+	sawInterp := false
 	for i := 0; i < int(phnum); i++ {
 		ph := data[phoff+uint64(i)*phdrSize:]
 		ptype, flags := le.Uint32(ph[0:]), le.Uint32(ph[4:])
 		off, vaddr := le.Uint64(ph[8:]), le.Uint64(ph[16:])
 		filesz, memsz, align := le.Uint64(ph[32:]), le.Uint64(ph[40:]), le.Uint64(ph[48:])
 		switch ptype {
-		case ptInterp, ptDynamic:
+		case ptInterp:
+			if off > uint64(len(data)) || filesz != uint64(len(guestInterp))+1 ||
+				filesz > uint64(len(data))-off || string(data[off:off+filesz]) != guestInterp+"\x00" {
+				return nil, fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			}
+			if sawInterp {
+				return nil, fmt.Errorf("ELF has two PT_INTERP segments")
+			}
+			sawInterp = true
+		case ptDynamic:
 			return nil, fmt.Errorf("ELF is dynamically linked; guests must be static")
 		case ptNote:
 			if off > uint64(len(data)) || filesz > uint64(len(data))-off {
@@ -130,6 +148,8 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 				mft = m
 			}
 			img.Features |= f
+		case ptTLS:
+			img.TLSSize = memsz
 		case ptLoad:
 			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, uint64(len(data)), memSize); err != nil {
 				return nil, err

@@ -17,8 +17,9 @@ type testSeg struct {
 }
 
 // buildELF makes a minimal guest ELF: segments, an ABI note and a manifest
-// note in a PT_NOTE, as the solo5 toolchain lays them out.
-func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manifest) []byte {
+// note in a PT_NOTE, as the solo5 toolchain lays them out, and a PT_INTERP
+// of each interp given.
+func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manifest, interp ...string) []byte {
 	le := binary.LittleEndian
 	note := func(typ uint32, desc []byte) []byte {
 		b := make([]byte, 12, 64)
@@ -39,7 +40,7 @@ func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manif
 	if m != nil {
 		notes = append(notes, note(2, m.MarshalNote())...)
 	}
-	nph := len(segs) + 1
+	nph := len(segs) + 1 + len(interp)
 	hdr := make([]byte, ehdrSize+nph*phdrSize)
 	copy(hdr, "\x7fELF\x02\x01\x01")
 	le.PutUint16(hdr[16:], etExec)
@@ -70,7 +71,12 @@ func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manif
 		body = append(body, s.data...)
 	}
 	ph(len(segs), ptNote, pfR, uint64(len(body)), 0, uint64(len(notes)), uint64(len(notes)), 4)
-	return append(body, notes...)
+	body = append(body, notes...)
+	for i, path := range interp {
+		ph(len(segs)+1+i, ptInterp, pfR, uint64(len(body)), 0, uint64(len(path)), uint64(len(path)), 1)
+		body = append(body, path...)
+	}
+	return body
 }
 
 func validSegs() []testSeg {
@@ -106,6 +112,11 @@ func TestCheckELFAcceptsValid(t *testing.T) {
 	if got[0x101000] != "rodata" || got[bootInfoAddr][cmdlineAddr-bootInfoAddr:][:4] != "a b\x00" {
 		t.Fatalf("layout did not place segment data and cmdline: %v", got)
 	}
+	// With the PT_INTERP the toolchain gives every guest (so that the host
+	// kernel refuses to exec it directly).
+	if _, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"\x00"), testMem); err != nil {
+		t.Fatalf("guest with PT_INTERP %q refused: %v", guestInterp, err)
+	}
 }
 
 func TestCheckELFRefuses(t *testing.T) {
@@ -139,6 +150,12 @@ func TestCheckELFRefuses(t *testing.T) {
 		{"entry", buildELF(0x101000, validSegs(), ABIVersion, testManifest()), "entry point"},
 		{"abi", buildELF(0x100000, validSegs(), 99, testManifest()), "ABI version 99"},
 		{"manifest", buildELF(0x100000, validSegs(), ABIVersion, nil), "no manifest"},
+		// Only the INTERP that cannot exist is a guest's; any other is a
+		// dynamically linked host program.
+		{"interp", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), "/lib64/ld-linux-x86-64.so.2\x00"), "dynamically linked"},
+		{"interp unterminated", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp), "dynamically linked"},
+		{"interp longer", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"x\x00"), "dynamically linked"},
+		{"interp twice", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"\x00", guestInterp+"\x00"), "two PT_INTERP"},
 	}
 	for _, c := range cases {
 		_, err := CheckELF(c.elf, testMem)
@@ -157,6 +174,8 @@ func FuzzCheckELF(f *testing.F) {
 	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest()))
 	f.Add(buildELF(0x100000, validSegs()[:1], ABIVersion, &manifest.Manifest{}))
 	f.Add(buildELF(0x100000, validSegs(), 2, testManifest()))
+	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"\x00"))
+	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest(), "/lib/ld.so\x00"))
 	f.Add([]byte("\x7fELF\x02\x01\x01"))
 	guests, _ := filepath.Glob("../build/unikernels/*/*.spt")
 	more, _ := filepath.Glob("../build/unikernels/tests/*.spt")
@@ -205,11 +224,11 @@ func TestFeaturesNote(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := checkFeatures(cfg.mods, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
+	if err := checkFeatures(cfg, img); err == nil || !strings.Contains(err.Error(), "--net-offload:service0") {
 		t.Errorf("offload for a guest without the feature: %v, want a refusal naming the option", err)
 	}
 	img.Features = featureVnetHDR
-	if err := checkFeatures(cfg.mods, img); err != nil {
+	if err := checkFeatures(cfg, img); err != nil {
 		t.Errorf("offload for a guest with the feature: %v", err)
 	}
 

@@ -1,6 +1,7 @@
 package tender
 
 import (
+	"crypto/rand"
 	"encoding/binary"
 	"fmt"
 	"sort"
@@ -36,9 +37,10 @@ const (
 	protWrite = 2
 	protExec  = 4
 
-	bootFlagFSGSBase = 1
-	devFlagReadOnly  = 1
-	devFlagVnetHDR   = 2
+	bootFlagFSGSBase     = 1
+	bootFlagTLSArchPrctl = 2
+	devFlagReadOnly      = 1
+	devFlagVnetHDR       = 2
 
 	devRecordSize = 128
 	bootHdrSize   = 64
@@ -78,6 +80,10 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 	le.PutUint64(bi[32:], l.HeapStart)
 	le.PutUint64(bi[40:], memSize-l.HeapStart)
 	le.PutUint32(bi[48:], uint32(len(devs)))
+	// The guest has no getrandom: its stack protector guard comes from here.
+	if _, err := rand.Read(bi[56:64]); err != nil {
+		return nil, fmt.Errorf("entropy for the guest: %w", err)
+	}
 	for i, d := range devs {
 		r := bi[bootHdrSize+i*devRecordSize:]
 		copy(r[0:nameMax-1], d.Name)

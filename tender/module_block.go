@@ -4,60 +4,128 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
-// BlockSize is the unit of I/O of BLOCK_BASIC devices.
-const BlockSize = 512
+// maxSectorSize bounds --block-sector-size: the filter's alignment test
+// looks at the offset's low 32 bits only, and no guest needs more.
+const maxSectorSize = 1 << 20
 
 // blockModule attaches BLOCK_BASIC devices to files:
 //
-//	--block:NAME=PATH   a regular file or block device; opened read-write,
-//	                    or read-only if that is all the caller may do
-type blockModule struct {
-	paths map[string]string
+//	--block:NAME=PATH              a regular file or block device, read-write
+//	--block-ro:NAME=PATH           ... read-only: opened O_RDONLY, and the
+//	                               filter allows no pwrite64 on it
+//	--block-sector-size:NAME=N     the guest's block_size: a power of two
+//	                               from 512 (the default) to 1 MiB; the
+//	                               file's size must be a multiple of it
+//
+// Read-only is its own option, not a suffix of PATH, so that no path can
+// be mistaken for a mode; a file that cannot be opened for writing is
+// refused, never silently attached read-only.
+type blockModule struct{}
+
+func (blockModule) kind() manifest.DeviceType { return manifest.BlockBasic }
+
+// blockSpec returns cfg's spec of device name, adding an empty one.
+func (c *Config) blockSpec(name string) *BlockSpec {
+	for i := range c.Block {
+		if c.Block[i].Name == name {
+			return &c.Block[i]
+		}
+	}
+	c.Block = append(c.Block, BlockSpec{Name: name})
+	return &c.Block[len(c.Block)-1]
 }
 
-func (m *blockModule) kind() manifest.DeviceType { return manifest.BlockBasic }
-
-func (m *blockModule) option(key, name, value string) (bool, error) {
-	if key != "block" {
+func (blockModule) option(cfg *Config, key, name, value string) (bool, error) {
+	switch key {
+	case "block", "block-ro", "block-sector-size":
+	default:
 		return false, nil
 	}
-	if m.paths == nil {
-		m.paths = map[string]string{}
+	s := cfg.blockSpec(name)
+	switch key {
+	case "block", "block-ro":
+		if s.Path != "" {
+			return true, fmt.Errorf("--%s:%s: device %s is already attached (--block or --block-ro given twice)", key, name, name)
+		}
+		if value == "" {
+			return true, fmt.Errorf("--%s:%s: want --%s:%s=PATH", key, name, key, name)
+		}
+		s.Path, s.ReadOnly = value, key == "block-ro"
+	case "block-sector-size":
+		if s.SectorSize != 0 {
+			return true, fmt.Errorf("--block-sector-size:%s given twice", name)
+		}
+		n, err := strconv.ParseUint(value, 10, 64)
+		if err != nil || !validSectorSize(n) {
+			return true, fmt.Errorf("--block-sector-size:%s=%s: want a power of two from 512 to %d", name, value, maxSectorSize)
+		}
+		s.SectorSize = n
 	}
-	if _, dup := m.paths[name]; dup {
-		return true, fmt.Errorf("--block:%s given twice", name)
-	}
-	m.paths[name] = value
 	return true, nil
 }
 
-func (m *blockModule) names() []string {
+func validSectorSize(n uint64) bool {
+	return n >= 512 && n <= maxSectorSize && n&(n-1) == 0
+}
+
+func (blockModule) validate(cfg *Config) error {
+	seen := map[string]bool{}
+	for _, s := range cfg.Block {
+		if seen[s.Name] {
+			return fmt.Errorf("--block:%s given twice", s.Name)
+		}
+		seen[s.Name] = true
+		if s.Name == "" {
+			return fmt.Errorf("a block device has no name")
+		}
+		if s.SectorSize != 0 && !validSectorSize(s.SectorSize) {
+			return fmt.Errorf("--block-sector-size:%s=%d: want a power of two from 512 to %d", s.Name, s.SectorSize, maxSectorSize)
+		}
+	}
+	return nil
+}
+
+func (blockModule) names(cfg *Config) []string {
 	var n []string
-	for k := range m.paths {
-		n = append(n, k)
+	for _, s := range cfg.Block {
+		n = append(n, s.Name)
 	}
 	return n
 }
 
-func (m *blockModule) attach(name string) (*Device, error) {
-	path, ok := m.paths[name]
-	if !ok {
-		return nil, fmt.Errorf("the guest's manifest declares BLOCK_BASIC device %q: attach it with --block:%s=FILE", name, name)
+func (blockModule) attach(cfg *Config, name string) (*Device, error) {
+	s := cfg.blockSpec(name)
+	if s.Path == "" {
+		return nil, fmt.Errorf("the guest's manifest declares BLOCK_BASIC device %q: attach it with --block:%s=FILE (or --block-ro:%s=FILE)", name, name, name)
 	}
-	dev := &Device{Name: name, Type: manifest.BlockBasic, Path: path, BlockSize: BlockSize}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
-	if errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
-		f, err = os.Open(path)
-		dev.ReadOnly = true
+	opt := "--block:" + name + "=" + s.Path
+	flags := os.O_RDWR
+	if s.ReadOnly {
+		opt = "--block-ro:" + name + "=" + s.Path
+		flags = os.O_RDONLY
 	}
+	bs := s.SectorSize
+	if bs == 0 {
+		bs = DefaultSectorSize
+	}
+	dev := &Device{Name: name, Type: manifest.BlockBasic, Path: s.Path, BlockSize: bs, ReadOnly: s.ReadOnly}
+	f, err := os.OpenFile(s.Path, flags, 0)
 	if err != nil {
-		return nil, fmt.Errorf("--block:%s: %w", name, err)
+		var perr *os.PathError
+		if errors.As(err, &perr) {
+			err = perr.Err
+		}
+		if !s.ReadOnly && (errors.Is(err, unix.EROFS) || errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+			return nil, fmt.Errorf("%s: cannot open it for writing (%v); attach it read-only with --block-ro:%s=%s", opt, err, name, s.Path)
+		}
+		return nil, fmt.Errorf("%s: %w", opt, err)
 	}
 	st, err := f.Stat()
 	if err == nil && st.IsDir() {
@@ -69,18 +137,18 @@ func (m *blockModule) attach(name string) (*Device, error) {
 	}
 	if err != nil {
 		f.Close()
-		return nil, fmt.Errorf("--block:%s=%s: %w", name, path, err)
+		return nil, fmt.Errorf("%s: %w", opt, err)
 	}
-	if size < BlockSize || size%BlockSize != 0 {
+	if size < int64(bs) || size%int64(bs) != 0 {
 		f.Close()
-		return nil, fmt.Errorf("--block:%s=%s: size %d is not a positive multiple of the block size %d", name, path, size, BlockSize)
+		return nil, fmt.Errorf("%s: size %d is not a positive multiple of the block size %d", opt, size, bs)
 	}
 	dev.Capacity = uint64(size)
 	dev.file, dev.FD = f, int(f.Fd())
 	return dev, nil
 }
 
-func (m *blockModule) rules(p *Policy, devs []*Device) {
+func (blockModule) rules(p *Policy, devs []*Device) {
 	for _, d := range devs {
 		if d.Type != manifest.BlockBasic {
 			continue

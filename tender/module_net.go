@@ -23,70 +23,99 @@ import (
 //	                    to segment and checksum (TSO); off by default because
 //	                    it reaches more host kernel code (tun's virtio_net_hdr
 //	                    parsing, GSO segmentation)
-type netModule struct {
-	ifaces  map[string]string
-	macs    map[string]string
-	offload map[string]bool
-}
+type netModule struct{}
 
 // vnetHdrLen is the struct virtio_net_hdr the tap expects with
 // --net-offload: without num_buffers (TUNSETVNETHDRSZ 10).
 const vnetHdrLen = 10
 
-func (m *netModule) kind() manifest.DeviceType { return manifest.NetBasic }
+func (netModule) kind() manifest.DeviceType { return manifest.NetBasic }
 
-func (m *netModule) option(key, name, value string) (bool, error) {
+// netSpec returns cfg's spec of device name, adding an empty one.
+func (c *Config) netSpec(name string) *NetSpec {
+	for i := range c.Net {
+		if c.Net[i].Name == name {
+			return &c.Net[i]
+		}
+	}
+	c.Net = append(c.Net, NetSpec{Name: name})
+	return &c.Net[len(c.Net)-1]
+}
+
+func (netModule) option(cfg *Config, key, name, value string) (bool, error) {
+	switch key {
+	case "net", "net-mac", "net-offload":
+	default:
+		return false, nil
+	}
+	s := cfg.netSpec(name)
 	switch key {
 	case "net":
-		if m.ifaces == nil {
-			m.ifaces = map[string]string{}
-		}
-		if _, dup := m.ifaces[name]; dup {
+		if s.Iface != "" || s.FD != 0 {
 			return true, fmt.Errorf("--net:%s given twice", name)
 		}
-		m.ifaces[name] = value
-	case "net-mac":
-		if m.macs == nil {
-			m.macs = map[string]string{}
+		if strings.HasPrefix(value, "@") {
+			fd, err := strconv.Atoi(value[1:])
+			if err != nil || fd < 3 {
+				return true, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", name, value)
+			}
+			s.FD = fd
+		} else {
+			if value == "" {
+				return true, fmt.Errorf("--net:%s=%q: not an interface name", name, value)
+			}
+			s.Iface = value
 		}
-		if _, dup := m.macs[name]; dup {
+	case "net-mac":
+		if s.MAC != nil {
 			return true, fmt.Errorf("--net-mac:%s given twice", name)
 		}
-		m.macs[name] = value
+		hw, err := parseMAC(value)
+		if err != nil {
+			return true, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, value)
+		}
+		s.MAC = hw[:]
 	case "net-offload":
 		if value != "" {
 			return true, fmt.Errorf("--net-offload:%s takes no value", name)
 		}
-		if m.offload == nil {
-			m.offload = map[string]bool{}
-		}
-		if m.offload[name] {
+		if s.Offload {
 			return true, fmt.Errorf("--net-offload:%s given twice", name)
 		}
-		m.offload[name] = true
-	default:
-		return false, nil
+		s.Offload = true
 	}
 	return true, nil
 }
 
-func (m *netModule) names() []string {
-	var n []string
+func (netModule) validate(cfg *Config) error {
 	seen := map[string]bool{}
-	add := func(k string) {
-		if !seen[k] {
-			seen[k] = true
-			n = append(n, k)
+	for _, s := range cfg.Net {
+		if seen[s.Name] {
+			return fmt.Errorf("--net:%s given twice", s.Name)
+		}
+		seen[s.Name] = true
+		switch {
+		case s.Name == "":
+			return fmt.Errorf("a net device has no name")
+		case s.Iface != "" && s.FD != 0:
+			return fmt.Errorf("--net:%s: give a tap's name or an fd, not both", s.Name)
+		case s.Iface == "" && s.FD != 0 && s.FD < 3:
+			return fmt.Errorf("--net:%s=@%d: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", s.Name, s.FD)
+		case len(s.Iface) >= unix.IFNAMSIZ:
+			return fmt.Errorf("--net:%s=%q: not an interface name", s.Name, s.Iface)
+		case s.MAC != nil && len(s.MAC) != 6:
+			return fmt.Errorf("--net-mac:%s=%s: not a 48-bit MAC address", s.Name, s.MAC)
+		case s.MAC != nil && s.MAC[0]&1 != 0:
+			return fmt.Errorf("--net-mac:%s=%s: a multicast address cannot be a guest's MAC", s.Name, s.MAC)
 		}
 	}
-	for k := range m.ifaces {
-		add(k)
-	}
-	for k := range m.macs {
-		add(k)
-	}
-	for k := range m.offload {
-		add(k)
+	return nil
+}
+
+func (netModule) names(cfg *Config) []string {
+	var n []string
+	for _, s := range cfg.Net {
+		n = append(n, s.Name)
 	}
 	return n
 }
@@ -94,14 +123,10 @@ func (m *netModule) names() []string {
 // checkFeatures refuses --net-offload for a guest whose bindings do not
 // announce vnet_hdr support: older bindings would take the header for the
 // start of every frame.
-func checkFeatures(mods []module, img *Image) error {
-	for _, mod := range mods {
-		n, ok := mod.(*netModule)
-		if !ok || len(n.offload) == 0 || img.Features&featureVnetHDR != 0 {
-			continue
-		}
-		for name := range n.offload {
-			return fmt.Errorf("--net-offload:%s: the guest's bindings do not support offload (no vnet_hdr feature note): rebuild it with this runnc's toolchain, or drop the option", name)
+func checkFeatures(cfg *Config, img *Image) error {
+	for _, s := range cfg.Net {
+		if s.Offload && img.Features&featureVnetHDR == 0 {
+			return fmt.Errorf("--net-offload:%s: the guest's bindings do not support offload (no vnet_hdr feature note): rebuild it with this runnc's toolchain, or drop the option", s.Name)
 		}
 	}
 	return nil
@@ -113,19 +138,20 @@ type ifreq struct {
 	_     [22]byte
 }
 
-func (m *netModule) attach(name string) (*Device, error) {
-	spec, ok := m.ifaces[name]
-	if !ok {
+func (netModule) attach(cfg *Config, name string) (*Device, error) {
+	s := cfg.netSpec(name)
+	if s.Iface == "" && s.FD == 0 {
 		return nil, fmt.Errorf("the guest's manifest declares NET_BASIC device %q: attach it with --net:%s=TAP", name, name)
 	}
-	offload := m.offload[name]
+	spec := s.Iface
+	if spec == "" {
+		spec = fmt.Sprintf("@%d", s.FD)
+	}
+	offload := s.Offload
 	dev := &Device{Name: name, Type: manifest.NetBasic, MTU: 1500, VnetHDR: offload}
 	var f *os.File
-	if strings.HasPrefix(spec, "@") {
-		fd, err := strconv.Atoi(spec[1:])
-		if err != nil || fd < 3 {
-			return nil, fmt.Errorf("--net:%s=%s: want @FD with a file descriptor number of 3 or more (0-2 are stdio)", name, spec)
-		}
+	if s.Iface == "" {
+		fd := s.FD
 		var req ifreq
 		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
 			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap: %v", name, spec, fd, e)
@@ -150,9 +176,6 @@ func (m *netModule) attach(name string) (*Device, error) {
 		f = os.NewFile(uintptr(fd), spec)
 		dev.Iface = strings.TrimRight(string(req.name[:]), "\x00")
 	} else {
-		if len(spec) == 0 || len(spec) >= unix.IFNAMSIZ {
-			return nil, fmt.Errorf("--net:%s=%q: not an interface name", name, spec)
-		}
 		if _, err := ifaceQuery(spec, unix.SIOCGIFINDEX); err != nil {
 			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
 		}
@@ -186,17 +209,8 @@ func (m *netModule) attach(name string) (*Device, error) {
 		return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
 	}
 	dev.MTU = mtu
-	if mac, ok := m.macs[name]; ok {
-		hw, err := parseMAC(mac)
-		if err != nil {
-			f.Close()
-			return nil, fmt.Errorf("--net-mac:%s=%s: not a MAC address", name, mac)
-		}
-		if hw[0]&1 != 0 {
-			f.Close()
-			return nil, fmt.Errorf("--net-mac:%s=%s: a multicast address cannot be a guest's MAC", name, mac)
-		}
-		dev.MAC = hw
+	if s.MAC != nil {
+		copy(dev.MAC[:], s.MAC)
 	} else {
 		if _, err := unix.Getrandom(dev.MAC[:], 0); err != nil {
 			f.Close()
@@ -291,7 +305,7 @@ func tapMTU(fd int, iface string) (uint64, error) {
 	return uint64(r.mtu), r.err
 }
 
-func (m *netModule) rules(p *Policy, devs []*Device) {
+func (netModule) rules(p *Policy, devs []*Device) {
 	nnet := 0
 	for _, d := range devs {
 		if d.Type != manifest.NetBasic {

@@ -5,19 +5,25 @@ import (
 	"strings"
 )
 
-// The seven calls: the whole boundary between a guest and the host kernel.
-// Everything not allowed here kills the process (SECCOMP_RET_KILL_PROCESS).
-var sevenCalls = []struct {
+// The calls a guest may make: the whole boundary between a guest and the
+// host kernel. Everything not allowed here kills the process
+// (SECCOMP_RET_KILL_PROCESS). The first seven are every guest's; the
+// eighth, arch_prctl, is added only for a guest that sets a TLS base on a
+// CPU without FSGSBASE (see tls.go), and is printed only then.
+var calls = []struct {
 	Name string
 	Nr   uint32
+	// extra: not one of the seven; listed only when a rule allows it.
+	extra bool
 }{
-	{"read", 0},
-	{"write", 1},
-	{"pread64", 17},
-	{"pwrite64", 18},
-	{"clock_gettime", 228},
-	{"exit_group", 231},
-	{"ppoll", 271},
+	{"read", 0, false},
+	{"write", 1, false},
+	{"pread64", 17, false},
+	{"pwrite64", 18, false},
+	{"clock_gettime", 228, false},
+	{"exit_group", 231, false},
+	{"ppoll", 271, false},
+	{"arch_prctl", 158, true},
 }
 
 // Linux clock ids the guest may read.
@@ -41,6 +47,7 @@ type Cond struct {
 	Name string // what the argument is, for people
 	Op   Op
 	V    uint64
+	Sym  string // V's name for people (e.g. ARCH_SET_FS), if it has one
 }
 
 // ArgRef names argument i of a call; its methods make conditions.
@@ -51,9 +58,12 @@ type ArgRef struct {
 
 // Arg refers to argument i (0-based) called name.
 func Arg(i int, name string) ArgRef    { return ArgRef{i, name} }
-func (a ArgRef) Eq(v uint64) Cond      { return Cond{a.i, a.name, OpEq, v} }
-func (a ArgRef) Le(v uint64) Cond      { return Cond{a.i, a.name, OpLe, v} }
-func (a ArgRef) Aligned(v uint64) Cond { return Cond{a.i, a.name, OpAligned, v} }
+func (a ArgRef) Eq(v uint64) Cond      { return Cond{a.i, a.name, OpEq, v, ""} }
+func (a ArgRef) Le(v uint64) Cond      { return Cond{a.i, a.name, OpLe, v, ""} }
+func (a ArgRef) Aligned(v uint64) Cond { return Cond{a.i, a.name, OpAligned, v, ""} }
+
+// EqSym is Eq for a value people know by the name sym.
+func (a ArgRef) EqSym(v uint64, sym string) Cond { return Cond{a.i, a.name, OpEq, v, sym} }
 func (c Cond) holds(args [6]uint64) bool {
 	x := args[c.Arg]
 	switch c.Op {
@@ -73,6 +83,9 @@ func (c Cond) String() string {
 		if c.Name == "sigmask" && c.V == 0 {
 			return "sigmask == NULL"
 		}
+		if c.Sym != "" {
+			return fmt.Sprintf("%s == %s", c.Name, c.Sym)
+		}
 		return fmt.Sprintf("%s == %d", c.Name, c.V)
 	case OpLe:
 		return fmt.Sprintf("%s <= %d", c.Name, c.V)
@@ -88,8 +101,8 @@ type Alt struct {
 	Conds []Cond
 }
 
-// Policy is the seccomp policy of one guest: for each of the seven calls,
-// the alternatives under which it is allowed. It is data: compiled to BPF
+// Policy is the seccomp policy of one guest: for each allowed call, the
+// alternatives under which it is allowed. It is data: compiled to BPF
 // by Compile, printed by String, evaluated by Allowed for tests.
 type Policy struct {
 	alts map[string][]Alt
@@ -108,16 +121,16 @@ func NewPolicy(mods []module, devs []*Device) *Policy {
 	return p
 }
 
-// Allow adds an alternative to call, which must be one of the seven.
+// Allow adds an alternative to call, which must be in the calls table.
 func (p *Policy) Allow(call, who string, conds ...Cond) {
 	if nr(call) < 0 {
-		panic("tender: " + call + " is not one of the seven calls")
+		panic("tender: " + call + " is not in the table of calls a guest may make")
 	}
 	p.alts[call] = append(p.alts[call], Alt{who, conds})
 }
 
 func nr(call string) int {
-	for _, c := range sevenCalls {
+	for _, c := range calls {
 		if c.Name == call {
 			return int(c.Nr)
 		}
@@ -128,7 +141,7 @@ func nr(call string) int {
 // Allowed says whether the policy allows syscall number n with args:
 // the reference the compiled filter is tested against.
 func (p *Policy) Allowed(n uint32, args [6]uint64) bool {
-	for _, c := range sevenCalls {
+	for _, c := range calls {
 		if c.Nr != n {
 			continue
 		}
@@ -145,10 +158,14 @@ func (p *Policy) Allowed(n uint32, args [6]uint64) bool {
 	return false
 }
 
-// String prints the policy: one line per call, its conditions joined by ||.
+// String prints the policy: one line per call (each of the seven, and an
+// extra call only when allowed), its conditions joined by ||.
 func (p *Policy) String() string {
 	var b strings.Builder
-	for _, c := range sevenCalls {
+	for _, c := range calls {
+		if c.extra && len(p.alts[c.Name]) == 0 {
+			continue
+		}
 		var alts []string
 		for _, a := range p.alts[c.Name] {
 			var cs []string

@@ -19,73 +19,6 @@ import (
 //go:embed stub/stub.elf
 var stub []byte
 
-// Config is what runnc-spt was asked to do.
-type Config struct {
-	MemMB  int
-	Kernel string
-	Args   []string
-	mods   []module
-}
-
-// DefaultMemMB is guest memory when --mem is not given (as Solo5).
-const DefaultMemMB = 512
-
-// maxMemMB keeps guest memory far below the stub (0x6f0000000000).
-const maxMemMB = 64 << 10
-
-// ParseArgs parses a Solo5-spt-like command line:
-//
-//	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
-//	[--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
-//
-// A --KEY:NAME option without "=VALUE" reaches its module with an empty value.
-func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
-	cfg = &Config{MemMB: DefaultMemMB, mods: modules()}
-	i := 0
-	for ; i < len(argv); i++ {
-		a := argv[i]
-		if a == "--" {
-			i++
-			break
-		}
-		if !strings.HasPrefix(a, "--") {
-			break
-		}
-		switch {
-		case a == "--print-filter":
-			printFilter = true
-		case strings.HasPrefix(a, "--mem="):
-			n, err := strconv.Atoi(strings.TrimPrefix(a, "--mem="))
-			if err != nil || n < 2 || n > maxMemMB {
-				return nil, false, fmt.Errorf("%s: want a size in MiB from 2 to %d", a, maxMemMB)
-			}
-			cfg.MemMB = n
-		default:
-			key, rest, ok := strings.Cut(a[2:], ":")
-			name, value, _ := strings.Cut(rest, "=")
-			if !ok || name == "" {
-				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
-			}
-			handled := false
-			for _, m := range cfg.mods {
-				h, err := m.option(key, name, value)
-				if err != nil {
-					return nil, false, err
-				}
-				handled = handled || h
-			}
-			if !handled {
-				return nil, false, fmt.Errorf("unknown option %s (see runnc-spt --help)", a)
-			}
-		}
-	}
-	if i >= len(argv) {
-		return nil, false, fmt.Errorf("no KERNEL given (see runnc-spt --help)")
-	}
-	cfg.Kernel, cfg.Args = argv[i], argv[i+1:]
-	return cfg, printFilter, nil
-}
-
 // Prepared is a checked guest with its devices attached and its filter built.
 type Prepared struct {
 	Image   *Image
@@ -97,30 +30,33 @@ type Prepared struct {
 
 // Prepare does every check and opens every device; nothing runs yet.
 func Prepare(cfg *Config) (*Prepared, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
 	data, err := os.ReadFile(cfg.Kernel)
 	if err != nil {
 		return nil, err
 	}
-	memSize := uint64(cfg.MemMB) << 20
+	memSize := uint64(cfg.memMB()) << 20
 	img, err := CheckELF(data, memSize)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
 	}
-	if err := checkFeatures(cfg.mods, img); err != nil {
+	if err := checkFeatures(cfg, img); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
 	}
-	devs, err := attachAll(cfg.mods, img.Manifest)
+	devs, err := attachAll(cfg, img.Manifest)
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{Image: img, Devices: devs, Policy: NewPolicy(cfg.mods, devs)}
+	p := &Prepared{Image: img, Devices: devs, Policy: NewPolicy(modules(), devs)}
+	flags, tlsReason := tlsMode(img, hasFSGSBase(), cfg.NoFSGSBase)
+	if tlsReason != "" {
+		allowTLS(p.Policy, memSize, tlsReason)
+	}
 	if p.Filter, err = p.Policy.Compile(); err != nil {
 		closeAll(devs)
 		return nil, err
-	}
-	var flags uint32
-	if hasFSGSBase() {
-		flags |= bootFlagFSGSBase
 	}
 	if p.Layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
 		closeAll(devs)
@@ -131,21 +67,6 @@ func Prepare(cfg *Config) (*Prepared, error) {
 		return nil, err
 	}
 	return p, nil
-}
-
-// hasFSGSBase says whether the kernel lets user space use wrfsbase.
-func hasFSGSBase() bool {
-	const atHWCAP2, hwcap2FSGSBase = 26, 1 << 1
-	auxv, err := unix.Auxv()
-	if err != nil {
-		return false
-	}
-	for _, kv := range auxv {
-		if kv[0] == atHWCAP2 {
-			return kv[1]&hwcap2FSGSBase != 0
-		}
-	}
-	return false
 }
 
 // plan layout: tender/stub/plan.h.

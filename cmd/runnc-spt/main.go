@@ -2,7 +2,8 @@
 // in this process under a seccomp filter of seven system calls.
 //
 //	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
-//	          [--net-offload:NAME] [--block:NAME=PATH] [--print-filter] [--] KERNEL [ARGS...]
+//	          [--net-offload:NAME] [--block:NAME=PATH] [--block-ro:NAME=PATH]
+//	          [--block-sector-size:NAME=N] [--print-filter] [--] KERNEL [ARGS...]
 package main
 
 import (
@@ -24,8 +25,16 @@ command line. The guest's exit status is this command's exit status.
   --net-offload:NAME    let the guest hand NAME's tap TCP segments of up to
                         64 KiB for the kernel to segment and checksum (TSO;
                         reaches more host kernel code, hence opt-in)
-  --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH
+  --block:NAME=PATH     attach BLOCK_BASIC device NAME to file PATH, read-write
+  --block-ro:NAME=PATH  ... read-only: opened O_RDONLY, no pwrite64 in the filter
+  --block-sector-size:NAME=N
+                        NAME's block size: a power of two from 512 (default)
+                        to 1048576; PATH's size must be a multiple of it
   --print-filter        print the seccomp policy for these devices and exit
+
+Environment (for tests only):
+  RUNNC_SPT_NO_FSGSBASE=1  act as if the CPU lacked FSGSBASE: a guest that
+                        uses TLS then gets arch_prctl(ARCH_SET_FS) in its filter
 `
 
 func main() {
@@ -38,6 +47,7 @@ func main() {
 	if err != nil {
 		fail(err)
 	}
+	cfg.NoFSGSBase = os.Getenv(tender.NoFSGSBaseEnv) == "1"
 	p, err := tender.Prepare(cfg)
 	if err != nil {
 		fail(err)

@@ -21,6 +21,9 @@ func TestRefusals(t *testing.T) {
 	os.WriteFile(notELF, []byte("#!/bin/sh\necho pwned\n"), 0o755)
 	small := filepath.Join(dir, "small.img")
 	os.WriteFile(small, make([]byte, 100), 0o644)
+	// 1 MiB and 512 bytes: a multiple of 512, not of 4096.
+	odd := filepath.Join(dir, "odd.img")
+	os.WriteFile(odd, make([]byte, 1<<20+512), 0o644)
 	hostELF, _ := exec.LookPath("true")
 	// A guest whose bindings predate offload: its features note hidden.
 	oldGuest := filepath.Join(dir, "old.spt")
@@ -53,6 +56,15 @@ func TestRefusals(t *testing.T) {
 		{"offload with a value", []string{"--net:service0=rnctapnope0", "--net-offload:service0=on", filepath.Join(tests, "net.spt")}, "takes no value"},
 		{"offload for no device", []string{"--net:service0=rnctapnope0", "--net-offload:other", filepath.Join(tests, "net.spt")}, "other"},
 		{"stdio as tap", []string{"--net:service0=@1", filepath.Join(tests, "net.spt")}, "3 or more"},
+		{"sector size not a power of two", []string{"--block:storage=" + odd, "--block-sector-size:storage=1000", filepath.Join(tests, "blk.spt")}, "--block-sector-size:storage=1000: want a power of two from 512"},
+		{"sector size too small", []string{"--block:storage=" + odd, "--block-sector-size:storage=256", filepath.Join(tests, "blk.spt")}, "--block-sector-size:storage=256: want a power of two from 512"},
+		{"sector size zero", []string{"--block:storage=" + odd, "--block-sector-size:storage=0", filepath.Join(tests, "blk.spt")}, "want a power of two"},
+		{"sector size too large", []string{"--block:storage=" + odd, "--block-sector-size:storage=2097152", filepath.Join(tests, "blk.spt")}, "want a power of two"},
+		{"sector size not a number", []string{"--block:storage=" + odd, "--block-sector-size:storage=4k", filepath.Join(tests, "blk.spt")}, "want a power of two"},
+		{"sector size twice", []string{"--block:storage=" + odd, "--block-sector-size:storage=4096", "--block-sector-size:storage=4096", filepath.Join(tests, "blk.spt")}, "given twice"},
+		{"file not a multiple of the sector size", []string{"--block:storage=" + odd, "--block-sector-size:storage=4096", filepath.Join(tests, "blk.spt")}, "size 1049088 is not a positive multiple of the block size 4096"},
+		{"sector size for no device", []string{"--block:storage=" + odd, "--block-sector-size:other=4096", filepath.Join(tests, "blk.spt")}, `"other"`},
+		{"block twice", []string{"--block:storage=" + odd, "--block-ro:storage=" + odd, filepath.Join(tests, "blk.spt")}, "given twice"},
 	}
 	for _, c := range cases {
 		out, err := exec.Command(spt, c.args...).CombinedOutput()

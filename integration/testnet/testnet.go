@@ -265,7 +265,7 @@ type Guest struct {
 
 // StartGuest runs
 //
-//	runnc-spt --net:service0=TAP [--block:rootfs=IMAGE] SPT --ipv4=GUEST/24 --ipv4-gateway=CLIENT ARGS...
+//	runnc-spt --net:service0=TAP [--block-ro:rootfs=IMAGE] SPT --ipv4=GUEST/24 --ipv4-gateway=CLIENT ARGS...
 //
 // in the server netns, with build/bin/runnc-spt from the module root. The
 // tender's stdout and stderr are collected (Output). ip netns exec execs the
@@ -288,7 +288,7 @@ func (n *Net) StartGuestWith(opts []string, spt, rootfsImage string, args ...str
 	}
 	targs := []string{"--net:service0=" + n.Tap}
 	if rootfsImage != "" {
-		targs = append(targs, "--block:rootfs="+rootfsImage)
+		targs = append(targs, "--block-ro:rootfs="+rootfsImage) // the guest only reads it
 	}
 	targs = append(targs, opts...)
 	targs = append(targs, spt,

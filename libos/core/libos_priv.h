@@ -24,8 +24,12 @@ int libos_netif_up(const struct libos_netcfg *cfg);
 int libos_netif_ready(void);
 /* The device's handle, for solo5_yield()'s ready set. */
 solo5_handle_t libos_netif_handle(void);
-/* Read and process up to budget frames; returns how many were read. */
+/* Read and process up to budget frames; returns how many were read, or -1
+ * once the device has failed for good (logged once, every connection and
+ * listener closed). */
 int libos_netif_poll(int budget);
+/* Nonzero once the device failed: the unikernel exits 1 (core/main.c). */
+int libos_netif_failed(void);
 /* With transmit offload (--net-offload): the largest TCP payload one frame
  * may carry on the wire (MTU - 40); 0 without offload. */
 unsigned libos_netif_offload_mss(void);

@@ -74,7 +74,15 @@ void libos_run(void)
     while (!stopping) {
         int more = 0;
         if (net) {
-            if (libos_netif_poll(RX_BUDGET) == RX_BUDGET)
+            int n = libos_netif_poll(RX_BUDGET);
+            if (n < 0) {
+                /* The device is gone: let the closed() callbacks of the
+                 * connections it took along run, then return. */
+                while (libos_tcp_service())
+                    ;
+                break;
+            }
+            if (n == RX_BUDGET)
                 more = 1;
             sys_check_timeouts();
         }

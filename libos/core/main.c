@@ -155,5 +155,12 @@ int solo5_app_main(const struct solo5_start_info *si)
         libos_log("libos: --ipv4-gateway, --net and --mtu need --ipv4=ADDR/PREFIX\n");
         return 1;
     }
-    return main(argc, argv);
+    int status = main(argc, argv);
+    /* A service whose network device is gone cannot serve again (the tap
+     * cannot come back to this process): exit with an error, whatever main
+     * returned, so that the engine sees a failed container and its restart
+     * policy applies, rather than keep an idle guest that serves nothing. */
+    if (have_ipv4 && libos_netif_failed())
+        return SOLO5_EXIT_FAILURE;
+    return status;
 }

@@ -17,6 +17,7 @@
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
 #include "lwip/etharp.h"
+#include "lwip/priv/tcp_priv.h"
 #include "lwip/ip4_frag.h"
 #include "lwip/prot/ip4.h"
 #include "netif/ethernet.h"
@@ -25,7 +26,9 @@
 
 static struct netif nif;
 static solo5_handle_t handle;
+static const char *device;      /* its name, for messages */
 static int ready;
+static int failed;              /* the device is gone: see libos_netif_poll */
 /* Largest frame the device may hand us (its MTU plus the header). */
 static size_t frame_max;
 /* Output frames built from a pbuf chain are copied here. */
@@ -137,6 +140,7 @@ int libos_netif_up(const struct libos_netcfg *cfg)
 {
     struct solo5_net_info info;
 
+    device = cfg->device;
     if (solo5_net_acquire(cfg->device, &handle, &info) != SOLO5_R_OK) {
         libos_log("libos: cannot acquire network device '%s' "
                 "(is it a NET_BASIC device in the manifest and attached?)\n",
@@ -208,10 +212,32 @@ solo5_handle_t libos_netif_handle(void)
     return handle;
 }
 
+int libos_netif_failed(void)
+{
+    return failed;
+}
+
+/* The device failed for good: every connection and listener is dropped
+ * (their closed() callbacks run from libos_tcp_service()), and the loop
+ * stops. A RST cannot reach the peers through a device that is gone; they
+ * find out by their own timeouts, as after a cable pull. */
+static void fail(void)
+{
+    failed = 1;
+    libos_log("libos: network device '%s' failed (its tap is gone?): "
+            "closing every connection and stopping\n", device);
+    while (tcp_active_pcbs != NULL)
+        tcp_abort(tcp_active_pcbs);
+    while (tcp_listen_pcbs.listen_pcbs != NULL)
+        tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
+}
+
 int libos_netif_poll(int budget)
 {
     int n;
 
+    if (failed)
+        return -1;
     for (n = 0; n < budget; n++) {
         /* Pool pbufs are fast; when the pool is empty (segments held
          * for reordering or by paused connections) use the heap rather
@@ -231,7 +257,12 @@ int libos_netif_poll(int budget)
         solo5_result_t r = solo5_net_read(handle, p->payload, frame_max, &len);
         if (r != SOLO5_R_OK) {
             pbuf_free(p);
-            break;
+            if (r == SOLO5_R_AGAIN)
+                break;
+            /* Not a frame short: the device itself failed (the bindings
+             * keep a deleted tap failed). Polling it again would spin. */
+            fail();
+            return -1;
         }
         pbuf_realloc(p, (u16_t)len);
         if (nif.input(p, &nif) != ERR_OK)

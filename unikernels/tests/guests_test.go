@@ -33,6 +33,10 @@ type guestTest struct {
 	devices devices
 	// corrupt, if set, runs a corrupted copy of the guest's image.
 	corrupt func(t *testing.T, img []byte) []byte
+	// noFSGSBase runs the tender as if the CPU lacked FSGSBASE.
+	noFSGSBase bool
+	// sectorSize, if set, is the block device's --block-sector-size.
+	sectorSize int
 
 	// How it ends: refused by the tender before the guest runs (non-zero
 	// exit, nothing on stdout, one line on stderr matching reason), killed
@@ -49,7 +53,8 @@ type guestTest struct {
 
 // runEnv is what a run was given.
 type runEnv struct {
-	block string // the block device's file, if attached
+	block      string // the block device's file, if attached
+	sectorSize int    // its block size
 }
 
 var (
@@ -62,6 +67,50 @@ func syscallKilled(c string) guestTest {
 	return guestTest{name: "syscall/" + c, guest: "syscall", args: []string{c},
 		devices: netDev | blockDev, signal: syscall.SIGSYS,
 		want: []string{"syscall: " + c}, absent: survived}
+}
+
+// archPrctlKilled is syscallKilled with the eighth rule in the filter: the
+// syscall guest says it uses TLS, and FSGSBASE is turned off.
+func archPrctlKilled(c string) guestTest {
+	tc := syscallKilled(c)
+	tc.noFSGSBase = true
+	return tc
+}
+
+// noFSGSBaseEnv makes the tender act as if the CPU lacked FSGSBASE.
+const noFSGSBaseEnv = "RUNNC_SPT_NO_FSGSBASE=1"
+
+// withoutFSGSBase prefixes argv to run with noFSGSBaseEnv; env execs, so
+// the pid stays the tender's.
+func withoutFSGSBase(argv ...string) []string {
+	return append([]string{"env", noFSGSBaseEnv}, argv...)
+}
+
+// hostHasFSGSBase says whether this host's kernel lets user space use
+// wrfsbase (AT_HWCAP2 bit 1), read independently of the tender.
+func hostHasFSGSBase(t *testing.T) bool {
+	auxv, err := os.ReadFile("/proc/self/auxv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+16 <= len(auxv); i += 16 {
+		if binary.LittleEndian.Uint64(auxv[i:]) == 26 { // AT_HWCAP2
+			return binary.LittleEndian.Uint64(auxv[i+8:])&2 != 0
+		}
+	}
+	return false
+}
+
+// checkTLSWay checks the tls guest set its TLS base the way the host
+// allows: wrfsbase with FSGSBASE, arch_prctl without.
+func checkTLSWay(t *testing.T, r *result, _ *runEnv) {
+	want := "TLS base via arch_prctl"
+	if hostHasFSGSBase(t) {
+		want = "TLS base via wrfsbase"
+	}
+	if !strings.Contains(r.stdout, want) {
+		t.Errorf("output lacks %q (host FSGSBASE: %v):\n%s", want, hostHasFSGSBase(t), r.stdout)
+	}
 }
 
 // syscallAllowed is a control: a call within the allowed arguments must
@@ -89,10 +138,20 @@ var guestTests = []guestTest{
 	{name: "globals", guest: "globals", want: []string{"SUCCESS"}},
 	{name: "time", guest: "time", want: []string{"SUCCESS"}, check: checkWallClock},
 	{name: "fpu", guest: "fpu", want: []string{"SUCCESS"}},
-	{name: "tls", guest: "tls", want: []string{"SUCCESS"}},
+	// TLS both ways on every host: as the CPU allows, and forced to the
+	// arch_prctl fallback of CPUs without FSGSBASE.
+	{name: "tls", guest: "tls", want: []string{"SUCCESS"}, check: checkTLSWay},
+	{name: "tls/no-fsgsbase", guest: "tls", noFSGSBase: true,
+		want: []string{"TLS base via arch_prctl", "SUCCESS"}},
 	{name: "blk", guest: "blk", devices: blockDev,
 		want: []string{"capacity 1048576 block_size 512", "SUCCESS"}, check: checkBlockPattern},
+	{name: "blk/sector-4096", guest: "blk", devices: blockDev, sectorSize: 4096,
+		want: []string{"capacity 1048576 block_size 4096", "SUCCESS"}, check: checkBlockPattern},
 	{name: "abort", guest: "abort", exit: 255, want: []string{"calling solo5_abort()"}},
+	// The stack protector: a fresh guard every run, an overrun aborts.
+	{name: "ssp/guard", guest: "ssp", args: []string{"guard"}, want: []string{"SUCCESS"}, check: checkGuardFresh},
+	{name: "ssp/smash", guest: "ssp", args: []string{"smash"}, exit: 255,
+		want: []string{"overrunning", "Solo5: stack smashing detected"}, absent: survived},
 
 	{name: "exception/code", guest: "exception", signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
 	{name: "exception/rodata", guest: "exception", args: []string{"rodata"}, signal: syscall.SIGSEGV, want: []string{"writing to"}, absent: survived},
@@ -124,6 +183,11 @@ var guestTests = []guestTest{
 	syscallKilled("pwrite-fd1"),
 	syscallKilled("ppoll-sigmask"),
 	syscallKilled("ppoll-nfds"),
+	archPrctlKilled("arch_prctl-get"),
+	archPrctlKilled("arch_prctl-gs"),
+	archPrctlKilled("arch_prctl-end"),
+	archPrctlKilled("arch_prctl-high"),
+	archPrctlKilled("arch_prctl-code-high"),
 	// ... and within, so the kills above are the filter's doing.
 	syscallAllowed("ok-write-fd1"),
 	syscallAllowed("ok-clock-monotonic"),
@@ -132,6 +196,8 @@ var guestTests = []guestTest{
 	syscallAllowed("ok-pwrite"),
 	syscallAllowed("ok-ppoll"),
 	syscallAllowed("ok-read-net"),
+	{name: "syscall/ok-arch_prctl", guest: "syscall", args: []string{"ok-arch_prctl"}, noFSGSBase: true,
+		devices: netDev | blockDev, exit: 1, want: []string{"SURVIVED"}},
 
 	// Devices must match the manifest.
 	{name: "devices/missing", guest: "blk", refused: true, reason: "storage"},
@@ -168,6 +234,8 @@ var guestTests = []guestTest{
 		corrupt: progField(isData, 40, func(uint64) uint64 { return 1 << 46 }, 8)},
 	{name: "malformed/misaligned-segment", guest: "hello", refused: true,
 		corrupt: progField(isText, 16, func(v uint64) uint64 { return v + 0x10 }, 8)},
+	// A PT_INTERP other than the one that cannot exist: a dynamic program.
+	{name: "malformed/interp", guest: "hello", refused: true, reason: "dynamically linked", corrupt: otherInterp},
 	{name: "malformed/abi-version", guest: "hello", refused: true, reason: "(?i)ABI",
 		corrupt: noteField(1, 0, 2)},
 	{name: "malformed/no-abi-note", guest: "hello", refused: true, reason: "(?i)ABI",
@@ -176,6 +244,19 @@ var guestTests = []guestTest{
 		corrupt: noteField(2, 0, 2)},
 	{name: "malformed/no-manifest", guest: "hello", refused: true, reason: "(?i)manifest",
 		corrupt: noteType(2, 99)},
+}
+
+// The block rows of the syscall guest again with 4096-byte sectors: the
+// filter's size and alignment conditions follow the sector size (an
+// offset of half a block is 512-aligned but not 4096-aligned).
+func init() {
+	for _, tc := range guestTests {
+		if tc.guest == "syscall" && (strings.Contains(tc.name, "pread") || strings.Contains(tc.name, "pwrite")) {
+			tc.name += "/sector-4096"
+			tc.sectorSize = 4096
+			guestTests = append(guestTests, tc)
+		}
+	}
 }
 
 // TestGuests runs every row of guestTests and checks how it ended.
@@ -196,9 +277,16 @@ func TestGuests(t *testing.T) {
 			}
 			env := &runEnv{}
 			argv := []string{spt}
+			if tc.noFSGSBase {
+				argv = withoutFSGSBase(spt)
+			}
 			if tc.devices&blockDev != 0 {
-				env.block = blockFile(t, blockSize)
+				env.block, env.sectorSize = blockFile(t, blockSize), 512
 				argv = append(argv, "--block:storage="+env.block)
+				if tc.sectorSize != 0 {
+					env.sectorSize = tc.sectorSize
+					argv = append(argv, fmt.Sprintf("--block-sector-size:storage=%d", tc.sectorSize))
+				}
 			}
 			if tc.devices&netDev != 0 {
 				ns := newNetns(t, 1)
@@ -260,6 +348,23 @@ func (tc *guestTest) assert(t *testing.T, r *result) {
 	}
 }
 
+var guardLine = regexp.MustCompile(`(?m)^guard (0x[0-9a-f]+)$`)
+
+// checkGuardFresh runs the ssp guest a second time: the stack protector
+// guard comes from the tender's entropy, so it differs from run to run.
+func checkGuardFresh(t *testing.T, r *result, _ *runEnv) {
+	first := guardLine.FindStringSubmatch(r.stdout)
+	again := run(t, time.Minute, tender(t), guest(t, "ssp"), "guard")
+	second := guardLine.FindStringSubmatch(again.stdout)
+	if first == nil || second == nil {
+		t.Fatalf("no guard line in %q or %q", r.stdout, again.stdout)
+	}
+	t.Logf("guards %s and %s", first[1], second[1])
+	if first[1] == second[1] {
+		t.Errorf("the stack protector guard is %s in two runs: not random", first[1])
+	}
+}
+
 var wallClock = regexp.MustCompile(`wall clock: (\d+) ns`)
 
 // checkWallClock compares the guest's wall clock with the host's.
@@ -299,7 +404,7 @@ func checkBlockPattern(t *testing.T, r *result, env *runEnv) {
 	if len(data) != blockSize {
 		t.Fatalf("block file is %d bytes after the run, was %d", len(data), blockSize)
 	}
-	const bs = 512
+	bs := env.sectorSize
 	for off := range data {
 		n, i := uint64(off/bs), uint64(off%bs)
 		if data[off] != blockPattern(n, i) {
@@ -413,6 +518,19 @@ func overlapSegments(t *testing.T, img []byte) []byte {
 	return progField(isRodata, 24, func(uint64) uint64 { return text.Vaddr }, 8)(t, img)
 }
 
+// otherInterp makes the guest's PT_INTERP name a path of the same length
+// that could exist.
+func otherInterp(t *testing.T, img []byte) []byte {
+	const ours, other = "/nonexistent/runnc/\x00", "/lib64/ld-x86-64.so\x00"
+	i := strings.Index(string(img), ours)
+	if i < 0 || len(ours) != len(other) {
+		t.Fatalf("the guest image has no PT_INTERP %q", ours)
+	}
+	img = append([]byte(nil), img...)
+	copy(img[i:], other)
+	return img
+}
+
 // noteAt returns the file offset of the desc of the RUNNC note of type typ
 // and of its type field.
 func noteAt(t *testing.T, img []byte, typ uint32) (desc, typeField int) {
@@ -465,7 +583,9 @@ var allowed = map[int]string{
 
 // TestEverySyscallKills checks that every other system call number,
 // including unallocated ones and the x32 ABI's, kills the guest with
-// SIGSYS.
+// SIGSYS. It runs the syscall guest, which says it uses TLS, as if the CPU
+// lacked FSGSBASE, so arch_prctl (158) is in the filter with its
+// conditions and its all-zero call must kill too.
 func TestEverySyscallKills(t *testing.T) {
 	spt, img := tender(t), guest(t, "syscall")
 	var nrs []uint64
@@ -489,7 +609,9 @@ func TestEverySyscallKills(t *testing.T) {
 			defer func() { done <- struct{}{} }()
 			for nr := range work {
 				c := fmt.Sprintf("nr %#x", nr)
-				r, err := runErr(30*time.Second, ns.exec(spt, "--net:service0="+tap, "--block:storage="+block, img, c)...)
+				// Without FSGSBASE, so the filter under test is the
+				// widest one, with the eighth rule (arch_prctl).
+				r, err := runErr(30*time.Second, ns.exec(withoutFSGSBase(spt, "--net:service0="+tap, "--block:storage="+block, img, c)...)...)
 				switch {
 				case err != nil:
 					t.Errorf("%s: %v", c, err)
@@ -517,36 +639,71 @@ func TestEverySyscallKills(t *testing.T) {
 }
 
 // TestPrintFilter checks --print-filter shows one line per allowed call:
-// the seven, each once.
+// the seven, each once, for a guest without TLS on every host (with and
+// without FSGSBASE); and an eighth, arch_prctl with its reason, for a guest
+// that uses TLS exactly when FSGSBASE is missing.
 func TestPrintFilter(t *testing.T) {
-	spt, img := tender(t), guest(t, "syscall")
+	spt := tender(t)
 	ns := newNetns(t, 1)
-	r := run(t, time.Minute, ns.exec(spt, "--print-filter", "--net:service0="+ns.taps[0],
-		"--block:storage="+blockFile(t, blockSize), img)...)
-	if !r.exited || r.exit != 0 {
-		t.Fatalf("ended by %v, want exit 0\n%s", r, r.output())
+	sevenAndArchPrctl := map[string]bool{"arch_prctl": true}
+	for _, name := range allowed {
+		sevenAndArchPrctl[name] = true
 	}
-	lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
-	if len(lines) != len(allowed) {
-		t.Errorf("%d lines, want %d:\n%s", len(lines), len(allowed), r.stdout)
+	cases := []struct {
+		name, guest string
+		noFSGSBase  bool
+		archPrctl   string // the reason printed with arch_prctl; "" for none
+	}{
+		{"no-tls", "blk", false, ""},
+		{"no-tls/no-fsgsbase", "blk", true, ""},
+		{"tls/no-fsgsbase", "syscall", true, "FSGSBASE turned off by RUNNC_SPT_NO_FSGSBASE"},
+		{"tls", "syscall", false, "this CPU lacks FSGSBASE"},
 	}
-	seen := map[string]bool{}
-	for _, l := range lines {
-		f := strings.Fields(l)
-		if len(f) == 0 {
-			t.Errorf("empty line in:\n%s", r.stdout)
-			continue
-		}
-		known := false
-		for _, name := range allowed {
-			known = known || f[0] == name
-		}
-		if !known || seen[f[0]] {
-			t.Errorf("line %q: want each of the seven calls once", l)
-		}
-		seen[f[0]] = true
-	}
-	if strings.Contains(r.stdout, "SURVIVED") || strings.Contains(r.stdout, "syscall:") {
-		t.Errorf("--print-filter ran the guest:\n%s", r.stdout)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.name == "tls" && hostHasFSGSBase(t) {
+				c.archPrctl = ""
+			}
+			argv := []string{spt, "--print-filter", "--block:storage=" + blockFile(t, blockSize)}
+			if c.noFSGSBase {
+				argv = withoutFSGSBase(argv...)
+			}
+			if c.guest == "syscall" {
+				argv = append(argv, "--net:service0="+ns.taps[0])
+			}
+			r := run(t, time.Minute, ns.exec(append(argv, guest(t, c.guest))...)...)
+			if !r.exited || r.exit != 0 {
+				t.Fatalf("ended by %v, want exit 0\n%s", r, r.output())
+			}
+			want := len(allowed)
+			if c.archPrctl != "" {
+				want++
+			}
+			lines := strings.Split(strings.TrimSuffix(r.stdout, "\n"), "\n")
+			if len(lines) != want {
+				t.Errorf("%d lines, want %d:\n%s", len(lines), want, r.stdout)
+			}
+			seen := map[string]bool{}
+			for _, l := range lines {
+				f := strings.Fields(l)
+				if len(f) == 0 {
+					t.Errorf("empty line in:\n%s", r.stdout)
+					continue
+				}
+				if !sevenAndArchPrctl[f[0]] || seen[f[0]] {
+					t.Errorf("line %q: want each allowed call once", l)
+				}
+				seen[f[0]] = true
+				if f[0] == "arch_prctl" && (c.archPrctl == "" || !strings.Contains(l, "code == ARCH_SET_FS && addr <= ") || !strings.Contains(l, c.archPrctl)) {
+					t.Errorf("line %q: want arch_prctl only with ARCH_SET_FS, an address bound and the reason %q", l, c.archPrctl)
+				}
+			}
+			if c.archPrctl != "" && !seen["arch_prctl"] {
+				t.Errorf("no arch_prctl line:\n%s", r.stdout)
+			}
+			if strings.Contains(r.stdout, "SURVIVED") || strings.Contains(r.stdout, "syscall:") {
+				t.Errorf("--print-filter ran the guest:\n%s", r.stdout)
+			}
+		})
 	}
 }

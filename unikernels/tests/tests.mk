@@ -4,7 +4,7 @@
 # each must end.
 TESTS_DIR := unikernels/tests
 TEST_GUESTS := hello quiet globals time fpu tls blk net abort exception \
-	zeropage seccomp syscall
+	zeropage seccomp syscall ssp
 TEST_LIB_SRCS := $(TESTS_DIR)/lib/test.c
 
 $(foreach g,$(TEST_GUESTS) wx lib,\
@@ -13,7 +13,8 @@ $(foreach g,$(TEST_GUESTS),\
 	$(eval $(call GUEST,$(B)/$(TESTS_DIR)/$(g).spt,$(TESTS_DIR)/$(g),$(TESTS_DIR)/$(g)/$(g).c $(TEST_LIB_SRCS))))
 
 # These read the boot info (runnc/abi.h) for device fds and addresses.
-$(B)/obj/$(TESTS_DIR)/syscall/syscall.o $(B)/obj/$(TESTS_DIR)/exception/exception.o: \
+$(B)/obj/$(TESTS_DIR)/syscall/syscall.o $(B)/obj/$(TESTS_DIR)/exception/exception.o \
+	$(B)/obj/$(TESTS_DIR)/tls/tls.o: \
 	$(B)/solo5/include/runnc/abi.h
 
 # wx: the usual guest linker script with the text segment made writable

@@ -30,8 +30,11 @@ uint64_t libos_now_ms(void);
 
 /*
  * Run the event loop: poll the network, run lwIP timers, fire callbacks
- * (net.h) and timers. Returns only after libos_stop() or when there is
- * nothing left to wait for (no listener, no connection, no timer).
+ * (net.h) and timers. Returns only after libos_stop(), when there is
+ * nothing left to wait for (no listener, no connection, no timer), or when
+ * the network device failed for good (its tap was deleted): then every
+ * connection is closed (closed() callbacks run), the failure is logged
+ * once, and the unikernel exits with status 1 when main() returns.
  */
 void libos_run(void);
 void libos_stop(void);

@@ -31,3 +31,13 @@ void solo5_abort(void)
     spt_console_puts("Solo5: solo5_abort() called\n");
     solo5_exit(SOLO5_EXIT_ABORT);
 }
+
+/* A protected function found its canary changed: its stack frame was
+ * overwritten. Nothing on the stack can be trusted, so say so and end as
+ * solo5_abort() does, without returning. */
+void __stack_chk_fail(void) __attribute__((noreturn));
+void __stack_chk_fail(void)
+{
+    spt_console_puts("Solo5: stack smashing detected (__stack_chk_fail), aborting\n");
+    solo5_exit(SOLO5_EXIT_ABORT);
+}

@@ -1,6 +1,12 @@
 /*
  * NET_BASIC: a tap, non-blocking, one frame per read or write.
  *
+ * A tap deleted under a running guest (ip link del) never comes back: its
+ * fd is detached for good. The device is then gone (spt_net_gone): reads
+ * and writes return SOLO5_R_EUNSPEC without a system call, and
+ * solo5_yield() reports it ready once, when it first sees the error, so
+ * that an app reading only ready devices learns of it, and never again.
+ *
  * A device attached with --net-offload (RUNNC_DEVF_VNET_HDR) carries a
  * 10-byte struct virtio_net_hdr before every frame, both ways. The guest
  * may make one write syscall only, so the header and the frame are put
@@ -37,6 +43,19 @@ static void copy(void *dst, const void *src, size_t n)
             : "+D"(dst), "+S"(src), "+c"(n) : : "memory");
 }
 
+static bool gone[RUNNC_MAX_DEVICES];
+
+bool spt_net_gone(solo5_handle_t handle)
+{
+    return handle < RUNNC_MAX_DEVICES && gone[handle];
+}
+
+void spt_net_set_gone(solo5_handle_t handle)
+{
+    if (handle < RUNNC_MAX_DEVICES)
+        gone[handle] = true;
+}
+
 static bool has_vnet_hdr(const struct runnc_device *d)
 {
     return (d->flags & RUNNC_DEVF_VNET_HDR) != 0;
@@ -55,22 +74,27 @@ solo5_result_t solo5_net_acquire(const char *name, solo5_handle_t *handle,
     return SOLO5_R_OK;
 }
 
-static solo5_result_t send(const struct runnc_device *d, const uint8_t *buf,
-        size_t size)
+static solo5_result_t send(solo5_handle_t handle, const struct runnc_device *d,
+        const uint8_t *buf, size_t size)
 {
+    if (gone[handle])
+        return SOLO5_R_EUNSPEC;
     long n = spt_syscall3(SYS_write, d->fd, (long)buf, (long)size);
     if (n == (long)size || n == -SPT_EAGAIN || n == -SPT_ENOBUFS)
         return SOLO5_R_OK;      /* a full host queue drops, as a wire would */
+    if (n == -SPT_EBADFD)
+        gone[handle] = true;
     return SOLO5_R_EUNSPEC;
 }
 
 /* Puts header (h) and the frame together in vbuf and sends them. */
-static solo5_result_t send_vnet(const struct runnc_device *d,
-        const struct vnet_hdr *h, const uint8_t *frame, size_t size)
+static solo5_result_t send_vnet(solo5_handle_t handle,
+        const struct runnc_device *d, const struct vnet_hdr *h,
+        const uint8_t *frame, size_t size)
 {
     copy(vbuf, h, VNET_HDR_LEN);
     copy(vbuf + VNET_HDR_LEN, frame, size);
-    return send(d, vbuf, VNET_HDR_LEN + size);
+    return send(handle, d, vbuf, VNET_HDR_LEN + size);
 }
 
 solo5_result_t solo5_net_write(solo5_handle_t handle, const uint8_t *buf,
@@ -81,9 +105,9 @@ solo5_result_t solo5_net_write(solo5_handle_t handle, const uint8_t *buf,
         return SOLO5_R_EINVAL;
     if (has_vnet_hdr(d)) {
         static const struct vnet_hdr none;  /* no offload asked */
-        return send_vnet(d, &none, buf, size);
+        return send_vnet(handle, d, &none, buf, size);
     }
-    return send(d, buf, size);
+    return send(handle, d, buf, size);
 }
 
 solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf,
@@ -92,6 +116,8 @@ solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf,
     const struct runnc_device *d = spt_device(handle, RUNNC_DEV_NET_BASIC);
     if (d == NULL || size < d->mtu + SOLO5_NET_HLEN)
         return SOLO5_R_EINVAL;
+    if (gone[handle])
+        return SOLO5_R_EUNSPEC;
     if (has_vnet_hdr(d)) {
         /* The header says nothing we need: the tap's offloads towards
          * the guest are off, so the frame is whole and checksummed. */
@@ -101,6 +127,8 @@ solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf,
         long n = spt_syscall3(SYS_read, d->fd, (long)vbuf, (long)want);
         if (n == -SPT_EAGAIN)
             return SOLO5_R_AGAIN;
+        if (n == -SPT_EBADFD)
+            gone[handle] = true;
         if (n < VNET_HDR_LEN)
             return SOLO5_R_EUNSPEC;
         copy(buf, vbuf + VNET_HDR_LEN, (size_t)n - VNET_HDR_LEN);
@@ -110,6 +138,8 @@ solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf,
     long n = spt_syscall3(SYS_read, d->fd, (long)buf, (long)size);
     if (n == -SPT_EAGAIN)
         return SOLO5_R_AGAIN;
+    if (n == -SPT_EBADFD)
+        gone[handle] = true;
     if (n < 0)
         return SOLO5_R_EUNSPEC;
     *read_size = (size_t)n;
@@ -153,5 +183,5 @@ solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
         h.gso_type = VNET_GSO_TCPV4;
         h.gso_size = mss;
     }
-    return send_vnet(d, &h, frame, size);
+    return send_vnet(handle, d, &h, frame, size);
 }

@@ -3,7 +3,8 @@
  *
  * The bindings reach the host only through the seven calls the tender's
  * seccomp filter allows (read, write, pread64, pwrite64, ppoll,
- * clock_gettime, exit_group); anything else kills the guest.
+ * clock_gettime, exit_group), and arch_prctl(ARCH_SET_FS) when the boot
+ * info says RUNNC_BOOT_TLS_ARCH_PRCTL; anything else kills the guest.
  */
 #ifndef SPT_H
 #define SPT_H
@@ -18,8 +19,12 @@
 #define SYS_clock_gettime   228
 #define SYS_exit_group      231
 #define SYS_ppoll           271
+#define SYS_arch_prctl      158
+
+#define SPT_ARCH_SET_FS     0x1002
 
 #define SPT_EAGAIN          11
+#define SPT_EBADFD          77
 #define SPT_ENOBUFS         105
 
 static inline long spt_syscall3(long n, long a1, long a2, long a3)
@@ -53,5 +58,11 @@ solo5_result_t spt_acquire(const char *name, uint32_t type,
         solo5_handle_t *handle, const struct runnc_device **dev);
 
 void spt_console_puts(const char *s);
+
+/* net.c: a net device whose tap is gone (deleted: ppoll reports POLLERR or
+ * POLLHUP, reads and writes EBADFD) stays gone. solo5_yield() polls it no
+ * more, so that nothing spins on it, and reads and writes fail. */
+bool spt_net_gone(solo5_handle_t handle);
+void spt_net_set_gone(solo5_handle_t handle);
 
 #endif

@@ -4,6 +4,9 @@
 #define CLOCK_REALTIME  0
 #define CLOCK_MONOTONIC 1
 #define POLLIN          0x0001
+#define POLLERR         0x0008
+#define POLLHUP         0x0010
+#define POLLNVAL        0x0020
 
 struct spt_timespec { long tv_sec, tv_nsec; };
 struct spt_pollfd { int fd; short events, revents; };
@@ -26,8 +29,9 @@ void solo5_yield(solo5_time_t deadline, solo5_handle_set_t *ready_set)
     solo5_handle_t handle[RUNNC_MAX_DEVICES];
     int nfds = 0;
 
+    solo5_handle_set_t ready = 0;
     for (uint32_t i = 0; i < bi->ndevices; i++) {
-        if (bi->devices[i].type != RUNNC_DEV_NET_BASIC)
+        if (bi->devices[i].type != RUNNC_DEV_NET_BASIC || spt_net_gone(i))
             continue;
         fds[nfds].fd = bi->devices[i].fd;
         fds[nfds].events = POLLIN;
@@ -43,10 +47,16 @@ void solo5_yield(solo5_time_t deadline, solo5_handle_set_t *ready_set)
     };
     long n = spt_syscall4(SYS_ppoll, (long)fds, nfds, (long)&ts, 0);
 
-    solo5_handle_set_t ready = 0;
-    for (int i = 0; n > 0 && i < nfds; i++)
-        if (fds[i].revents & POLLIN)
+    for (int i = 0; n > 0 && i < nfds; i++) {
+        if (fds[i].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+            /* Its tap is gone (net.c): ready this once, so that a read
+             * reports the error, then no longer polled. */
+            spt_net_set_gone(handle[i]);
             ready |= 1ULL << handle[i];
+        } else if (fds[i].revents & POLLIN) {
+            ready |= 1ULL << handle[i];
+        }
+    }
     if (ready_set)
         *ready_set = ready;
 }

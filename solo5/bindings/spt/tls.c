@@ -1,8 +1,9 @@
 /*
  * TLS, x86_64 variant II, local-exec: the block is [.tdata .tbss] followed
  * by the thread pointer, which points at itself. The FS base is set with
- * wrfsbase (no arch_prctl: it is not one of the seven calls), so it needs
- * a CPU and kernel with FSGSBASE; the tender says so in the boot info.
+ * wrfsbase where the CPU and kernel have FSGSBASE; elsewhere the tender
+ * allows arch_prctl(ARCH_SET_FS, addr) for addresses in guest memory, to
+ * guests that use TLS. The boot info says which.
  */
 #include "spt.h"
 
@@ -44,8 +45,18 @@ solo5_result_t solo5_tls_init(uintptr_t tls)
 
 solo5_result_t solo5_set_tls_base(uintptr_t base)
 {
-    if (!(runnc_boot_info->flags & RUNNC_BOOT_FSGSBASE))
-        return SOLO5_R_EUNSPEC;
-    __asm__ __volatile__("wrfsbase %0" : : "r"(base) : "memory");
-    return SOLO5_R_OK;
+    uint32_t flags = runnc_boot_info->flags;
+
+    /* Outside guest memory nothing is mapped; refusing it here keeps both
+     * ways alike (the filter would kill the arch_prctl). */
+    if (base >= runnc_boot_info->mem_size)
+        return SOLO5_R_EINVAL;
+    if (flags & RUNNC_BOOT_FSGSBASE) {
+        __asm__ __volatile__("wrfsbase %0" : : "r"(base) : "memory");
+        return SOLO5_R_OK;
+    }
+    if (flags & RUNNC_BOOT_TLS_ARCH_PRCTL)
+        return spt_syscall3(SYS_arch_prctl, SPT_ARCH_SET_FS, (long)base, 0) == 0 ?
+            SOLO5_R_OK : SOLO5_R_EUNSPEC;
+    return SOLO5_R_EUNSPEC;
 }

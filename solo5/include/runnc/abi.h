@@ -9,6 +9,10 @@
  *   %rsp = heap_start + heap_size, 16-byte aligned (the initial stack),
  *   FS base = 0, signal handlers default, seccomp filter installed.
  *
+ * Flags and features are additions within a version: a guest built before
+ * RUNNC_BOOT_TLS_ARCH_PRCTL ignores it, a tender built before it never sets
+ * it, and either way the guest falls back to what it did before.
+ *
  * The layout is fixed (little endian, x86_64) and mirrored in Go by
  * tender/layout.go; any change bumps RUNNC_ABI_VERSION. Guests carry the
  * version they were built for in a RUNNC_NOTE_ABI ELF note and a tender
@@ -35,6 +39,11 @@
  * before it keep working unchanged.
  */
 #define RUNNC_FEATURE_VNET_HDR  (1u << 0)  /* RUNNC_DEVF_VNET_HDR understood */
+/* The guest sets a TLS base with solo5_set_tls_base. A non-empty PT_TLS
+ * segment says so too; a library OS that manages TLS blocks without
+ * __thread variables of its own adds a features note with this bit, so
+ * that on CPUs without FSGSBASE the tender allows arch_prctl(ARCH_SET_FS). */
+#define RUNNC_FEATURE_TLS       (1u << 1)
 
 struct runnc_abi_note {
     uint32_t abi_version;           /* RUNNC_ABI_VERSION */
@@ -67,6 +76,14 @@ struct runnc_manifest_note {
     struct runnc_manifest_entry e[];
 };
 
+/*
+ * Every guest has a PT_INTERP naming this path, which cannot be a file (it
+ * ends in a slash): the host kernel refuses to exec a guest directly
+ * (ENOENT, or EACCES if someone made the directory) before any of its code
+ * runs. The tender accepts this PT_INTERP and refuses every other.
+ */
+#define RUNNC_INTERP            "/nonexistent/runnc/"
+
 /* Guest memory layout. */
 #define RUNNC_GUEST_MIN_ADDR    0x10000UL   /* below: never mapped (NULL page) */
 #define RUNNC_BOOT_INFO_ADDR    0x10000UL   /* read-only for the guest */
@@ -76,6 +93,10 @@ struct runnc_manifest_note {
 
 #define RUNNC_BOOT_MAGIC        0x6f6f62636e6e7572ULL  /* "runncboo" */
 #define RUNNC_BOOT_FSGSBASE     (1u << 0)  /* wrfsbase usable (AT_HWCAP2) */
+/* No FSGSBASE, and the guest uses TLS: the filter allows
+ * arch_prctl(ARCH_SET_FS, addr) for addr < mem_size. With neither flag a
+ * guest cannot set a TLS base (solo5_set_tls_base returns EUNSPEC). */
+#define RUNNC_BOOT_TLS_ARCH_PRCTL (1u << 1)
 
 struct runnc_device {               /* 128 bytes */
     char name[RUNNC_NAME_MAX];      /*   0 */
@@ -99,7 +120,8 @@ struct runnc_boot_info {            /* 64 bytes + devices */
     uint64_t heap_size;             /* 40 stack grows down from the end */
     uint32_t ndevices;              /* 48 */
     uint32_t reserved0;             /* 52 */
-    uint64_t reserved1;             /* 56 */
+    uint64_t entropy;               /* 56 random bits for the stack protector
+                                       guard (0 from tenders before it) */
     struct runnc_device devices[RUNNC_MAX_DEVICES]; /* 64, in manifest order */
 };
 

@@ -10,7 +10,10 @@
  *   syscall.spt CASE     one of the named cases below
  *
  * The manifest declares a NET_BASIC "service0" and a BLOCK_BASIC "storage";
- * their host fds come from the boot info.
+ * their host fds come from the boot info. A features note says the guest
+ * uses TLS, so that on a CPU without FSGSBASE (or with the tender's
+ * RUNNC_SPT_NO_FSGSBASE=1) its filter has the eighth rule, arch_prctl
+ * (ARCH_SET_FS, addr < mem_size), whose wrong arguments are tested here too.
  */
 #include "test.h"
 #include "runnc/abi.h"
@@ -23,6 +26,10 @@ extern const struct runnc_boot_info *runnc_boot_info;
 #define SYS_pwrite64        18
 #define SYS_clock_gettime   228
 #define SYS_ppoll           271
+#define SYS_arch_prctl      158
+
+#define ARCH_SET_FS                 0x1002
+#define ARCH_GET_FS                 0x1003
 
 #define CLOCK_REALTIME              0
 #define CLOCK_MONOTONIC             1
@@ -53,6 +60,19 @@ static const struct runnc_device *device(uint32_t type)
     t_fail("device missing from the boot info");
 }
 
+/* A guest that sets a TLS base without __thread variables says so. */
+static const struct {
+    uint32_t namesz, descsz, type;
+    char name[8];
+    uint32_t desc;
+} tls_note __attribute__((section(".note.runnc.features"), aligned(4), used)) = {
+    .namesz = sizeof(RUNNC_NOTE_NAME),
+    .descsz = sizeof(uint32_t),
+    .type = RUNNC_NOTE_FEATURES,
+    .name = RUNNC_NOTE_NAME,
+    .desc = RUNNC_FEATURE_TLS,
+};
+
 static uint8_t buf[8192];
 struct timespec { long tv_sec, tv_nsec; };
 struct pollfd { int fd; short events, revents; };
@@ -64,6 +84,7 @@ int solo5_app_main(const struct solo5_start_info *si)
     const struct runnc_device *blk = device(RUNNC_DEV_BLOCK_BASIC);
     long nfd = net->fd, bfd = blk->fd;
     long bs = (long)blk->block_size, cap = (long)blk->capacity;
+    long mem = (long)runnc_boot_info->mem_size;
     struct timespec ts = { 0, 0 };
     struct pollfd fds[2] = { { net->fd, POLLIN, 0 }, { net->fd, POLLIN, 0 } };
     uint64_t sigmask = 0;
@@ -117,6 +138,16 @@ int solo5_app_main(const struct solo5_start_info *si)
         r = raw_syscall(SYS_ppoll, (long)fds, 1, (long)&ts, (long)&sigmask, 8, 0);
     else if (t_strcmp(c, "ppoll-nfds") == 0)
         r = raw_syscall(SYS_ppoll, (long)fds, 2, (long)&ts, 0, 0, 0);
+    else if (t_strcmp(c, "arch_prctl-get") == 0)
+        r = raw_syscall(SYS_arch_prctl, ARCH_GET_FS, (long)buf, 0, 0, 0, 0);
+    else if (t_strcmp(c, "arch_prctl-gs") == 0)
+        r = raw_syscall(SYS_arch_prctl, 0x1001 /* ARCH_SET_GS */, (long)buf, 0, 0, 0, 0);
+    else if (t_strcmp(c, "arch_prctl-end") == 0)
+        r = raw_syscall(SYS_arch_prctl, ARCH_SET_FS, mem, 0, 0, 0, 0);
+    else if (t_strcmp(c, "arch_prctl-high") == 0)
+        r = raw_syscall(SYS_arch_prctl, ARCH_SET_FS, (1L << 32) | (long)buf, 0, 0, 0, 0);
+    else if (t_strcmp(c, "arch_prctl-code-high") == 0)
+        r = raw_syscall(SYS_arch_prctl, (1L << 32) | ARCH_SET_FS, (long)buf, 0, 0, 0, 0);
     /* Within the allowed arguments: must survive. */
     else if (t_strcmp(c, "ok-write-fd1") == 0)
         r = raw_syscall(SYS_write, 1, (long)"ok\n", 3, 0, 0, 0);
@@ -132,6 +163,16 @@ int solo5_app_main(const struct solo5_start_info *si)
         r = raw_syscall(SYS_ppoll, (long)fds, 1, (long)&ts, 0, 0, 0);
     else if (t_strcmp(c, "ok-read-net") == 0)
         r = raw_syscall(SYS_read, nfd, (long)buf, sizeof buf, 0, 0, 0);
+    /* Through the bindings: a write to a read-only device is an error. */
+    else if (t_strcmp(c, "block-write") == 0) {
+        solo5_handle_t h;
+        struct solo5_block_info info;
+        if (solo5_block_acquire("storage", &h, &info) != SOLO5_R_OK)
+            t_fail("solo5_block_acquire");
+        r = solo5_block_write(h, 0, buf, info.block_size);
+    }
+    else if (t_strcmp(c, "ok-arch_prctl") == 0)
+        r = raw_syscall(SYS_arch_prctl, ARCH_SET_FS, mem - 1, 0, 0, 0, 0);
     else
         t_fail("usage: syscall.spt nr N | CASE");
 

@@ -2,9 +2,14 @@
  * Thread-local storage the way a libOS with threads uses it: two TLS
  * blocks set up with solo5_tls_init() and switched with
  * solo5_set_tls_base(); each keeps its own values of __thread variables,
- * initialised from .tdata and zeroed for .tbss.
+ * initialised from .tdata and zeroed for .tbss. It says which way the
+ * bindings set the FS base (wrfsbase or arch_prctl), as the boot info
+ * tells them, so the test can check the tender chose the way it should.
  */
 #include "test.h"
+#include "runnc/abi.h"
+
+extern const struct runnc_boot_info *runnc_boot_info;
 
 __thread volatile uint64_t tdata_var = 0x1122334455667788ULL;
 __thread volatile uint32_t tbss_var;
@@ -35,12 +40,21 @@ static int holds(const uint8_t *block, uint64_t v)
 int solo5_app_main(const struct solo5_start_info *si)
 {
     t_puts("\n**** Solo5 standalone test_tls ****\n\n");
+    if (runnc_boot_info->flags & RUNNC_BOOT_FSGSBASE)
+        t_puts("TLS base via wrfsbase\n");
+    else if (runnc_boot_info->flags & RUNNC_BOOT_TLS_ARCH_PRCTL)
+        t_puts("TLS base via arch_prctl\n");
+    else
+        t_puts("TLS base: no way to set it\n");
 
     size_t size = solo5_tls_size();
     CHECK(size > 0 && size <= sizeof block_a);
     CHECK(solo5_tls_tp_offset((uintptr_t)block_a) > (uintptr_t)block_a);
     CHECK(solo5_tls_tp_offset((uintptr_t)block_a) < (uintptr_t)block_a + size);
     CHECK(solo5_tls_init(0) == SOLO5_R_EINVAL);
+    /* Outside guest memory: an error, not a kill, on either way. */
+    CHECK(solo5_set_tls_base(runnc_boot_info->mem_size) == SOLO5_R_EINVAL);
+    CHECK(solo5_set_tls_base(~(uintptr_t)0) == SOLO5_R_EINVAL);
 
     /* Dirty the blocks first: init must set .tdata and zero .tbss. */
     for (size_t i = 0; i < sizeof block_a; i++)

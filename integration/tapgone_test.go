@@ -1,0 +1,89 @@
+package integration
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// cpuTime is the user plus system CPU time of a process so far, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuTime(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 13 {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	utime, err1 := strconv.ParseUint(f[11], 10, 64)
+	stime, err2 := strconv.ParseUint(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
+}
+
+// TestKVTapDeleted deletes the tap under a running kv guest with a client
+// connected. The tap's fd then reports POLLERR forever; the guest must not
+// spin on it: libos logs the failure once, closes its connections and the
+// guest exits with status 1, having used next to no CPU meanwhile (read
+// from /proc/PID/stat over the seconds after the deletion).
+func TestKVTapDeleted(t *testing.T) {
+	e := startKV(t)
+	c := e.dial(t)
+	kvExchange(t, c, "PING\r\n", "+PONG\r\n")
+
+	before, err := cpuTime(e.guest.Pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("ip", "-n", e.net.Server, "link", "del", e.net.Tap).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del %s: %v: %s", e.net.Tap, err, out)
+	}
+	deleted := time.Now()
+	const window = 3 * time.Second
+	out, err := e.guest.Wait(window)
+	if !e.guest.Exited() {
+		// Still running: it must at least be idle.
+		now, cerr := cpuTime(e.guest.Pid)
+		if cerr != nil {
+			t.Fatal(cerr)
+		}
+		t.Fatalf("guest still running %v after its tap was deleted, using %v of CPU meanwhile; want it ended with an error\n%s",
+			time.Since(deleted).Round(time.Millisecond), now-before, out)
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("guest ended by %v, want exit status 1\n%s", err, out)
+	}
+	ru := ee.ProcessState.SysUsage().(*syscall.Rusage)
+	total := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	t.Logf("guest exited %v after the tap was deleted; %v of CPU between the deletion and the exit",
+		ee.ProcessState.ExitCode(), (total - before).Round(time.Millisecond))
+	// A busy loop until the exit would show as CPU time close to the wall
+	// time it took; the exit comes after libos's next poll.
+	if spent := total - before; spent > window/3 {
+		t.Errorf("the guest used %v of CPU after its tap was deleted: it spun", spent)
+	}
+	want := "libos: network device 'service0' failed"
+	if n := strings.Count(out, want); n != 1 {
+		t.Errorf("console has %q %d times, want once:\n%s", want, n, out)
+	}
+	// The connected client's connection went with the device; the server
+	// side is gone, so the client sees no reply.
+	c.SetDeadline(time.Now().Add(time.Second))
+	if _, err := c.Write([]byte("PING\r\n")); err == nil {
+		if n, err := c.Read(make([]byte, 16)); err == nil {
+			t.Errorf("client got %d bytes from a guest whose tap is gone", n)
+		}
+	}
+}

@@ -1,0 +1,45 @@
+/*
+ * The stack protector (-fstack-protector-strong
+ * -mstack-protector-guard=global, as every guest is built):
+ *
+ *   ssp guard   prints the guard the bindings set at boot, then SUCCESS;
+ *               the test runs it twice and wants two different values
+ *   ssp smash   overruns a local buffer: the function's canary check
+ *               must end the guest with status 255 and a message naming
+ *               the overflow before it returns through the broken frame
+ */
+#include "test.h"
+
+extern uintptr_t __stack_chk_guard;
+
+/* Writes n bytes from the start of a 16-byte local array. The volatile
+ * length hides the overrun from the compiler, which would otherwise
+ * refuse or drop it. */
+__attribute__((noinline)) static void overrun(volatile size_t n)
+{
+    char buf[16];
+    volatile char *p = buf;
+    for (size_t i = 0; i < n; i++)
+        p[i] = 'A';
+}
+
+int solo5_app_main(const struct solo5_start_info *si)
+{
+    if (t_strcmp(si->cmdline, "guard") == 0) {
+        t_puts("guard ");
+        t_puthex(__stack_chk_guard);
+        t_puts("\n");
+        CHECK(__stack_chk_guard != 0);
+        CHECK((__stack_chk_guard & 0xff) == 0);
+        overrun(sizeof(char[16]));  /* in bounds: must return */
+        t_puts("SUCCESS\n");
+        return SOLO5_EXIT_SUCCESS;
+    }
+    if (t_strcmp(si->cmdline, "smash") == 0) {
+        t_puts("overrunning a 16-byte buffer by 32 bytes\n");
+        overrun(48);
+        t_puts("SURVIVED\n");
+        return SOLO5_EXIT_FAILURE;
+    }
+    t_fail("usage: ssp guard|smash");
+}
