@@ -97,6 +97,8 @@ test: all
 
 bench: all
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./integration/... | tee $(B)/bench.txt
+	$(MAKE) images
+	set -o pipefail; $(GO) test -tags engines -count=1 -run '^$$' -bench . -benchtime 1x ./integration/engines/ | tee -a $(B)/bench.txt
 
 demo: all
 	bash scripts/demo.sh

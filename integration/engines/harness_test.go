@@ -499,14 +499,21 @@ func snapshot() state {
 		}
 		s[kind][name] = true
 	}
+	// Other processes on the machine make links, netns and mounts of their
+	// own meanwhile; count only the kinds ours make: the host ends of
+	// veth pairs (Docker's and the CNI bridge plugin's are named veth*),
+	// taps, our bridges, and mounts under our folders or containerd's.
 	if out, err := exec.Command("ip", "-o", "link", "show").Output(); err == nil {
 		for _, l := range strings.Split(string(out), "\n") {
 			if f := strings.Fields(l); len(f) > 1 {
-				add("link", strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":"))
+				name := strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
+				if strings.HasPrefix(name, "veth") || strings.HasPrefix(name, "tap") || strings.HasSuffix(name, tag) {
+					add("link", name)
+				}
 			}
 		}
 	}
-	for _, dir := range []string{"/run/netns", "/run/containerd/s", "/run/containerd/runc/k8s.io", "/var/lib/cni/results", "/var/lib/cni/networks", "/run/runnc"} {
+	for _, dir := range []string{"/run/containerd/s", "/run/containerd/runc/k8s.io", "/var/lib/cni/results", "/var/lib/cni/networks"} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
 			add("file", filepath.Join(dir, e.Name()))
@@ -514,8 +521,8 @@ func snapshot() state {
 	}
 	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], work) || strings.Contains(f[4], "/containerd") ||
-				strings.Contains(f[4], "/docker") || strings.Contains(f[4], "/netns/") || strings.Contains(f[4], "runnc")) {
+			if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], work) || strings.HasPrefix(f[4], "/run/containerd") ||
+				strings.HasPrefix(f[4], "/var/lib/containerd") || strings.HasPrefix(f[4], "/var/lib/docker") || strings.HasPrefix(f[4], "/run/docker")) {
 				add("mount", f[4])
 			}
 		}
@@ -561,16 +568,11 @@ func (s state) since(before state) []string {
 }
 
 func (s state) counts() string {
-	var kinds []string
-	for k := range s {
-		kinds = append(kinds, k)
-	}
-	sort.Strings(kinds)
 	var parts []string
-	for _, k := range kinds {
+	for _, k := range []string{"link", "file", "mount", "cgroup", "iptables", "process"} {
 		parts = append(parts, fmt.Sprintf("%d %s", len(s[k]), k))
 	}
-	return strings.Join(parts, ", ") + " before and after"
+	return strings.Join(parts, ", ") + " of the watched kinds, before and after"
 }
 
 // cleanLeftovers removes what a failed run may have left, after it was
