@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -261,6 +262,14 @@ func TestCRIPod(t *testing.T) {
 	}
 	if got := redisCLI(t, p.ip, port, "PING"); got != "PONG" {
 		t.Fatalf("redis-cli to the pod IP: %q", got)
+	}
+	// The pod's memory limit reaches the guest, as with docker run -m.
+	m := regexp.MustCompile(`total_system_memory:(\d+)`).FindStringSubmatch(redisCLI(t, p.ip, port, "INFO", "memory"))
+	if m == nil {
+		t.Fatal("INFO memory has no total_system_memory")
+	}
+	if heap, _ := strconv.ParseInt(m[1], 10, 64); heap <= 0 || heap > mem {
+		t.Errorf("guest heap %d bytes with a %d-byte memory limit", heap, mem)
 	}
 	if st := containerStatus(t, rs, kv); st.State != cri.ContainerState_CONTAINER_RUNNING {
 		t.Fatalf("kv status %v, want running", st.State)
