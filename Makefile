@@ -61,6 +61,10 @@ $(B)/bin/runnc-spt: $(GO_SRCS) $(STUB)
 $(B)/bin/runnc-manifest: $(GO_SRCS)
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-manifest
+# The demo's network namespace and tap, made by package netns.
+$(B)/bin/runnc-netns: $(GO_SRCS)
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-netns
 
 # The loader stub the tender execs into: static, freestanding, a few KB,
 # linked far above any guest memory.
@@ -90,9 +94,13 @@ deps: $(DEPS_STAMP)
 
 all: $(DEPS_STAMP)
 	$(MAKE) build-all
-build-all: $(B)/bin/runnc-spt $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
+build-all: $(B)/bin/runnc-spt $(B)/bin/runnc-netns $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
 
-test: all
+# The root check first: without root the deps step would fail later and
+# less clearly.
+test:
+	@bash scripts/test.sh --check-root
+	$(MAKE) all
 	bash scripts/test.sh
 
 bench: all
@@ -115,8 +123,11 @@ engine-test: images
 	go vet -tags engines ./integration/engines/
 	set -o pipefail; $(GO) test -tags engines -count=1 -timeout 30m -v ./integration/engines/ 2>&1 | tee $(B)/engine-test.log
 
+# Every fuzzer for FUZZTIME each (default 10m): Go's, then the C targets
+# of fuzz/fuzz.mk.
 fuzz: all
 	$(GO) test -run '^$$' -fuzz FuzzCheckELF -fuzztime $${FUZZTIME:-10m} -fuzzminimizetime 3s -timeout 0 ./tender/
+	bash fuzz/run.sh
 
 clean:
 	rm -rf $(B) $(STUB)

@@ -43,10 +43,17 @@ func TestSyscallName(t *testing.T) {
 	}
 }
 
-func TestTraceSyscalls(t *testing.T) {
+// needRoot fails the test without root (tracefs): a skip would let a run
+// without root pass while testing nothing.
+func needRoot(t *testing.T) {
+	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root")
+		t.Fatal("needs root (tracefs): run make test as root")
 	}
+}
+
+func TestTraceSyscalls(t *testing.T) {
+	needRoot(t)
 	child := exec.Command(os.Args[0], "-test.run=^$")
 	child.Env = append(os.Environ(), "HAP_TEST_CHILD=1")
 	stdin, err := child.StdinPipe()
@@ -105,9 +112,7 @@ func TestTraceSyscalls(t *testing.T) {
 }
 
 func TestTraceSyscallsNoProcess(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
+	needRoot(t)
 	before := instances(t)
 	if _, err := TraceSyscalls(1 << 30); err == nil {
 		t.Fatal("traced a pid that does not exist")

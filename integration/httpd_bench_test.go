@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/netns"
 )
 
 // BenchmarkHTTPD loads the httpd guest and Debian's nginx with the same
@@ -82,7 +83,7 @@ func BenchmarkHTTPD(b *testing.B) {
 
 // nginxServer is an nginx master process started by startNginx.
 type nginxServer struct {
-	cmd     *exec.Cmd
+	cmd     *netns.Cmd
 	version string
 }
 

@@ -22,6 +22,7 @@ import (
 
 	"github.com/runnc/runnc/hap"
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/vishvananda/netlink"
 )
 
 // The files every httpd test serves, by URL path; sizes for the random
@@ -438,8 +439,15 @@ func testHTTPD(t *testing.T, opts ...string) {
 			// them, not 5% of the segments on the wire. A veth that
 			// takes one segment at a time makes the kernel cut them
 			// first, as a NIC would before its wire.
-			if out, err := e.net.InServer("ip", "link", "set", "dev", "veth1", "gso_max_segs", "1").CombinedOutput(); err != nil {
-				t.Fatalf("veth1 gso_max_segs 1: %v\n%s", err, out)
+			err := e.net.DoInServer(func() error {
+				veth, err := netlink.LinkByName("veth1")
+				if err != nil {
+					return err
+				}
+				return netlink.LinkSetGSOMaxSegs(veth, 1)
+			})
+			if err != nil {
+				t.Fatalf("veth1 gso_max_segs 1: %v", err)
 			}
 		}
 		if err := e.net.SetLoss(0.05); err != nil {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/netns"
 )
 
 // kvBenchRounds is how many times each server gets the redis-benchmark
@@ -98,7 +99,7 @@ func kvMetricName(test string) string {
 
 // redisServer is a redis-server process started by startRedisServer.
 type redisServer struct {
-	cmd     *exec.Cmd
+	cmd     *netns.Cmd
 	out     *bytes.Buffer
 	version string
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/runnc/runnc/hap"
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/netns"
 )
 
 // kvEnv is the kv guest serving RESP on a fresh test network.
@@ -46,7 +47,7 @@ func startKV(tb testing.TB, opts ...string) *kvEnv {
 
 // kvRun runs a command built by InClient/InServer with a time limit and
 // returns its stdout; stdin may be nil.
-func kvRun(tb testing.TB, cmd *exec.Cmd, stdin []byte, limit time.Duration) []byte {
+func kvRun(tb testing.TB, cmd *netns.Cmd, stdin []byte, limit time.Duration) []byte {
 	tb.Helper()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/netns"
 )
 
 // cpuTime is the user plus system CPU time of a process so far, from
@@ -46,8 +48,8 @@ func TestKVTapDeleted(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, err := exec.Command("ip", "-n", e.net.Server, "link", "del", e.net.Tap).CombinedOutput(); err != nil {
-		t.Fatalf("ip link del %s: %v: %s", e.net.Tap, err, out)
+	if err := e.net.DoInServer(func() error { return netns.DeleteLink(e.net.Tap) }); err != nil {
+		t.Fatal(err)
 	}
 	deleted := time.Now()
 	const window = 3 * time.Second

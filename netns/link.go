@@ -128,6 +128,19 @@ func ifQuery(name string, req uint) (uint32, error) {
 	return ifr.Uint32(), nil
 }
 
+// LinkNames lists the names of the links, in index order.
+func LinkNames() ([]string, error) {
+	ls, err := netlink.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	names := make([]string, len(ls))
+	for i, l := range ls {
+		names[i] = l.Attrs().Name
+	}
+	return names, nil
+}
+
 // DeleteLink removes link name (for a veth, both ends).
 func DeleteLink(name string) error {
 	l, err := netlink.LinkByName(name)

@@ -74,10 +74,8 @@ func TestNewDoDelete(t *testing.T) {
 	var inside uint64
 	err := Do(path, func() error {
 		inside = nsInode(t, "/proc/thread-self/ns/net")
-		ls, err := netlink.LinkList()
-		for _, l := range ls {
-			links = append(links, l.Attrs().Name)
-		}
+		var err error
+		links, err = LinkNames()
 		return err
 	})
 	if err != nil {

@@ -43,7 +43,7 @@ func OpenTap(name string, opts ...TapOption) (*os.File, error) {
 	// Without this check TUNSETIFF would create a fresh, unconfigured tap
 	// of that name (given CAP_NET_ADMIN).
 	if _, err := ifQuery(name, unix.SIOCGIFINDEX); err != nil {
-		return nil, fmt.Errorf("open tap %s: no such interface (%w)", name, err)
+		return nil, fmt.Errorf("open tap %s: no such interface: %w", name, err)
 	}
 	fd, err := unix.Open("/dev/net/tun", oflags, 0)
 	if err != nil {

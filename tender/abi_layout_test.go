@@ -41,6 +41,9 @@ int main(void)
 	F(plan, filter);
 	V("plan_region", sizeof(struct plan_region));
 	F(plan_region, addr); F(plan_region, len); F(plan_region, prot);
+	V("LOADER_USAGE", LOADER_USAGE); V("LOADER_READ_PLAN", LOADER_READ_PLAN);
+	V("LOADER_BAD_PLAN", LOADER_BAD_PLAN); V("LOADER_MAP_GUEST", LOADER_MAP_GUEST);
+	V("LOADER_SECCOMP", LOADER_SECCOMP);
 	V("plan_insn", sizeof(struct plan_insn));
 	F(plan_insn, code); F(plan_insn, jt); F(plan_insn, jf); F(plan_insn, k);
 

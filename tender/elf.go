@@ -1,8 +1,13 @@
 package tender
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/solo5/manifest"
 )
@@ -61,6 +66,7 @@ type Segment struct {
 	Vaddr, Memsz uint64
 	Off, Filesz  uint64
 	Flags        uint32 // PF_R | PF_W | PF_X
+	data         []byte // the Filesz bytes at Off
 }
 
 // Image is a guest ELF that passed every check: safe to lay out in memory
@@ -72,15 +78,70 @@ type Image struct {
 	Features uint32 // RUNNC_FEATURE_* from the features note (0 without one)
 	TLSSize  uint64 // memory size of the PT_TLS segment (0: no TLS)
 	End      uint64 // page-rounded end of the highest segment
-	data     []byte
 }
 
-// CheckELF parses a guest and checks it against a guest memory of memSize
-// bytes. Every refusal is one line saying what is wrong.
+// maxNoteSize bounds a PT_NOTE segment: the largest manifest (63 devices)
+// is under 5 KiB.
+const maxNoteSize = 64 << 10
+
+// LoadKernel opens the guest at path and checks it against a guest memory
+// of memSize bytes, reading only what the checks and the guest's memory
+// need: it must be a regular file (not a device, FIFO or directory) no
+// larger than guest memory, so /dev/zero or a huge file is refused before
+// anything is read.
+func LoadKernel(path string, memSize uint64) (*Image, error) {
+	// O_NONBLOCK: opening a FIFO must not wait for a writer.
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if !st.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s: not a regular file (%s)", path, st.Mode().Type())
+	}
+	if uint64(st.Size()) > memSize {
+		return nil, fmt.Errorf("%s: %d MiB, larger than guest memory (%d MiB) can hold; give more --mem, or strip the ELF", path, st.Size()>>20, memSize>>20)
+	}
+	img, err := checkELF(f, uint64(st.Size()), memSize)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return img, nil
+}
+
+// CheckELF is LoadKernel's checks on a guest held in memory.
 func CheckELF(data []byte, memSize uint64) (*Image, error) {
-	if len(data) < ehdrSize || string(data[:4]) != "\x7fELF" {
+	return checkELF(bytes.NewReader(data), uint64(len(data)), memSize)
+}
+
+// readAt reads n bytes at off of a file of size bytes; the caller checked
+// that they lie inside it.
+func readAt(r io.ReaderAt, off, n uint64) ([]byte, error) {
+	b := make([]byte, n)
+	if _, err := r.ReadAt(b, int64(off)); err != nil {
+		return nil, fmt.Errorf("read the ELF at %#x: %w", off, err)
+	}
+	return b, nil
+}
+
+// checkELF parses a guest of size bytes and checks it against a guest
+// memory of memSize bytes. Every refusal is one line saying what is wrong.
+func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
+	if size < ehdrSize {
 		return nil, fmt.Errorf("not an ELF file")
 	}
+	hdr, err := readAt(r, 0, ehdrSize)
+	if err != nil {
+		return nil, err
+	}
+	if string(hdr[:4]) != "\x7fELF" {
+		return nil, fmt.Errorf("not an ELF file")
+	}
+	data := hdr
 	if data[4] != elfClass64 || data[5] != elfData2LSB {
 		return nil, fmt.Errorf("not a 64-bit little-endian ELF (x86_64 guests only)")
 	}
@@ -108,24 +169,35 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 	if phnum > maxPhdrCount {
 		return nil, fmt.Errorf("ELF has %d program headers, at most %d allowed", phnum, maxPhdrCount)
 	}
-	if phoff > uint64(len(data)) || uint64(phnum)*phdrSize > uint64(len(data))-phoff {
+	if phoff > size || uint64(phnum)*phdrSize > size-phoff {
 		return nil, fmt.Errorf("ELF program headers lie outside the file (truncated?)")
 	}
+	phdrs, err := readAt(r, phoff, uint64(phnum)*phdrSize)
+	if err != nil {
+		return nil, err
+	}
 
-	img := &Image{Entry: entry, data: data}
+	img := &Image{Entry: entry}
 	var abi []byte
 	var mft []byte
 	sawInterp := false
 	for i := 0; i < int(phnum); i++ {
-		ph := data[phoff+uint64(i)*phdrSize:]
+		ph := phdrs[uint64(i)*phdrSize:]
 		ptype, flags := le.Uint32(ph[0:]), le.Uint32(ph[4:])
 		off, vaddr := le.Uint64(ph[8:]), le.Uint64(ph[16:])
 		filesz, memsz, align := le.Uint64(ph[32:]), le.Uint64(ph[40:]), le.Uint64(ph[48:])
 		switch ptype {
 		case ptInterp:
-			if off > uint64(len(data)) || filesz != uint64(len(guestInterp))+1 ||
-				filesz > uint64(len(data))-off || string(data[off:off+filesz]) != guestInterp+"\x00" {
-				return nil, fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			dynamic := fmt.Errorf("ELF is dynamically linked (it names an interpreter); guests must be static")
+			if off > size || filesz != uint64(len(guestInterp))+1 || filesz > size-off {
+				return nil, dynamic
+			}
+			interp, err := readAt(r, off, filesz)
+			if err != nil {
+				return nil, err
+			}
+			if string(interp) != guestInterp+"\x00" {
+				return nil, dynamic
 			}
 			if sawInterp {
 				return nil, fmt.Errorf("ELF has two PT_INTERP segments")
@@ -134,10 +206,17 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 		case ptDynamic:
 			return nil, fmt.Errorf("ELF is dynamically linked; guests must be static")
 		case ptNote:
-			if off > uint64(len(data)) || filesz > uint64(len(data))-off {
+			if off > size || filesz > size-off {
 				return nil, fmt.Errorf("ELF note segment %d lies outside the file", i)
 			}
-			a, m, f, err := parseNotes(data[off : off+filesz])
+			if filesz > maxNoteSize {
+				return nil, fmt.Errorf("ELF note segment %d is %d bytes, at most %d allowed", i, filesz, maxNoteSize)
+			}
+			notes, err := readAt(r, off, filesz)
+			if err != nil {
+				return nil, err
+			}
+			a, m, f, err := parseNotes(notes)
 			if err != nil {
 				return nil, fmt.Errorf("ELF note segment %d: %w", i, err)
 			}
@@ -151,13 +230,13 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 		case ptTLS:
 			img.TLSSize = memsz
 		case ptLoad:
-			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, uint64(len(data)), memSize); err != nil {
+			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, size, memSize); err != nil {
 				return nil, err
 			}
 			if len(img.Segments) == maxLoadSegments {
 				return nil, fmt.Errorf("ELF has more than %d PT_LOAD segments", maxLoadSegments)
 			}
-			img.Segments = append(img.Segments, Segment{vaddr, memsz, off, filesz, flags})
+			img.Segments = append(img.Segments, Segment{Vaddr: vaddr, Memsz: memsz, Off: off, Filesz: filesz, Flags: flags})
 		}
 	}
 	if len(img.Segments) == 0 {
@@ -196,6 +275,14 @@ func CheckELF(data []byte, memSize uint64) (*Image, error) {
 		return nil, fmt.Errorf("guest manifest: %w", err)
 	}
 	img.Manifest = m
+	// Only now, with every segment inside the file and guest memory, the
+	// contents guest memory starts with.
+	for i := range img.Segments {
+		s := &img.Segments[i]
+		if s.data, err = readAt(r, s.Off, s.Filesz); err != nil {
+			return nil, err
+		}
+	}
 	return img, nil
 }
 

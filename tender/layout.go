@@ -106,7 +106,7 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 	l.Chunks = append(l.Chunks, Chunk{bootInfoAddr, boot})
 	for _, s := range img.Segments {
 		if s.Filesz > 0 {
-			l.Chunks = append(l.Chunks, Chunk{s.Vaddr, img.data[s.Off : s.Off+s.Filesz]})
+			l.Chunks = append(l.Chunks, Chunk{s.Vaddr, s.data})
 		}
 	}
 

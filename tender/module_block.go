@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -131,6 +133,9 @@ func (blockModule) attach(cfg *Config, name string) (*Device, error) {
 	if err == nil && st.IsDir() {
 		err = fmt.Errorf("is a directory")
 	}
+	if err == nil {
+		err = lockImage(f, st, s.ReadOnly)
+	}
 	var size int64
 	if err == nil {
 		size, err = f.Seek(0, 2)
@@ -146,6 +151,69 @@ func (blockModule) attach(cfg *Config, name string) (*Device, error) {
 	dev.Capacity = uint64(size)
 	dev.file, dev.FD = f, int(f.Fd())
 	return dev, nil
+}
+
+// lockImage takes a lock on an attached image so that no two guests write
+// it at once: exclusive for read-write, shared for read-only. It is a
+// flock on the device's own fd, which the guest keeps open across the
+// exec, so the lock lasts exactly as long as the guest. (A lock is on the
+// inode: two device nodes of one disk do not see each other's.)
+func lockImage(f *os.File, st os.FileInfo, readOnly bool) error {
+	how := unix.LOCK_EX
+	if readOnly {
+		how = unix.LOCK_SH
+	}
+	err := unix.Flock(int(f.Fd()), how|unix.LOCK_NB)
+	if err == nil {
+		return nil
+	}
+	if !errors.Is(err, unix.EWOULDBLOCK) {
+		return fmt.Errorf("lock the image: %w", err)
+	}
+	holder := "another process"
+	if pid := lockHolder(st); pid > 0 {
+		holder = fmt.Sprintf("pid %d", pid)
+	}
+	if readOnly {
+		return fmt.Errorf("in use read-write by %s (one writer per image, and no readers alongside it)", holder)
+	}
+	return fmt.Errorf("in use by %s (one writer per image: it holds a lock on it)", holder)
+}
+
+// lockHolder finds the pid holding a flock on the file of st in
+// /proc/locks ("1: FLOCK  ADVISORY  WRITE PID MAJ:MIN:INODE 0 EOF"), or 0.
+func lockHolder(st os.FileInfo) int {
+	sys, ok := st.Sys().(*syscall.Stat_t)
+	if !ok {
+		return 0
+	}
+	data, err := os.ReadFile("/proc/locks")
+	if err != nil {
+		return 0
+	}
+	dev := fmt.Sprintf("%02x:%02x:%d", unix.Major(sys.Dev), unix.Minor(sys.Dev), sys.Ino)
+	inode := fmt.Sprintf(":%d", sys.Ino)
+	byInode := 0
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		// Waiters are marked "->" and are not holders.
+		if len(f) < 6 || f[1] != "FLOCK" {
+			continue
+		}
+		pid, err := strconv.Atoi(f[4])
+		if err != nil {
+			continue
+		}
+		if f[5] == dev {
+			return pid
+		}
+		// Some filesystems (btrfs) report another device number in
+		// stat than in /proc/locks: fall back to the inode alone.
+		if strings.HasSuffix(f[5], inode) {
+			byInode = pid
+		}
+	}
+	return byInode
 }
 
 func (blockModule) rules(p *Policy, devs []*Device) {

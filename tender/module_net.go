@@ -1,15 +1,15 @@
 package tender
 
 import (
+	"errors"
 	"fmt"
 	"os"
-	"runtime"
 	"strconv"
 	"strings"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/runnc/runnc/netns"
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
@@ -132,83 +132,25 @@ func checkFeatures(cfg *Config, img *Image) error {
 	return nil
 }
 
-type ifreq struct {
-	name  [unix.IFNAMSIZ]byte
-	flags uint16
-	_     [22]byte
-}
-
 func (netModule) attach(cfg *Config, name string) (*Device, error) {
 	s := cfg.netSpec(name)
 	if s.Iface == "" && s.FD == 0 {
 		return nil, fmt.Errorf("the guest's manifest declares NET_BASIC device %q: attach it with --net:%s=TAP", name, name)
 	}
-	spec := s.Iface
-	if spec == "" {
-		spec = fmt.Sprintf("@%d", s.FD)
-	}
-	offload := s.Offload
-	dev := &Device{Name: name, Type: manifest.NetBasic, MTU: 1500, VnetHDR: offload}
-	var f *os.File
+	opt := "--net:" + name + "=" + s.Iface
 	if s.Iface == "" {
-		fd := s.FD
-		var req ifreq
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap: %v", name, spec, fd, e)
-		}
-		if req.flags&unix.IFF_TAP == 0 || req.flags&unix.IFF_NO_PI == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", name, spec, fd)
-		}
-		if req.flags&unix.IFF_VNET_HDR != 0 && !offload {
-			return nil, fmt.Errorf("--net:%s=%s: fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", name, spec, fd, name)
-		}
-		if offload && req.flags&unix.IFF_VNET_HDR == 0 {
-			return nil, fmt.Errorf("--net:%s=%s: --net-offload:%s needs the tap fd opened with IFF_VNET_HDR", name, spec, name)
-		}
-		if offload {
-			if err := setVnetHdr(fd); err != nil {
-				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-			}
-		}
-		if err := unix.SetNonblock(fd, true); err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-		}
-		f = os.NewFile(uintptr(fd), spec)
-		dev.Iface = strings.TrimRight(string(req.name[:]), "\x00")
-	} else {
-		if _, err := ifaceQuery(spec, unix.SIOCGIFINDEX); err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: no such interface (create the tap first, e.g. ip tuntap add %s mode tap)", name, spec, spec)
-		}
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("--net:%s=%s: open /dev/net/tun: %w", name, spec, err)
-		}
-		var req ifreq
-		copy(req.name[:], spec)
-		req.flags = unix.IFF_TAP | unix.IFF_NO_PI
-		if offload {
-			req.flags |= unix.IFF_VNET_HDR
-		}
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			unix.Close(fd)
-			return nil, fmt.Errorf("--net:%s=%s: attach tap: %v (is it a tap, and not in use?)", name, spec, e)
-		}
-		if offload {
-			if err := setVnetHdr(fd); err != nil {
-				unix.Close(fd)
-				return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
-			}
-		}
-		f = os.NewFile(uintptr(fd), "/dev/net/tun:"+spec)
-		dev.Iface = spec
+		opt = fmt.Sprintf("--net:%s=@%d", name, s.FD)
 	}
-	dev.file, dev.FD = f, int(f.Fd())
-	mtu, err := tapMTU(dev.FD, dev.Iface)
+	dev := &Device{Name: name, Type: manifest.NetBasic, VnetHDR: s.Offload}
+	f, iface, err := openTap(s)
 	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("--net:%s=%s: %w", name, spec, err)
+		return nil, fmt.Errorf("%s: %w", opt, err)
 	}
-	dev.MTU = mtu
+	dev.file, dev.FD, dev.Iface = f, int(f.Fd()), iface
+	if dev.MTU, err = tapMTU(dev.FD, iface, s.Iface != ""); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", opt, err)
+	}
 	if s.MAC != nil {
 		copy(dev.MAC[:], s.MAC)
 	} else {
@@ -219,6 +161,50 @@ func (netModule) attach(cfg *Config, name string) (*Device, error) {
 		dev.MAC[0] = dev.MAC[0]&0xfe | 0x02 // unicast, locally administered
 	}
 	return dev, nil
+}
+
+// openTap opens the tap of s (by name, or checks the fd given) non-blocking,
+// with the vnet header set up for offload, and returns it and its name.
+// Nothing here needs privileges for a tap the caller owns.
+func openTap(s *NetSpec) (*os.File, string, error) {
+	var f *os.File
+	iface := s.Iface
+	if iface == "" {
+		fd := s.FD
+		var flags uint16
+		var err error
+		if iface, flags, err = netns.TapInfo(fd); err != nil {
+			return nil, "", err
+		}
+		switch {
+		case flags&unix.IFF_TAP == 0 || flags&unix.IFF_NO_PI == 0:
+			return nil, "", fmt.Errorf("fd %d is not a tap opened with IFF_TAP|IFF_NO_PI", fd)
+		case flags&unix.IFF_VNET_HDR != 0 && !s.Offload:
+			return nil, "", fmt.Errorf("fd %d is a tap opened with IFF_VNET_HDR: give --net-offload:%s to use it (or open it without)", fd, s.Name)
+		case s.Offload && flags&unix.IFF_VNET_HDR == 0:
+			return nil, "", fmt.Errorf("--net-offload:%s needs the tap fd opened with IFF_VNET_HDR", s.Name)
+		}
+		if err := unix.SetNonblock(fd, true); err != nil {
+			return nil, "", err
+		}
+		f = os.NewFile(uintptr(fd), fmt.Sprintf("@%d", fd))
+	} else {
+		opts := []netns.TapOption{netns.NonBlock}
+		if s.Offload {
+			opts = append(opts, netns.VnetHdr)
+		}
+		var err error
+		if f, err = netns.OpenTap(iface, opts...); err != nil {
+			return nil, "", err
+		}
+	}
+	if s.Offload {
+		if err := setVnetHdr(int(f.Fd())); err != nil {
+			f.Close()
+			return nil, "", err
+		}
+	}
+	return f, iface, nil
 }
 
 // setVnetHdr sets the header to the 10-byte struct virtio_net_hdr and
@@ -233,24 +219,6 @@ func setVnetHdr(fd int) error {
 		return fmt.Errorf("turn the tap's receive offloads off: %v", e)
 	}
 	return nil
-}
-
-// ifaceQuery asks the kernel about interface name in the caller's network
-// namespace (SIOCGIFINDEX, SIOCGIFMTU) and returns the number it answers.
-func ifaceQuery(name string, req uint) (uint32, error) {
-	s, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(s)
-	r, err := unix.NewIfreq(name)
-	if err != nil {
-		return 0, err
-	}
-	if err := unix.IoctlIfreq(s, req, r); err != nil {
-		return 0, err
-	}
-	return r.Uint32(), nil
 }
 
 // parseMAC reads a 48-bit MAC written as six hex pairs separated by ':'.
@@ -270,39 +238,51 @@ func parseMAC(s string) ([6]byte, error) {
 	return mac, nil
 }
 
-// tapMTU reads the MTU of the tap behind fd, looked up in the network
-// namespace the tap lives in (an @FD tap may come from another one).
-func tapMTU(fd int, iface string) (uint64, error) {
+// tapMTU reads the MTU of the tap behind fd. A tap opened by name is in
+// the tender's network namespace, where looking it up needs no
+// privileges. An @FD tap may come from another namespace: the tender looks
+// it up there when it may (TUNGETDEVNETNS and setns need CAP_NET_ADMIN and
+// CAP_SYS_ADMIN); without those it takes the interface of the tap's name in
+// its own namespace, where a caller without privileges opened it, and
+// refuses if there is none.
+func tapMTU(fd int, iface string, byName bool) (uint64, error) {
+	var mtu int
+	var err error
+	if byName {
+		mtu, err = netns.MTU(iface)
+	} else {
+		mtu, err = fdTapMTU(fd, iface)
+	}
+	if err != nil {
+		return 0, err
+	}
+	if mtu < 68 || mtu > 65535 {
+		return 0, fmt.Errorf("tap %s has MTU %d", iface, mtu)
+	}
+	return uint64(mtu), nil
+}
+
+func fdTapMTU(fd int, iface string) (int, error) {
 	nsfd, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNGETDEVNETNS, 0)
-	if e != 0 {
+	if e == 0 {
+		defer unix.Close(int(nsfd))
+		var mtu int
+		err := netns.Do(fmt.Sprintf("/proc/self/fd/%d", nsfd), func() error {
+			var err error
+			mtu, err = netns.MTU(iface)
+			return err
+		})
+		if err == nil || !errors.Is(err, unix.EPERM) {
+			return mtu, err
+		}
+	} else if e != unix.EPERM {
 		return 0, fmt.Errorf("find the tap's network namespace: %v", e)
 	}
-	defer unix.Close(int(nsfd))
-	type result struct {
-		mtu int
-		err error
+	mtu, err := netns.MTU(iface)
+	if err != nil {
+		return 0, fmt.Errorf("tap %s is not in this network namespace, and finding its own needs CAP_NET_ADMIN: %w", iface, err)
 	}
-	ch := make(chan result, 1)
-	go func() {
-		// The thread enters the tap's namespace and is never unlocked, so
-		// it exits with this goroutine instead of serving others.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(nsfd), unix.CLONE_NEWNET); err != nil {
-			ch <- result{0, fmt.Errorf("enter the tap's network namespace: %w", err)}
-			return
-		}
-		mtu, err := ifaceQuery(iface, unix.SIOCGIFMTU)
-		if err != nil {
-			ch <- result{0, fmt.Errorf("look up tap %s: %w", iface, err)}
-			return
-		}
-		ch <- result{int(mtu), nil}
-	}()
-	r := <-ch
-	if r.err == nil && (r.mtu < 68 || r.mtu > 65535) {
-		r.err = fmt.Errorf("tap %s has MTU %d", iface, r.mtu)
-	}
-	return uint64(r.mtu), r.err
+	return mtu, nil
 }
 
 func (netModule) rules(p *Policy, devs []*Device) {

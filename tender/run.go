@@ -4,7 +4,6 @@ import (
 	_ "embed"
 	"encoding/binary"
 	"fmt"
-	"os"
 	"runtime"
 	"sort"
 	"strconv"
@@ -33,14 +32,10 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(cfg.Kernel)
+	memSize := uint64(cfg.memMB()) << 20
+	img, err := LoadKernel(cfg.Kernel, memSize)
 	if err != nil {
 		return nil, err
-	}
-	memSize := uint64(cfg.memMB()) << 20
-	img, err := CheckELF(data, memSize)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)
 	}
 	if err := checkFeatures(cfg, img); err != nil {
 		return nil, fmt.Errorf("%s: %w", cfg.Kernel, err)

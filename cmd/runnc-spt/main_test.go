@@ -2,11 +2,16 @@ package main
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // Bad input: one line naming the problem, exit status 1, nothing run.
@@ -89,21 +94,125 @@ func TestRefusals(t *testing.T) {
 }
 
 // A crashing guest leaves no core file of its memory behind, whatever the
-// caller's core limit.
+// caller's core limit: the loader sets RLIMIT_CORE to 0 (core_pattern may
+// pipe a dump to a program, which no file in the working directory would
+// show), and a crash started with an unlimited one leaves nothing here.
 func TestCrashDumpsNoCore(t *testing.T) {
 	spt, _ := filepath.Abs("../../build/bin/runnc-spt")
 	guest, _ := filepath.Abs("../../build/unikernels/tests/exception.spt")
+	sleeper, _ := filepath.Abs("../../build/unikernels/tests/time.spt")
 	if _, err := os.Stat(guest); err != nil {
 		t.Skip("guests not built: run make")
 	}
-	dir := t.TempDir()
-	cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1"`, spt, guest)
-	cmd.Dir = dir
-	err := cmd.Run()
-	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
-		t.Fatalf("exception guest: %v, want death by signal", err)
+
+	t.Run("limit", func(t *testing.T) {
+		var out bytes.Buffer
+		cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1" forever`, spt, sleeper)
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		defer func() {
+			cmd.Process.Kill()
+			<-done
+		}()
+		// The guest runs once its process is under the filter.
+		pid := cmd.Process.Pid
+		deadline := time.After(20 * time.Second)
+		for {
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(status), "\nSeccomp:\t2\n") {
+				break
+			}
+			select {
+			case err := <-done:
+				done <- err
+				t.Fatalf("the sleeping guest ended: %v\n%s", err, out.String())
+			case <-deadline:
+				t.Fatalf("guest not under its filter after 20 s:\n%s", status)
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+		limits, err := os.ReadFile(fmt.Sprintf("/proc/%d/limits", pid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !regexp.MustCompile(`(?m)^Max core file size +0 +0 +bytes *$`).Match(limits) {
+			t.Errorf("running guest started with ulimit -c unlimited: want \"Max core file size 0 0\" in /proc/%d/limits:\n%s", pid, limits)
+		}
+	})
+
+	t.Run("crash", func(t *testing.T) {
+		dir := t.TempDir()
+		cmd := exec.Command("bash", "-c", `ulimit -c unlimited && exec "$0" --mem=16 "$1"`, spt, guest)
+		cmd.Dir = dir
+		err := cmd.Run()
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != -1 {
+			t.Fatalf("exception guest: %v, want death by signal", err)
+		}
+		if files, _ := os.ReadDir(dir); len(files) != 0 {
+			t.Fatalf("crash left %d files in the working directory, e.g. %s", len(files), files[0].Name())
+		}
+	})
+}
+
+// A KERNEL that is not a regular file, or larger than guest memory, is
+// refused before it is read; one that fits is read only as far as the
+// checks need. Memory stays bounded either way (max RSS from rusage;
+// reading /dev/zero or the 2 GiB file whole would take gigabytes).
+func TestHugeKernel(t *testing.T) {
+	spt, _ := filepath.Abs("../../build/bin/runnc-spt")
+	if _, err := os.Stat(spt); err != nil {
+		t.Skip("tender not built: run make")
 	}
-	if files, _ := os.ReadDir(dir); len(files) != 0 {
-		t.Fatalf("crash left %d files in the working directory, e.g. %s", len(files), files[0].Name())
+	dir := t.TempDir()
+	sparse := filepath.Join(dir, "huge.spt")
+	f, err := os.Create(sparse)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Truncate(2 << 30); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	fifo := filepath.Join(dir, "fifo.spt")
+	if err := syscall.Mkfifo(fifo, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const maxRSSKiB = 64 << 10
+	for _, c := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"/dev/zero", []string{"/dev/zero"}, "/dev/zero: not a regular file"},
+		{"a FIFO", []string{fifo}, "not a regular file"},
+		{"a directory", []string{dir}, "not a regular file"},
+		{"2 GiB, more than guest memory", []string{sparse}, "2048 MiB, larger than guest memory (512 MiB)"},
+		{"2 GiB of zeros within guest memory", []string{"--mem=4096", sparse}, "not an ELF file"},
+	} {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		cmd := exec.CommandContext(ctx, spt, c.args...)
+		out, err := cmd.CombinedOutput()
+		timedOut := ctx.Err() != nil
+		cancel()
+		if timedOut {
+			t.Errorf("%s: still running after a minute", c.name)
+			continue
+		}
+		s := strings.TrimSuffix(string(out), "\n")
+		if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || strings.Contains(s, "\n") || !strings.Contains(s, c.want) {
+			t.Errorf("%s: %v, %q; want exit status 1 and one line containing %q", c.name, err, s, c.want)
+		}
+		rss := cmd.ProcessState.SysUsage().(*syscall.Rusage).Maxrss
+		t.Logf("%s: max RSS %d KiB", c.name, rss)
+		if rss > maxRSSKiB {
+			t.Errorf("%s: max RSS %d KiB, want at most %d KiB", c.name, rss, maxRSSKiB)
+		}
 	}
 }

@@ -18,8 +18,9 @@
 // names carry the caller's prefix and the pid so they are easy to find and
 // never collide with another process's.
 //
-// Everything needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and the ip(8) and
-// iptables(8) tools.
+// Everything needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) and iptables(8)
+// for SetLoss. The namespaces, links and processes in them come from
+// package netns.
 package testnet
 
 import (
@@ -30,15 +31,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
-	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 // Addresses of the test network; every Net uses the same ones, in its own
@@ -67,19 +66,13 @@ type Net struct {
 	loss   float64
 }
 
-var seq atomic.Int32
-
-// New creates the namespaces "<name>-c-<pid>" and "<name>-s-<pid>" (with a
-// "-<n>" suffix for the second and later Net of a process) and everything in
-// them. On error it removes whatever it made.
+// New creates the namespaces "<name>-c-<pid>-<n>" and "<name>-s-<pid>-<n>"
+// (netns.Name) and everything in them. On error it removes whatever it
+// made.
 func New(name string) (*Net, error) {
-	suffix := strconv.Itoa(os.Getpid())
-	if n := seq.Add(1) - 1; n > 0 {
-		suffix += "-" + strconv.Itoa(int(n))
-	}
 	n := &Net{
-		Client:   name + "-c-" + suffix,
-		Server:   name + "-s-" + suffix,
+		Client:   netns.Name(name + "-c"),
+		Server:   netns.Name(name + "-s"),
 		Tap:      "tap0",
 		ClientIP: ClientIP,
 		GuestIP:  GuestIP,
@@ -94,26 +87,47 @@ func New(name string) (*Net, error) {
 
 func (n *Net) setup() error {
 	cidr := func(ip string) string { return fmt.Sprintf("%s/%d", ip, Prefix) }
-	steps := [][]string{
-		{"netns", "add", n.Client},
-		{"netns", "add", n.Server},
-		{"-n", n.Client, "link", "set", "lo", "up"},
-		{"-n", n.Server, "link", "set", "lo", "up"},
-		{"-n", n.Client, "link", "add", "veth0", "type", "veth", "peer", "name", "veth1", "netns", n.Server},
-		{"-n", n.Client, "addr", "add", cidr(n.ClientIP), "dev", "veth0"},
-		{"-n", n.Client, "link", "set", "veth0", "up"},
-		// No STP and no forwarding delay: ports forward at once.
-		{"-n", n.Server, "link", "add", "br0", "type", "bridge", "stp_state", "0", "forward_delay", "0"},
-		{"-n", n.Server, "addr", "add", cidr(n.HostIP), "dev", "br0"},
-		{"-n", n.Server, "tuntap", "add", "dev", n.Tap, "mode", "tap"},
-		{"-n", n.Server, "link", "set", "veth1", "master", "br0"},
-		{"-n", n.Server, "link", "set", n.Tap, "master", "br0"},
-		{"-n", n.Server, "link", "set", "veth1", "up"},
-		{"-n", n.Server, "link", "set", n.Tap, "up"},
-		{"-n", n.Server, "link", "set", "br0", "up"},
+	client, err := netns.New(n.Client)
+	if err != nil {
+		return err
 	}
-	for _, args := range steps {
-		if err := run("ip", args...); err != nil {
+	server, err := netns.New(n.Server)
+	if err != nil {
+		return err
+	}
+	err = netns.Do(client, func() error {
+		return each(
+			func() error { return netns.LinkUp("lo") },
+			func() error { return netns.AddVeth("veth0", "veth1", server) },
+			func() error { return netns.AddAddr("veth0", cidr(n.ClientIP)) },
+			func() error { return netns.LinkUp("veth0") },
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("set up netns %s: %w", n.Client, err)
+	}
+	err = netns.Do(server, func() error {
+		return each(
+			func() error { return netns.LinkUp("lo") },
+			// No STP: ports forward at once.
+			func() error { return netns.AddBridge("br0") },
+			func() error { return netns.AddAddr("br0", cidr(n.HostIP)) },
+			func() error { return netns.CreateTap(n.Tap, 0, 0) },
+			func() error { return netns.SetMaster("veth1", "br0") },
+			func() error { return netns.SetMaster(n.Tap, "br0") },
+			func() error { return netns.LinkUp("veth1") },
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("set up netns %s: %w", n.Server, err)
+	}
+	return nil
+}
+
+// each runs steps in order up to the first error.
+func each(steps ...func() error) error {
+	for _, step := range steps {
+		if err := step(); err != nil {
 			return err
 		}
 	}
@@ -134,10 +148,10 @@ func (n *Net) Close() error {
 	}
 	var errs []error
 	for _, ns := range []string{n.Client, n.Server} {
-		if _, err := os.Stat(filepath.Join("/run/netns", ns)); errors.Is(err, os.ErrNotExist) {
+		if !netns.Exists(ns) {
 			continue
 		}
-		if err := run("ip", "netns", "del", ns); err != nil {
+		if err := netns.Delete(ns); err != nil {
 			errs = append(errs, err)
 		}
 	}
@@ -145,47 +159,25 @@ func (n *Net) Close() error {
 }
 
 // InClient returns a command that runs name with args in the client netns.
-func (n *Net) InClient(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", n.Client, name}, args...)...)
+func (n *Net) InClient(name string, args ...string) *netns.Cmd {
+	return netns.Command(netns.Path(n.Client), name, args...)
 }
 
 // InServer returns a command that runs name with args in the server netns.
-func (n *Net) InServer(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", n.Server, name}, args...)...)
+func (n *Net) InServer(name string, args ...string) *netns.Cmd {
+	return netns.Command(netns.Path(n.Server), name, args...)
 }
 
-// DoInClient runs fn on an OS thread that has joined the client netns:
-// sockets fn creates belong to that namespace and stay usable from any
-// goroutine afterwards. fn must not rely on goroutines it starts being in
-// the namespace. The thread is discarded after fn returns.
+// DoInClient runs fn inside the client netns (netns.Do): sockets fn
+// creates belong to that namespace and stay usable from any goroutine
+// afterwards.
 func (n *Net) DoInClient(fn func() error) error {
-	return doInNetns(n.Client, fn)
+	return netns.Do(netns.Path(n.Client), fn)
 }
 
 // DoInServer is DoInClient for the server netns.
 func (n *Net) DoInServer(fn func() error) error {
-	return doInNetns(n.Server, fn)
-}
-
-func doInNetns(ns string, fn func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		// Never unlocked: the thread's namespace has changed, so it must
-		// exit with this goroutine rather than go back to the scheduler.
-		runtime.LockOSThread()
-		f, err := os.Open(filepath.Join("/run/netns", ns))
-		if err != nil {
-			errc <- fmt.Errorf("open netns %s: %w", ns, err)
-			return
-		}
-		defer f.Close()
-		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
-			errc <- fmt.Errorf("setns %s: %w", ns, err)
-			return
-		}
-		errc <- fn()
-	}()
-	return <-errc
+	return netns.Do(netns.Path(n.Server), fn)
 }
 
 // Dial connects from the client netns (net.DialTimeout there).
@@ -226,14 +218,18 @@ func (n *Net) SetLoss(p float64) error {
 	}
 	n.mu.Lock()
 	defer n.mu.Unlock()
-	rule := func(op, chain string, q float64) []string {
-		return []string{"netns", "exec", n.Client, "iptables", "-w", op, chain,
+	iptables := func(op, chain string, q float64) error {
+		cmd := n.InClient("iptables", "-w", op, chain,
 			"-m", "statistic", "--mode", "random",
-			"--probability", strconv.FormatFloat(q, 'f', -1, 64), "-j", "DROP"}
+			"--probability", strconv.FormatFloat(q, 'f', -1, 64), "-j", "DROP")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("%s in %s: %w: %s", cmd, n.Client, err, bytes.TrimSpace(out))
+		}
+		return nil
 	}
 	if n.loss > 0 {
 		for _, chain := range []string{"INPUT", "OUTPUT"} {
-			if err := run("ip", rule("-D", chain, n.loss)...); err != nil {
+			if err := iptables("-D", chain, n.loss); err != nil {
 				return err
 			}
 		}
@@ -243,7 +239,7 @@ func (n *Net) SetLoss(p float64) error {
 		return nil
 	}
 	for _, chain := range []string{"INPUT", "OUTPUT"} {
-		if err := run("ip", rule("-A", chain, p)...); err != nil {
+		if err := iptables("-A", chain, p); err != nil {
 			return err
 		}
 		n.loss = p // so a half-done change is undone next time
@@ -256,8 +252,8 @@ func (n *Net) SetLoss(p float64) error {
 type Guest struct {
 	Pid int
 
-	cmd  *exec.Cmd
-	out  *SyncBuffer
+	cmd  *netns.Cmd
+	out  *syncbuf.Buffer
 	done chan struct{}
 	err  error // from Wait, valid after done is closed
 	once sync.Once
@@ -268,9 +264,8 @@ type Guest struct {
 //	runnc-spt --net:service0=TAP [--block-ro:rootfs=IMAGE] SPT --ipv4=GUEST/24 --ipv4-gateway=CLIENT ARGS...
 //
 // in the server netns, with build/bin/runnc-spt from the module root. The
-// tender's stdout and stderr are collected (Output). ip netns exec execs the
-// tender, and the tender runs the guest in its own pid, so Guest.Pid is the
-// guest's pid.
+// tender's stdout and stderr are collected (Output). The tender runs the
+// guest in its own pid, so Guest.Pid is the guest's pid.
 func (n *Net) StartGuest(spt, rootfsImage string, args ...string) (*Guest, error) {
 	return n.StartGuestWith(nil, spt, rootfsImage, args...)
 }
@@ -297,7 +292,7 @@ func (n *Net) StartGuestWith(opts []string, spt, rootfsImage string, args ...str
 	targs = append(targs, args...)
 
 	cmd := n.InServer(tender, targs...)
-	g := &Guest{cmd: cmd, out: &SyncBuffer{}, done: make(chan struct{})}
+	g := &Guest{cmd: cmd, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout = g.out
 	cmd.Stderr = g.out
 	n.mu.Lock()
@@ -383,34 +378,6 @@ func ModuleRoot() (string, error) {
 	}
 }
 
-func run(name string, args ...string) error {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", name, strings.Join(args, " "), err,
-			strings.TrimSpace(string(out)))
-	}
-	return nil
-}
-
-// SyncBuffer is a bytes.Buffer safe for the exec copier goroutines and
-// readers at once: a guest's console while a test reads it.
-type SyncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *SyncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *SyncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // TB is the part of testing.TB the helpers below use.
 type TB interface {
 	Helper()
@@ -449,12 +416,13 @@ func StartService(tb TB, name string, opts []string, spt, rootfsImage string, po
 	return n, g
 }
 
-// NeedRoot skips the test unless it runs as root, which the test
-// network needs (network namespaces, taps, tracefs).
+// NeedRoot fails the test unless it runs as root, which the test network
+// needs (network namespaces, taps, tracefs). It fails rather than skips:
+// a run without root must not pass while testing nothing.
 func NeedRoot(tb TB) {
 	tb.Helper()
 	if os.Geteuid() != 0 {
-		tb.Skip("needs root (network namespaces, taps, tracefs)")
+		tb.Fatal("needs root (network namespaces, taps, tracefs): run make test as root")
 	}
 }
 

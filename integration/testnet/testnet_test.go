@@ -3,23 +3,21 @@ package testnet
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/vishvananda/netlink"
+
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root")
-	}
-}
+func needRoot(t *testing.T) { NeedRoot(t) }
 
-func netnsExists(name string) bool {
-	_, err := os.Stat(filepath.Join("/run/netns", name))
-	return err == nil
-}
+func netnsExists(name string) bool { return netns.Exists(name) }
 
 // A native server in the server netns is reachable from the client netns
 // through the bridge, and Close removes both namespaces.
@@ -62,12 +60,16 @@ func TestNetNativeServer(t *testing.T) {
 	}
 	// The client netns must not see the host's interfaces: nothing but
 	// lo and veth0.
-	links, err := n.InClient("ip", "-o", "link", "show").Output()
+	var links []string
+	err = n.DoInClient(func() (err error) {
+		links, err = netns.LinkNames()
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := strings.Count(string(links), "\n"); got != 2 {
-		t.Errorf("client netns has %d links, want 2:\n%s", got, links)
+	if strings.Join(links, " ") != "lo veth0" {
+		t.Errorf("client netns has links %v, want lo and veth0", links)
 	}
 
 	if err := n.Close(); err != nil {
@@ -92,21 +94,34 @@ func TestNetTopology(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer n.Close()
-	out, err := n.InServer("ip", "-o", "link", "show", "master", "br0").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, port := range []string{n.Tap, "veth1"} {
-		if !strings.Contains(string(out), " "+port+":") && !strings.Contains(string(out), " "+port+"@") {
-			t.Errorf("%s is not a port of br0:\n%s", port, out)
+	var ports []string
+	var addrs []netlink.Addr
+	err = n.DoInServer(func() error {
+		br, err := netlink.LinkByName("br0")
+		if err != nil {
+			return err
 		}
-	}
-	out, err = n.InServer("ip", "-o", "-4", "addr", "show", "br0").Output()
+		ls, err := netlink.LinkList()
+		if err != nil {
+			return err
+		}
+		for _, l := range ls {
+			if l.Attrs().MasterIndex == br.Attrs().Index {
+				ports = append(ports, l.Attrs().Name)
+			}
+		}
+		addrs, err = netlink.AddrList(br, netlink.FAMILY_V4)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(string(out), n.HostIP+"/24") {
-		t.Errorf("br0 lacks %s/24: %s", n.HostIP, out)
+	slices.Sort(ports)
+	if want := []string{n.Tap, "veth1"}; !slices.Equal(ports, want) {
+		t.Errorf("ports of br0: %v, want %v", ports, want)
+	}
+	if len(addrs) != 1 || addrs[0].IPNet.String() != n.HostIP+"/24" {
+		t.Errorf("br0 has addresses %v, want %s/24", addrs, n.HostIP)
 	}
 }
 
@@ -179,7 +194,7 @@ func TestGuestLifecycle(t *testing.T) {
 	}
 	defer n.Close()
 	cmd := n.InServer("sh", "-c", "echo started; exec sleep 60")
-	g := &Guest{cmd: cmd, out: &SyncBuffer{}, done: make(chan struct{})}
+	g := &Guest{cmd: cmd, out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = g.out, g.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

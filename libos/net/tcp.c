@@ -254,7 +254,11 @@ static void free_queue(struct conn *c)
 
 static int enqueue(struct conn *c, const char *data, size_t len)
 {
-    struct chunk *t = c->tail;
+    struct chunk *t = c->tail, *k;
+
+    /* No chunk holds that much, and sizeof *k + cap would wrap. */
+    if (len > SIZE_MAX - sizeof *k)
+        return -1;
 
     if (t && t->cap > t->len) {
         size_t n = t->cap - t->len;
@@ -269,7 +273,7 @@ static int enqueue(struct conn *c, const char *data, size_t len)
     if (len == 0)
         return 0;
     size_t cap = len > CHUNK_MIN ? len : CHUNK_MIN;
-    struct chunk *k = malloc(sizeof *k + cap);
+    k = malloc(sizeof *k + cap);
     if (k == NULL)
         return -1;
     k->next = NULL;
@@ -373,6 +377,33 @@ static uint32_t optword(const struct tcp_hdr *hdr, u16_t opt1len,
     return v;
 }
 
+/* SACK blocks kept per segment: 40 option bytes hold four (RFC 2018). */
+#define SACK_BLOCKS     4
+
+/* Adds the block [lo, hi) to the disjoint blocks b[0..n), merging it with
+ * every block it overlaps or touches; returns the new count. A fifth
+ * disjoint block (more than the options can hold) is not counted. */
+static int sack_add(uint32_t b[][2], int n, uint32_t lo, uint32_t hi)
+{
+    for (int i = 0; i < n; ) {
+        if (b[i][0] <= hi && lo <= b[i][1]) {
+            lo = LWIP_MIN(lo, b[i][0]);
+            hi = LWIP_MAX(hi, b[i][1]);
+            n--;
+            b[i][0] = b[n][0];
+            b[i][1] = b[n][1];
+        } else {
+            i++;
+        }
+    }
+    if (n < SACK_BLOCKS) {
+        b[n][0] = lo;
+        b[n][1] = hi;
+        n++;
+    }
+    return n;
+}
+
 /* LWIP_HOOK_TCP_INPACKET_PCB: runs before lwIP processes a segment; the
  * header's numbers are already in host order. Records the SACK blocks
  * of an ACK to one of our connections. */
@@ -388,9 +419,11 @@ err_t libos_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
     struct recovery *r = &c->rec;
     uint32_t ack = hdr->ackno;
 
-    r->have_sack = 0;
-    r->sacked = 0;
-    r->sack_high = ack;
+    /* Blocks as offsets above the ACK, merged: a peer repeating or
+     * overlapping blocks must not count the same bytes twice, or cwnd
+     * (open_pipe) grows by what was never delivered. */
+    uint32_t blocks[SACK_BLOCKS][2];
+    int nblocks = 0;
     for (u16_t i = 0; i < optlen; ) {
         u8_t kind = optbyte(hdr, opt1len, opt2, i);
         if (kind == LWIP_TCP_OPT_EOL)
@@ -413,13 +446,18 @@ err_t libos_tcp_inpacket(struct tcp_pcb *pcb, struct tcp_hdr *hdr,
                     continue;       /* bogus or below the ACK (D-SACK) */
                 if (TCP_SEQ_LT(left, ack))
                     left = ack;
-                r->sacked += right - left;
-                if (TCP_SEQ_GT(right, r->sack_high))
-                    r->sack_high = right;
-                r->have_sack = 1;
+                nblocks = sack_add(blocks, nblocks, left - ack, right - ack);
             }
         }
         i = (u16_t)(i + len);
+    }
+    r->have_sack = nblocks > 0;
+    r->sacked = 0;
+    r->sack_high = ack;
+    for (int k = 0; k < nblocks; k++) {
+        r->sacked += blocks[k][1] - blocks[k][0];
+        if (TCP_SEQ_GT(ack + blocks[k][1], r->sack_high))
+            r->sack_high = ack + blocks[k][1];
     }
     if (r->have_sack || r->in_recovery)
         mark_dirty(c);

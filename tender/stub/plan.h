@@ -44,4 +44,27 @@ struct plan {
 
 _Static_assert(sizeof(struct plan) == 33600, "plan layout is shared with tender/run.go");
 
+/*
+ * Exit statuses of the loader when a step before the jump fails: it prints
+ * "runnc-spt: loader: STEP: errno N" (the last two without errno) and exits
+ * with the step's own status. It never enters the guest after a failure.
+ */
+#define LOADER_USAGE            100 /* argv[1] is not a plan fd */
+#define LOADER_READ_PLAN        101
+#define LOADER_BAD_PLAN         102 /* short, wrong magic, or out of bounds */
+#define LOADER_CLOSE_PLAN       103
+#define LOADER_MAP_GUEST        104
+#define LOADER_PROTECT_GUEST    105
+#define LOADER_CLOSE_MEM        106
+#define LOADER_CLOSE_FDS        107
+#define LOADER_SIGACTION        108
+#define LOADER_SIGPROCMASK      109
+#define LOADER_NO_CORE          110 /* prlimit64(RLIMIT_CORE, 0) */
+#define LOADER_SET_NAME         111 /* prctl(PR_SET_NAME) */
+#define LOADER_NO_NEW_PRIVS     112
+#define LOADER_MAP_LAST_STEP    113 /* the page of the last step */
+#define LOADER_UNMAP            114 /* everything but guest, loader, last step */
+#define LOADER_UNMAP_LOADER     115 /* the loader itself, from the last step */
+#define LOADER_SECCOMP          116 /* install the filter, from the last step */
+
 #endif

@@ -12,21 +12,20 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"github.com/runnc/runnc/integration/testnet"
 	"io"
 	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 const (
@@ -55,92 +54,83 @@ func repoRoot(t *testing.T) string {
 	}
 }
 
-func run(name string, args ...string) error {
-	out, err := exec.Command(name, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out)
-	}
-	return nil
-}
-
 // testNet is a network namespace with a tap at hostIP/24 for a guest.
 type testNet struct {
-	ns  string
-	tap string
+	ns   string // name
+	path string // netns.Path(ns)
+	tap  string
 }
 
-// newNet makes the namespace rh3-<pid>-<name> and its tap; both go away
-// at the end of the test (deleting the namespace deletes the tap and any
+// newNet makes the namespace rh3-<pid>-<n> and its tap; both go away at
+// the end of the test (deleting the namespace deletes the tap and any
 // iptables rules in it).
-func newNet(t *testing.T, name string) *testNet {
+func newNet(t *testing.T) *testNet {
 	t.Helper()
-	pid := strconv.Itoa(os.Getpid())
-	n := &testNet{ns: "rh3-" + pid + "-" + name, tap: "rh3t" + pid}
+	n := &testNet{ns: netns.Name("rh3"), tap: "rh3t" + strconv.Itoa(os.Getpid())}
+	path, err := netns.New(n.ns)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.path = path
 	t.Cleanup(func() {
-		if _, err := os.Stat("/run/netns/" + n.ns); err == nil {
-			if err := run("ip", "netns", "del", n.ns); err != nil {
-				t.Errorf("cleanup: %v", err)
-			}
+		if err := netns.Delete(n.ns); err != nil {
+			t.Errorf("cleanup: %v", err)
 		}
 	})
-	for _, args := range [][]string{
-		{"netns", "add", n.ns},
-		{"-n", n.ns, "link", "set", "lo", "up"},
-		{"-n", n.ns, "tuntap", "add", "dev", n.tap, "mode", "tap"},
-		{"-n", n.ns, "addr", "add", hostIP + "/24", "dev", n.tap},
-		{"-n", n.ns, "link", "set", n.tap, "up"},
-	} {
-		if err := run("ip", args...); err != nil {
-			t.Fatal(err)
+	err = n.do(func() error {
+		if err := netns.LinkUp("lo"); err != nil {
+			return err
 		}
+		if err := netns.CreateTap(n.tap, 0, 0); err != nil {
+			return err
+		}
+		return netns.AddAddr(n.tap, hostIP+"/24")
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
 
+// do runs fn inside the namespace (netns.Do).
+func (n *testNet) do(fn func() error) error { return netns.Do(n.path, fn) }
+
 // exec returns a command running name in the namespace.
-func (n *testNet) exec(name string, args ...string) *exec.Cmd {
-	return exec.Command("ip", append([]string{"netns", "exec", n.ns, name}, args...)...)
+func (n *testNet) exec(name string, args ...string) *netns.Cmd {
+	return netns.Command(n.path, name, args...)
 }
 
-// dial connects to addr from inside the namespace: the socket is made by
-// this goroutine's OS thread while it is switched into the namespace.
-func (n *testNet) dial(addr string) (*net.TCPConn, error) {
-	target, err := os.Open("/run/netns/" + n.ns)
-	if err != nil {
-		return nil, err
-	}
-	defer target.Close()
-	runtime.LockOSThread()
-	orig, err := os.Open("/proc/thread-self/ns/net")
-	if err != nil {
-		runtime.UnlockOSThread()
-		return nil, err
-	}
-	defer orig.Close()
-	if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-		runtime.UnlockOSThread()
-		return nil, fmt.Errorf("setns %s: %w", n.ns, err)
-	}
-	c, dialErr := net.DialTimeout("tcp4", addr, 30*time.Second)
-	if err := unix.Setns(int(orig.Fd()), unix.CLONE_NEWNET); err != nil {
-		// Leave the thread locked: it dies with the goroutine instead of
-		// running other goroutines in the wrong namespace.
-		if c != nil {
-			c.Close()
+// setLoss makes the namespace drop each packet in and out with
+// probability p (iptables statistic match).
+func (n *testNet) setLoss(t *testing.T, p float64) {
+	t.Helper()
+	for _, chain := range []string{"INPUT", "OUTPUT"} {
+		cmd := n.exec("iptables", "-w", "-A", chain, "-m", "statistic", "--mode", "random",
+			"--probability", strconv.FormatFloat(p, 'f', -1, 64), "-j", "DROP")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("%s: %v\n%s", cmd, err, out)
 		}
-		return nil, fmt.Errorf("setns back: %w", err)
 	}
-	runtime.UnlockOSThread()
-	if dialErr != nil {
-		return nil, dialErr
+}
+
+// dial connects to addr from inside the namespace: the socket belongs to
+// the namespace it was made in.
+func (n *testNet) dial(addr string) (*net.TCPConn, error) {
+	var c net.Conn
+	err := n.do(func() (err error) {
+		c, err = net.DialTimeout("tcp4", addr, 30*time.Second)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
 	return c.(*net.TCPConn), nil
 }
 
 // guest is a running echo unikernel.
 type guest struct {
-	cmd  *exec.Cmd
-	out  *testnet.SyncBuffer
+	cmd  *netns.Cmd
+	out  *syncbuf.Buffer
 	done chan struct{} // closed when the guest has exited
 	err  error         // cmd.Wait's result, once done is closed
 }
@@ -164,7 +154,7 @@ func startGuestWith(t *testing.T, n *testNet, opts []string, args ...string) *gu
 			t.Fatalf("%s not built: run make %s", f, strings.TrimPrefix(f, root+"/"))
 		}
 	}
-	g := &guest{out: &testnet.SyncBuffer{}, done: make(chan struct{})}
+	g := &guest{out: &syncbuf.Buffer{}, done: make(chan struct{})}
 	argv := append([]string{"--net:service0=" + n.tap}, opts...)
 	argv = append(append(argv, kernel), args...)
 	g.cmd = n.exec(spt, argv...)
@@ -320,10 +310,12 @@ func firstDiff(a, b []byte) int {
 	return -1
 }
 
+// needRoot fails the test without root: a skip would let a run without
+// root pass while testing nothing.
 func needRoot(t *testing.T) {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("needs root (network namespaces, taps)")
+		t.Fatal("needs root (network namespaces, taps): run make test as root")
 	}
 }
 
@@ -337,7 +329,7 @@ const (
 // streams a 16 MiB response.
 func TestEcho(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "echo")
+	n := newNet(t)
 	startEcho(t, n)
 	if out, err := n.exec("ping", "-c", "3", "-i", "0.2", "-W", "2", guestIP).CombinedOutput(); err != nil {
 		t.Fatalf("ping %s: %v\n%s", guestIP, err, out)
@@ -365,7 +357,7 @@ func TestEcho(t *testing.T) {
 // has PCBs and buffers for all of them.
 func TestEchoManyConns(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "many")
+	n := newNet(t)
 	startEcho(t, n)
 	elapsed := echoMany(t, n, 200, 64<<10, 60*time.Second)
 	t.Logf("200 connections in %v", elapsed)
@@ -375,7 +367,7 @@ func TestEchoManyConns(t *testing.T) {
 // response leave a guest that still serves new ones.
 func TestEchoClientReset(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "reset")
+	n := newNet(t)
 	startEcho(t, n)
 	for i := 0; i < 10; i++ {
 		c, err := n.dial(net.JoinHostPort(guestIP, strconv.Itoa(sourcePort)))
@@ -405,14 +397,9 @@ func TestEchoClientReset(t *testing.T) {
 // complete.
 func TestEchoLoss(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "loss")
+	n := newNet(t)
 	startEcho(t, n)
-	for _, chain := range []string{"INPUT", "OUTPUT"} {
-		if err := run("ip", "netns", "exec", n.ns, "iptables", "-w", "-A", chain,
-			"-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	n.setLoss(t, 0.05)
 	srcErr := make(chan error, 1)
 	go func() { srcErr <- source(n, 4<<20, time.Now().Add(180*time.Second)) }()
 	elapsed := echoMany(t, n, nConns, connSize, 180*time.Second)
@@ -427,7 +414,7 @@ func TestEchoLoss(t *testing.T) {
 // the guest pauses it, and everything still arrives once it reads.
 func TestEchoSlowReader(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "slow")
+	n := newNet(t)
 	startEcho(t, n)
 	c, err := n.dial(net.JoinHostPort(guestIP, "7"))
 	if err != nil {
@@ -471,7 +458,7 @@ func TestEchoSlowReader(t *testing.T) {
 // reason; an unknown app argument is the app's to refuse.
 func TestEchoBadOptions(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "opts")
+	n := newNet(t)
 	for _, tc := range []struct {
 		args []string
 		want string

@@ -1,18 +1,16 @@
 package echo
 
 import (
-	"github.com/runnc/runnc/integration/testnet"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
-	"golang.org/x/sys/unix"
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 const offload = "--net-offload:service0"
@@ -23,7 +21,7 @@ const offload = "--net-offload:service0"
 // the guest must fragment itself) are answered.
 func TestEchoOffload(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "tso")
+	n := newNet(t)
 	g := startEcho(t, n, offload)
 	if !strings.Contains(g.out.String(), " tso") {
 		t.Fatalf("the guest did not turn offload on; output:\n%s", g.out.String())
@@ -49,14 +47,9 @@ func TestEchoOffload(t *testing.T) {
 // dropped whole, so losses come in bursts of up to TSO_FACTOR segments.
 func TestEchoOffloadLoss(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "tsoloss")
+	n := newNet(t)
 	startEcho(t, n, offload)
-	for _, chain := range []string{"INPUT", "OUTPUT"} {
-		if err := run("ip", "netns", "exec", n.ns, "iptables", "-w", "-A", chain,
-			"-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	n.setLoss(t, 0.05)
 	t0 := time.Now()
 	if err := source(n, 16<<20, time.Now().Add(180*time.Second)); err != nil {
 		t.Errorf("source 16 MiB with loss: %v", err)
@@ -70,14 +63,9 @@ func TestEchoOffloadLoss(t *testing.T) {
 // The same 16 MiB stream under loss without offload, for comparison.
 func TestEchoLossStream(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "loss16")
+	n := newNet(t)
 	startEcho(t, n)
-	for _, chain := range []string{"INPUT", "OUTPUT"} {
-		if err := run("ip", "netns", "exec", n.ns, "iptables", "-w", "-A", chain,
-			"-m", "statistic", "--mode", "random", "--probability", "0.05", "-j", "DROP"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	n.setLoss(t, 0.05)
 	t0 := time.Now()
 	if err := source(n, 16<<20, time.Now().Add(180*time.Second)); err != nil {
 		t.Errorf("source 16 MiB with loss: %v", err)
@@ -90,53 +78,23 @@ func TestEchoLossStream(t *testing.T) {
 // inside the namespace, as an engine passing an @FD might.
 func openVnetTap(t *testing.T, n *testNet) *os.File {
 	t.Helper()
-	target, err := os.Open("/run/netns/" + n.ns)
+	var f *os.File
+	err := n.do(func() (err error) {
+		f, err = netns.OpenTap(n.tap, netns.VnetHdr)
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer target.Close()
-	ch := make(chan any, 1)
-	go func() {
-		// The thread stays in the namespace and dies with the goroutine.
-		runtime.LockOSThread()
-		if err := unix.Setns(int(target.Fd()), unix.CLONE_NEWNET); err != nil {
-			ch <- err
-			return
-		}
-		fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
-		if err != nil {
-			ch <- err
-			return
-		}
-		var req struct {
-			name  [unix.IFNAMSIZ]byte
-			flags uint16
-			_     [22]byte
-		}
-		copy(req.name[:], n.tap)
-		req.flags = unix.IFF_TAP | unix.IFF_NO_PI | unix.IFF_VNET_HDR
-		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETIFF, uintptr(unsafe.Pointer(&req))); e != 0 {
-			unix.Close(fd)
-			ch <- e
-			return
-		}
-		ch <- os.NewFile(uintptr(fd), "tap")
-	}()
-	switch v := (<-ch).(type) {
-	case *os.File:
-		t.Cleanup(func() { v.Close() })
-		return v
-	case error:
-		t.Fatalf("open %s with IFF_VNET_HDR: %v", n.tap, v)
-	}
-	return nil
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // A tap fd opened with IFF_VNET_HDR is refused without --net-offload
 // (the guest would take the header for frame data) and works with it.
 func TestOffloadVnetFD(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "vnetfd")
+	n := newNet(t)
 	root := repoRoot(t)
 	spt := filepath.Join(root, "build/bin/runnc-spt")
 	kernel := filepath.Join(root, "build/unikernels/echo/echo.spt")
@@ -152,7 +110,7 @@ func TestOffloadVnetFD(t *testing.T) {
 
 	cmd = exec.Command(spt, append([]string{"--net:service0=@3", offload}, guestArgs...)...)
 	cmd.ExtraFiles = []*os.File{tap}
-	buf := &testnet.SyncBuffer{}
+	buf := &syncbuf.Buffer{}
 	cmd.Stdout, cmd.Stderr = buf, buf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -178,7 +136,7 @@ func TestOffloadVnetFD(t *testing.T) {
 // only reads and writes its tap.
 func TestOffloadFilterUnchanged(t *testing.T) {
 	needRoot(t)
-	n := newNet(t, "tsofilter")
+	n := newNet(t)
 	root := repoRoot(t)
 	spt := filepath.Join(root, "build/bin/runnc-spt")
 	kernel := filepath.Join(root, "build/unikernels/echo/echo.spt")

@@ -44,6 +44,8 @@ static const char *root = "";   /* prefix of every served path */
 static struct request req;      /* one at a time: single-threaded */
 static char out[CACHE_MAX_FILE + 4 * HTTP_MAX_LINE];   /* headers + body */
 static char chunk[CHUNK];
+/* send_small() reads a whole cacheable file into chunk. */
+_Static_assert(CACHE_MAX_FILE <= CHUNK, "a cacheable file must fit chunk");
 static char pathbuf[2 * HTTP_MAX_LINE];
 
 static const char *reason(int status)
@@ -84,12 +86,13 @@ static const char *http_date(void)
     return buf;
 }
 
-/* Format the status line and headers into out; returns their length.
- * extra (a Location of at most 3 * HTTP_MAX_LINE) fits in out. */
+/* Format the status line and headers into out; returns their length, or
+ * 0 if they do not fit (extra, a Location, is at most 3 * HTTP_MAX_LINE,
+ * so they always should). */
 static size_t header(int status, const char *type, uint64_t length,
         int keep_alive, const char *extra)
 {
-    return snprintf(out, sizeof out,
+    int n = snprintf(out, sizeof out,
             "HTTP/1.1 %d %s\r\n"
             "Server: runnc-httpd\r\n"
             "Date: %s\r\n"
@@ -102,6 +105,11 @@ static size_t header(int status, const char *type, uint64_t length,
             (unsigned long long)length,
             keep_alive ? "" : "Connection: close\r\n",
             extra ? extra : "");
+
+    /* snprintf's result is what it would have written, not what it did. */
+    if (n < 0 || (size_t)n >= sizeof out)
+        return 0;
+    return n;
 }
 
 /* Queue a response whose body is in memory (omitted for HEAD). */
@@ -111,6 +119,8 @@ static int respond(struct client *cl, int status, const char *type,
 {
     size_t n = header(status, type, len, keep_alive, extra);
 
+    if (n == 0)
+        return -1;
     if (!head && len > 0) {
         if (n + len <= sizeof out) {
             memcpy(out + n, body, len);
@@ -200,7 +210,9 @@ static void encode_path(const char *p, char *dst, size_t size)
 /*
  * Map a request path to a file in pathbuf: "--root" prepended, a
  * directory to its index.html. Returns 0 with st filled, or the status to
- * answer (301 when a directory was named without its trailing '/').
+ * answer (301 when a directory was named without its trailing '/', 414
+ * when the name with the root is longer than pathbuf: cut short, it would
+ * name another file).
  */
 static int resolve(const char *path, struct fs_stat *st)
 {
@@ -208,16 +220,21 @@ static int resolve(const char *path, struct fs_stat *st)
     int dir = pl > 1 && path[pl - 1] == '/';
 
     /* The filesystem wants no trailing '/'; "/" itself stays. */
-    snprintf(pathbuf, sizeof pathbuf, "%s%.*s", root, (int)(pl - dir), path);
+    int n = snprintf(pathbuf, sizeof pathbuf, "%s%.*s", root, (int)(pl - dir),
+            path);
+    if (n < 0 || (size_t)n >= sizeof pathbuf)
+        return 414;
     if (pathbuf[0] == '\0')
         strcpy(pathbuf, "/");
     int err = fs_stat(pathbuf, st);
     if (err == 0 && st->is_dir) {
         if (path[pl - 1] != '/')
             return 301;
-        size_t n = strlen(pathbuf);
-        snprintf(pathbuf + n, sizeof pathbuf - n, "%s",
+        size_t used = strlen(pathbuf);
+        n = snprintf(pathbuf + used, sizeof pathbuf - used, "%s",
                 pathbuf[1] ? "/index.html" : "index.html");
+        if (n < 0 || (size_t)n >= sizeof pathbuf - used)
+            return 414;
         err = fs_stat(pathbuf, st);
         if (err == 0 && st->is_dir)
             return 403;
@@ -268,7 +285,7 @@ static int send_stream(struct client *cl, struct fs_file *f, uint64_t size,
 {
     size_t n = header(200, type, size, ka, NULL);
 
-    if (conn_write(cl->c, out, n) < 0) {
+    if (n == 0 || conn_write(cl->c, out, n) < 0) {
         fs_close(f);
         return -1;
     }

@@ -233,6 +233,14 @@ struct client {
 long resp_parse(struct client *c, const char *buf, size_t len, long *argc,
                 char err[PROTO_ERR_MAX]);
 
+/* The bytes the partial request parsed so far needs at least (up to the
+ * end of the bulk string it is in), counted from its start; 0 if unknown.
+ * For growing the input buffer to exactly that. */
+size_t resp_want(const struct client *c);
+/* The input budget: the largest request a client may send, in bytes (set
+ * from the heap size at start). */
+extern size_t kv_input_max;
+
 void reply_raw(struct client *c, const void *p, size_t len);
 void reply_status(struct client *c, const char *s);
 void reply_ok(struct client *c);

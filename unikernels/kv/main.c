@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/heap.h>
 #include <libos/libos.h>
 #include <libos/net.h>
 #include <solo5.h>
@@ -21,6 +22,10 @@
 #define FLUSH_AT (64 * 1024)
 /* Give an idle client's input buffer back once it grew past this. */
 #define KEEP_IN (64 * 1024)
+/* The input budget, the largest request one client may send, is this
+ * fraction of the heap: a few clients sending large values at once still
+ * leave room to store them and to serve everyone else. */
+#define INPUT_SHARE 4
 
 static uint64_t next_id;
 
@@ -47,12 +52,17 @@ static void on_opened(struct conn *conn)
         conn_close(conn);
 }
 
+/* Buffer input as it arrives: doubling, but never past what the partial
+ * request is known to need, so a large value costs its size once. */
 static int in_append(struct client *c, const char *p, size_t len)
 {
     if (c->in.len + len > c->in.cap) {
         size_t cap = c->in.cap ? c->in.cap : 1024;
         while (cap < c->in.len + len)
             cap *= 2;
+        size_t want = resp_want(c);
+        if (want >= c->in.len + len && cap > want)
+            cap = want;
         char *n = realloc(c->in.p, cap);
         if (!n)
             return -1;
@@ -194,6 +204,8 @@ int main(int argc, char **argv)
 
     kv_clock();
     kv_start_ms = kv_now;
+    if (libos_heap_size() / INPUT_SHARE < kv_input_max)
+        kv_input_max = libos_heap_size() / INPUT_SHARE;
     kv_srand(solo5_clock_wall() ^ kv_now);
     dict_seed(kv_rand());
     cmd_init();

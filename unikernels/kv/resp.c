@@ -6,6 +6,11 @@
  * it got in c->ps, and the next call, given the same request start with
  * more bytes behind it, continues from there. So a 1 MiB value arriving in
  * a thousand segments is not re-scanned a thousand times.
+ *
+ * Memory for a request is taken as its bytes arrive, never on the word of
+ * a length header, and no request may be larger than kv_input_max: a
+ * client announcing a large value and then stalling holds only what it
+ * sent, and one client cannot take the heap from the others.
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,6 +25,8 @@
 #define MBULK_MAX (1024L * 1024)
 #define BULK_MAX (512LL * 1024 * 1024)
 #define BIG_BULK (16 * 1024)
+
+size_t kv_input_max = BULK_MAX;
 
 const char *const ERR_WRONGTYPE =
     "WRONGTYPE Operation against a key holding the wrong kind of value";
@@ -240,23 +247,19 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
                          buf[ps->off]);
                 return -1;
             }
+            /* Like redis-server past proto-max-bulk-len, also when the
+             * request as a whole would pass the input budget. */
             if (str2ll(buf + ps->off + 1, n - 1, &ll) < 0 || ll < 0 ||
-                ll > BULK_MAX) {
+                ll > BULK_MAX ||
+                ps->off + n + 2 + (size_t)ll + 2 > kv_input_max) {
                 strcpy(err, "Protocol error: invalid bulk length");
                 return -1;
             }
             ps->bulklen = ll;
             ps->off += n + 2;
         }
-        if (len - ps->off < (size_t)ps->bulklen + 2) {
-            /* Make room in c->in for the whole request at once rather
-             * than doubling through a large value. The caller moves the
-             * partial request to the start of c->in, so `need` is enough. */
-            size_t need = ps->off + ps->bulklen + 2;
-            if (ps->bulklen >= BIG_BULK && need > c->in.len)
-                buf_reserve(&c->in, need - c->in.len);
+        if (len - ps->off < (size_t)ps->bulklen + 2)
             return 0;
-        }
         if (argv_reserve(c, ps->done + 1) < 0) {
             strcpy(err, "Protocol error: out of memory");
             return -1;
@@ -274,6 +277,13 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
     size_t used = ps->off;
     parse_reset(ps);
     return used;
+}
+
+size_t resp_want(const struct client *c)
+{
+    if (c->ps.argc < 0 || c->ps.bulklen < 0)
+        return 0;
+    return c->ps.off + c->ps.bulklen + 2;
 }
 
 long resp_parse(struct client *c, const char *buf, size_t len, long *argc,

@@ -12,15 +12,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/runnc/runnc/netns"
 )
 
 // prefix names every network namespace and link these tests create.
@@ -43,7 +40,9 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "setrlimit RLIMIT_CORE: %v\n", err)
 		os.Exit(1)
 	}
-	removeStaleNetns()
+	if err := netns.RemoveStale(prefix); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+	}
 	os.Exit(m.Run())
 }
 
@@ -90,7 +89,14 @@ func (r *result) output() string { return r.stdout + r.stderr }
 // ended; any other failure ends the test.
 func run(t *testing.T, timeout time.Duration, argv ...string) *result {
 	t.Helper()
-	r, err := runErr(timeout, argv...)
+	return runIn(t, "", timeout, argv...)
+}
+
+// runIn is run with argv started inside the network namespace at nsPath
+// ("" for the test's own).
+func runIn(t *testing.T, nsPath string, timeout time.Duration, argv ...string) *result {
+	t.Helper()
+	r, err := runErrIn(nsPath, timeout, argv...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,13 +105,21 @@ func run(t *testing.T, timeout time.Duration, argv ...string) *result {
 
 // runErr is run for goroutines other than the test's.
 func runErr(timeout time.Duration, argv ...string) (*result, error) {
+	return runErrIn("", timeout, argv...)
+}
+
+// runErrIn is runIn for goroutines other than the test's.
+func runErrIn(nsPath string, timeout time.Duration, argv ...string) (*result, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	r := &result{started: time.Now()}
-	err := cmd.Run()
+	err := startIn(nsPath, cmd)
+	if err == nil {
+		err = cmd.Wait()
+	}
 	r.ended = time.Now()
 	r.stdout, r.stderr = stdout.String(), stderr.String()
 	if ctx.Err() != nil {
@@ -124,126 +138,76 @@ func runErr(timeout time.Duration, argv ...string) (*result, error) {
 	return r, nil
 }
 
-// netns is a network namespace holding taps for guests' NET_BASIC devices.
-type netns struct {
-	name string
-	taps []string
+// startIn starts cmd inside the network namespace at nsPath, or here if
+// nsPath is "". The pid is cmd's own: nothing execs in between, and the
+// tender runs the guest in its pid.
+func startIn(nsPath string, cmd *exec.Cmd) error {
+	if nsPath == "" {
+		return cmd.Start()
+	}
+	return netns.Do(nsPath, cmd.Start)
 }
 
-var netnsCount atomic.Int32
+// namespace is a network namespace holding taps for guests' NET_BASIC
+// devices.
+type namespace struct {
+	name, path string
+	taps       []string
+}
 
 // newNetns creates a network namespace with ntaps taps (up, no address),
 // removed when the test ends, whatever its outcome.
-func newNetns(t *testing.T, ntaps int) *netns {
+func newNetns(t *testing.T, ntaps int) *namespace {
 	t.Helper()
-	n := &netns{name: fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), netnsCount.Add(1))}
-	ip(t, "netns", "add", n.name)
+	n := &namespace{name: netns.Name(prefix)}
+	path, err := netns.New(n.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.path = path
 	t.Cleanup(func() {
-		for _, tap := range n.taps {
-			exec.Command("ip", "-n", n.name, "link", "del", tap).Run()
-		}
-		if out, err := exec.Command("ip", "netns", "del", n.name).CombinedOutput(); err != nil {
-			t.Errorf("ip netns del %s: %v: %s", n.name, err, out)
+		// Deleting the namespace deletes its taps.
+		if err := netns.Delete(n.name); err != nil {
+			t.Error(err)
 		}
 	})
 	for i := 0; i < ntaps; i++ {
-		tap := fmt.Sprintf("%st%d%c", prefix, os.Getpid()%10000000, 'a'+i)
-		ip(t, "-n", n.name, "tuntap", "add", "mode", "tap", "name", tap)
-		n.taps = append(n.taps, tap)
-		ip(t, "-n", n.name, "link", "set", tap, "up")
+		n.taps = append(n.taps, fmt.Sprintf("%st%d%c", prefix, os.Getpid()%10000000, 'a'+i))
+	}
+	err = netns.Do(n.path, func() error {
+		for _, tap := range n.taps {
+			if err := netns.CreateTap(tap, 0, 0); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return n
 }
 
-// exec returns argv prefixed to run inside the namespace. `ip netns exec`
-// execs argv, so the pid stays that of the tender and then of the guest.
-func (n *netns) exec(argv ...string) []string {
-	return append([]string{"ip", "netns", "exec", n.name}, argv...)
+// do runs fn inside the namespace (netns.Do), failing the test on error.
+func (n *namespace) do(t *testing.T, fn func() error) {
+	t.Helper()
+	if err := netns.Do(n.path, fn); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // openTap opens tap (IFF_TAP|IFF_NO_PI) from inside the namespace, as a
 // caller passing --net:NAME=@FD would. The file is close-on-exec, so no
 // other child inherits it; exec.Cmd.ExtraFiles hands it on.
-func (n *netns) openTap(t *testing.T, tap string) *os.File {
+func (n *namespace) openTap(t *testing.T, tap string) *os.File {
 	t.Helper()
-	type opened struct {
-		f   *os.File
-		err error
-	}
-	c := make(chan opened)
-	go func() {
-		// The thread enters the namespace and is never unlocked: the
-		// runtime ends it with the goroutine instead of reusing it.
-		runtime.LockOSThread()
-		f, err := openTapHere(n.name, tap)
-		c <- opened{f, err}
-	}()
-	o := <-c
-	if o.err != nil {
-		t.Fatal(o.err)
-	}
-	t.Cleanup(func() { o.f.Close() })
-	return o.f
-}
-
-func openTapHere(ns, tap string) (*os.File, error) {
-	nsf, err := os.Open("/run/netns/" + ns)
-	if err != nil {
-		return nil, err
-	}
-	defer nsf.Close()
-	if err := unix.Setns(int(nsf.Fd()), unix.CLONE_NEWNET); err != nil {
-		return nil, fmt.Errorf("setns %s: %w", ns, err)
-	}
-	fd, err := unix.Open("/dev/net/tun", unix.O_RDWR|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("open /dev/net/tun: %w", err)
-	}
-	ifr, err := unix.NewIfreq(tap)
-	if err != nil {
-		unix.Close(fd)
-		return nil, err
-	}
-	ifr.SetUint16(unix.IFF_TAP | unix.IFF_NO_PI)
-	if err := unix.IoctlIfreq(fd, unix.TUNSETIFF, ifr); err != nil {
-		unix.Close(fd)
-		return nil, fmt.Errorf("TUNSETIFF %s: %w", tap, err)
-	}
-	return os.NewFile(uintptr(fd), "/dev/net/tun:"+tap), nil
-}
-
-func ip(t *testing.T, args ...string) {
-	t.Helper()
-	if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-		t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-	}
-}
-
-// removeStaleNetns deletes namespaces an earlier, killed run of these tests
-// left behind (named prefix-PID-N, with PID gone).
-func removeStaleNetns() {
-	out, err := exec.Command("ip", "netns", "list").Output()
-	if err != nil {
-		return
-	}
-	for _, line := range strings.Split(string(out), "\n") {
-		f := strings.Fields(line)
-		if len(f) == 0 {
-			continue
-		}
-		parts := strings.Split(f[0], "-")
-		if len(parts) != 3 || parts[0] != prefix {
-			continue
-		}
-		pid, err := strconv.Atoi(parts[1])
-		if err != nil || pid == os.Getpid() {
-			continue
-		}
-		if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
-			continue
-		}
-		exec.Command("ip", "netns", "del", f[0]).Run()
-	}
+	var f *os.File
+	n.do(t, func() (err error) {
+		f, err = netns.OpenTap(tap)
+		return err
+	})
+	t.Cleanup(func() { f.Close() })
+	return f
 }
 
 // blockFile creates a zero-filled file of size bytes for a BLOCK_BASIC

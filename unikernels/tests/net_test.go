@@ -2,13 +2,15 @@ package tests
 
 import (
 	"fmt"
-	"github.com/runnc/runnc/integration/testnet"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/internal/syncbuf"
+	"github.com/runnc/runnc/netns"
 )
 
 // TestNetPing runs the net guest on a tap in a fresh namespace, floods it
@@ -19,16 +21,15 @@ func TestNetPing(t *testing.T) {
 	spt, img := tender(t), guest(t, "net")
 	ns := newNetns(t, 1)
 	tap := ns.taps[0]
-	ip(t, "-n", ns.name, "addr", "add", "10.0.0.1/24", "dev", tap)
+	ns.do(t, func() error { return netns.AddAddr(tap, "10.0.0.1/24") })
 
-	g := startGuest(t, ns.exec(spt, "--net:service0="+tap, img, "--ipv4=10.0.0.2"), nil, "Serving ping on 10.0.0.2")
-	// The pid is the tender's and then the guest's: ip netns exec and the
-	// tender both exec.
+	g := startGuest(t, ns.path, []string{spt, "--net:service0=" + tap, img, "--ipv4=10.0.0.2"}, nil, "Serving ping on 10.0.0.2")
+	// The pid is the tender's and then the guest's: the tender execs.
 	pid := g.cmd.Process.Pid
 
 	checkConfined(t, pid)
 
-	r := run(t, 3*time.Minute, ns.exec("ping", "-f", "-c", "10000", "-q", "10.0.0.2")...)
+	r := runIn(t, ns.path, 3*time.Minute, "ping", "-f", "-c", "10000", "-q", "10.0.0.2")
 	t.Logf("%s", r.stdout)
 	if !strings.Contains(r.stdout, "10000 packets transmitted, 10000 received, 0% packet loss") {
 		t.Errorf("ping -f: want 10000 replies, 0%% loss (%v):\n%s", r, r.output())
@@ -42,19 +43,19 @@ func TestNetPing(t *testing.T) {
 // startedGuest is a guest running in the background.
 type startedGuest struct {
 	cmd    *exec.Cmd
-	out    *testnet.SyncBuffer
+	out    *syncbuf.Buffer
 	exited chan struct{}
 }
 
-// startGuest starts argv (the tender, perhaps behind ip netns exec) with
-// extra fds from 3 on, waits until the guest has printed ready, and kills
-// it when the test ends.
-func startGuest(t *testing.T, argv []string, extra []*os.File, ready string) *startedGuest {
+// startGuest starts argv (the tender) inside the network namespace at
+// nsPath ("" for the test's own) with extra fds from 3 on, waits until the
+// guest has printed ready, and kills it when the test ends.
+func startGuest(t *testing.T, nsPath string, argv []string, extra []*os.File, ready string) *startedGuest {
 	t.Helper()
-	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &testnet.SyncBuffer{}, exited: make(chan struct{})}
+	g := &startedGuest{cmd: exec.Command(argv[0], argv[1:]...), out: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	g.cmd.Stdout, g.cmd.Stderr = g.out, g.out
 	g.cmd.ExtraFiles = extra
-	if err := g.cmd.Start(); err != nil {
+	if err := startIn(nsPath, g.cmd); err != nil {
 		t.Fatal(err)
 	}
 	go func() { g.cmd.Wait(); close(g.exited) }()

@@ -8,6 +8,7 @@
  *
  *   syscall.spt nr N     system call N (decimal or 0x hex), all arguments 0
  *   syscall.spt CASE     one of the named cases below
+ *   syscall.spt wait     wait forever (for tests of a running guest)
  *
  * The manifest declares a NET_BASIC "service0" and a BLOCK_BASIC "storage";
  * their host fds come from the boot info. A features note says the guest
@@ -163,6 +164,13 @@ int solo5_app_main(const struct solo5_start_info *si)
         r = raw_syscall(SYS_ppoll, (long)fds, 1, (long)&ts, 0, 0, 0);
     else if (t_strcmp(c, "ok-read-net") == 0)
         r = raw_syscall(SYS_read, nfd, (long)buf, sizeof buf, 0, 0, 0);
+    /* Stays running (for tests of what a running guest holds). */
+    else if (t_strcmp(c, "wait") == 0) {
+        solo5_handle_set_t ready;
+        t_puts("waiting\n");
+        for (;;)
+            solo5_yield(solo5_clock_monotonic() + 1000000000ULL, &ready);
+    }
     /* Through the bindings: a write to a read-only device is an error. */
     else if (t_strcmp(c, "block-write") == 0) {
         solo5_handle_t h;

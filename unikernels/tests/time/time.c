@@ -3,11 +3,19 @@
  * advance, the wall clock is printed for the test to compare with the
  * host's, and solo5_yield() with no devices returns no earlier than its
  * deadline.
+ *
+ * "time forever" only sleeps, until killed: a guest that stays running for
+ * tests that look at its process (/proc/PID/limits).
  */
 #include "test.h"
 
 int solo5_app_main(const struct solo5_start_info *si)
 {
+    if (t_strcmp(si->cmdline, "forever") == 0) {
+        t_puts("sleeping until killed\n");
+        for (;;)
+            solo5_yield(solo5_clock_monotonic() + 3600000000000ULL, NULL);
+    }
     t_puts("\n**** Solo5 standalone test_time ****\n\n");
 
     solo5_time_t first = solo5_clock_monotonic(), prev = first;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Makes the seed images of the iso9660 fuzz target into DIR: genisoimage
+# images (Rock Ridge and plain ISO9660) of small trees, each cut to start
+# at sector 16, the volume descriptors.
+set -euo pipefail
+out=$1
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+mkdir -p "$out"
+
+# A tree with what the reader handles: nested and deep directories (Rock
+# Ridge relocates past depth 8), long and mixed-case names, an empty file,
+# a file over a few sectors, a symlink.
+t=$tmp/tree
+mkdir -p "$t/dir/sub" "$t/a/b/c/d/e/f/g/h/i/j" "$t/Mixed Case"
+echo hello >"$t/index.html"
+: >"$t/empty"
+head -c 9000 /dev/zero | tr '\0' 'x' >"$t/dir/sub/big.bin"
+echo deep >"$t/a/b/c/d/e/f/g/h/i/j/deep.txt"
+echo long >"$t/$(printf 'n%.0s' $(seq 1 200)).txt"
+echo m >"$t/Mixed Case/File.TXT"
+ln -s ../index.html "$t/dir/link"
+
+mk() {
+	local name=$1; shift
+	genisoimage -quiet -no-pad "$@" -o "$tmp/$name.iso" "$t" 2>/dev/null
+	# Seeds stay small: the system area is the target's, and the padding
+	# genisoimage adds at the end is zeros.
+	dd if="$tmp/$name.iso" of="$out/$name" bs=2048 skip=16 status=none
+}
+mk rockridge -R
+mk rational -r
+mk plain -l
+rm -f "$t"/n*.txt "$t/dir/link"
+rm -rf "$t/a"
+mk small-rr -R
+mk small -l
