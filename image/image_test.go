@@ -83,23 +83,15 @@ func TestArchiveDocker(t *testing.T) {
 	}
 	defer rc.Close()
 	got := map[string]string{}
-	tr := tar.NewReader(rc)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(tr)
+	for _, e := range readTar(t, rc) {
+		h := e.h
 		switch h.Typeflag {
 		case tar.TypeDir:
 			got[h.Name] = "dir"
 		case tar.TypeSymlink:
 			got[h.Name] = "-> " + h.Linkname
 		default:
-			got[h.Name] = string(b)
+			got[h.Name] = string(e.data)
 		}
 		if h.Uid != 0 || h.Gid != 0 || h.ModTime.Unix() != 0 {
 			t.Errorf("%s: uid %d gid %d mtime %v", h.Name, h.Uid, h.Gid, h.ModTime)
@@ -131,16 +123,8 @@ func TestArchiveOCI(t *testing.T) {
 	}
 	defer f.Close()
 	entries := map[string][]byte{}
-	tr := tar.NewReader(f)
-	for {
-		h, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		entries[h.Name], _ = io.ReadAll(tr)
+	for _, e := range readTar(t, f) {
+		entries[e.h.Name] = e.data
 	}
 	if string(entries["oci-layout"]) != `{"imageLayoutVersion":"1.0.0"}` {
 		t.Fatalf("oci-layout: %q", entries["oci-layout"])
@@ -204,5 +188,31 @@ func TestRefusals(t *testing.T) {
 	}
 	if err := image.WriteArchive(filepath.Join(t.TempDir(), "x.tar"), "Bad Name", nil); err == nil {
 		t.Error("an invalid image name was accepted")
+	}
+}
+
+type tarEntry struct {
+	h    *tar.Header
+	data []byte
+}
+
+// readTar reads every entry of a tar stream.
+func readTar(t *testing.T, r io.Reader) []tarEntry {
+	t.Helper()
+	var out []tarEntry
+	tr := tar.NewReader(r)
+	for {
+		h, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return out
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(tr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, tarEntry{h, b})
 	}
 }
