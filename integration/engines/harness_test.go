@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -80,6 +81,7 @@ func mainRun(m *testing.M) int {
 		return 1
 	}
 	before := snapshot()
+	made := absentDirs()
 	setupErr = setup()
 	if setupErr != nil {
 		fmt.Fprintln(os.Stderr, "engines: setup:", setupErr)
@@ -98,7 +100,37 @@ func mainRun(m *testing.M) int {
 	}
 	cleanLeftovers()
 	os.RemoveAll(work)
+	removeEmpty(made)
 	return code
+}
+
+// machineDirs are folders at the machine's default paths that the
+// daemons create even when told to keep everything under their own roots:
+// dockerd's plugin socket folder, the containerd shims' socket folder,
+// ctr's fifos and runc root, libcni's cache. Their contents are watched
+// by snapshot; the folders themselves are removed again if they were not
+// there before.
+var machineDirs = []string{
+	"/run/docker", "/run/docker/plugins",
+	"/run/containerd", "/run/containerd/fifo", "/run/containerd/s", "/run/containerd/runc", "/run/containerd/runc/k8s.io",
+	"/var/lib/cni", "/var/lib/cni/results", "/var/lib/cni/networks",
+}
+
+func absentDirs() []string {
+	var absent []string
+	for _, d := range machineDirs {
+		if _, err := os.Stat(d); err != nil {
+			absent = append(absent, d)
+		}
+	}
+	return absent
+}
+
+// removeEmpty removes the folders dirs, deepest first, where empty.
+func removeEmpty(dirs []string) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
 }
 
 // needEngines fails the test if the shared setup did not complete.
@@ -513,10 +545,12 @@ func snapshot() state {
 			}
 		}
 	}
-	for _, dir := range []string{"/run/containerd/s", "/run/containerd/runc/k8s.io", "/var/lib/cni/results", "/var/lib/cni/networks"} {
+	for _, dir := range machineDirs {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			add("file", filepath.Join(dir, e.Name()))
+			if p := filepath.Join(dir, e.Name()); !slices.Contains(machineDirs, p) {
+				add("file", p)
+			}
 		}
 	}
 	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
