@@ -553,6 +553,18 @@ func snapshot() state {
 			}
 		}
 	}
+	// Per-container and per-pod records of the daemons and of the runtime
+	// they call (state roots, shim bundles): a container or pod that was
+	// removed has none left.
+	for _, dir := range []string{"docker/containers", "dx/runtime-runnc/moby", "dx/containerd/daemon/io.containerd.runtime.v2.task/moby",
+		"ctrd/io.containerd.grpc.v1.cri/sandboxes", "ctrd/io.containerd.grpc.v1.cri/containers",
+		"ctrd-state/io.containerd.runtime.v2.task/k8s.io", "ctrd-state/io.containerd.grpc.v1.cri/sandboxes",
+		"runnc-cri/k8s.io", "podman/runtime"} {
+		ents, _ := os.ReadDir(filepath.Join(work, dir))
+		for _, e := range ents {
+			add("record", filepath.Join(dir, e.Name()))
+		}
+	}
 	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, l := range strings.Split(string(mi), "\n") {
 			if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], work) || strings.HasPrefix(f[4], "/run/containerd") ||
@@ -603,7 +615,7 @@ func (s state) since(before state) []string {
 
 func (s state) counts() string {
 	var parts []string
-	for _, k := range []string{"link", "file", "mount", "cgroup", "iptables", "process"} {
+	for _, k := range []string{"link", "file", "record", "mount", "cgroup", "iptables", "process"} {
 		parts = append(parts, fmt.Sprintf("%d %s", len(s[k]), k))
 	}
 	return strings.Join(parts, ", ") + " of the watched kinds, before and after"
