@@ -4,6 +4,7 @@ package engines
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -247,6 +248,23 @@ func TestCRIPod(t *testing.T) {
 	before := snapshot()
 
 	p := runPod(t, rs, spec.Metadata.Name, rc.Handler)
+	// The sandbox runs pause itself, as a plain process, not a tender.
+	ctx, cancel := criCtx()
+	defer cancel()
+	st, err := rs.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: p.id, Verbose: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info struct {
+		Pid            int
+		RuntimeHandler string
+	}
+	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.Pid == 0 {
+		t.Fatalf("PodSandboxStatus info: %v %q", err, st.Info["info"])
+	}
+	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", info.Pid)); info.RuntimeHandler != rc.Handler || filepath.Base(exe) != "pause" {
+		t.Fatalf("sandbox under handler %q runs %q, want pause under %q", info.RuntimeHandler, exe, rc.Handler)
+	}
 	kv, err := startContainer(rs, p, &cri.ContainerConfig{
 		Metadata: &cri.ContainerMetadata{Name: c.Name},
 		Image:    &cri.ImageSpec{Image: c.Image},
@@ -291,8 +309,6 @@ func TestCRIPod(t *testing.T) {
 		t.Fatalf("aborting guest: ContainerStatus exit code %d, want 255", st.ExitCode)
 	}
 
-	ctx, cancel := criCtx()
-	defer cancel()
 	if _, err := rs.StopContainer(ctx, &cri.StopContainerRequest{ContainerId: kv, Timeout: 10}); err != nil {
 		t.Fatalf("StopContainer: %v", err)
 	}
