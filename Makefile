@@ -29,8 +29,17 @@ MANIFEST_TOOL := $(B)/bin/runnc-manifest
 SOLO5_TOOLCHAIN := $(SOLO5_SPT_O) $(SOLO5_LDS) $(MANIFEST_TOOL) \
 	$(B)/solo5/include/solo5.h
 
+# Objects follow their flags: a change of GUEST_CFLAGS or SPT_CFLAGS (as
+# when the stack protector was turned on) rebuilds them in an old build/.
+CFLAGS_STAMP := $(B)/obj/.cflags
+$(CFLAGS_STAMP): FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(GUEST_CFLAGS) | $(SPT_CFLAGS)' | cmp -s - $@ || \
+		echo '$(GUEST_CFLAGS) | $(SPT_CFLAGS)' > $@
+.PHONY: FORCE
+
 # Every guest object lives in $(B)/obj/ at its source path.
-$(B)/obj/%.o: %.c $(B)/solo5/include/solo5.h
+$(B)/obj/%.o: %.c $(B)/solo5/include/solo5.h $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c -o $@ $<
 $(B)/obj/%.o: %.S
@@ -40,7 +49,7 @@ $(B)/obj/%.o: %.S
 $(B)/obj/%/manifest.c: %/manifest.json $(MANIFEST_TOOL)
 	@mkdir -p $(dir $@)
 	$(MANIFEST_TOOL) gen $< $@
-$(B)/obj/%/manifest.o: $(B)/obj/%/manifest.c
+$(B)/obj/%/manifest.o: $(B)/obj/%/manifest.c $(CFLAGS_STAMP)
 	$(CC) $(GUEST_CFLAGS) -c -o $@ $<
 
 # $(call GUEST,OUT,SRCDIR,SOURCES,EXTRA) links OUT from the objects of

@@ -40,7 +40,9 @@ $(eval $(call FUZZ_TARGET,httpd_request,fuzz/targets/shim_conn.c \
 	unikernels/httpd/cache.c libos/fs/iso9660.c,unikernels/httpd/httpd.c \
 	unikernels/httpd/httpd.h fuzz/targets/shim_conn.h))
 $(eval $(call FUZZ_TARGET,iso9660,,libos/fs/iso9660.c))
-$(eval $(call FUZZ_TARGET,tcp_sack,,libos/net/tcp.c $(LWIP_STAMP),\
+# lwIP's headers come with libos/libos.mk's LWIP_STAMP, named here by its
+# path: that fragment is read after this one.
+$(eval $(call FUZZ_TARGET,tcp_sack,,libos/net/tcp.c $(B)/src/lwip.stamp,\
 	-Ilibos/lwip/include -I$(LWIP_DIR)/src/include))
 
 # The ISO seeds are images genisoimage makes of small trees, from sector

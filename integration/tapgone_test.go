@@ -2,37 +2,15 @@ package integration
 
 import (
 	"errors"
-	"fmt"
-	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/runnc/runnc/internal/proc"
 	"github.com/runnc/runnc/netns"
 )
-
-// cpuTime is the user plus system CPU time of a process so far, from
-// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
-func cpuTime(pid int) (time.Duration, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	s := string(b)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	utime, err1 := strconv.ParseUint(f[11], 10, 64)
-	stime, err2 := strconv.ParseUint(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
-	}
-	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
-}
 
 // TestKVTapDeleted deletes the tap under a running kv guest with a client
 // connected. The tap's fd then reports POLLERR forever; the guest must not
@@ -44,7 +22,7 @@ func TestKVTapDeleted(t *testing.T) {
 	c := e.dial(t)
 	kvExchange(t, c, "PING\r\n", "+PONG\r\n")
 
-	before, err := cpuTime(e.guest.Pid)
+	before, err := proc.CPUTime(e.guest.Pid)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +34,7 @@ func TestKVTapDeleted(t *testing.T) {
 	out, err := e.guest.Wait(window)
 	if !e.guest.Exited() {
 		// Still running: it must at least be idle.
-		now, cerr := cpuTime(e.guest.Pid)
+		now, cerr := proc.CPUTime(e.guest.Pid)
 		if cerr != nil {
 			t.Fatal(cerr)
 		}

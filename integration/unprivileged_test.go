@@ -5,7 +5,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -126,35 +125,23 @@ func tunNode(t *testing.T) string {
 }
 
 // startWithTun starts cmd in the network namespace at nsPath and in a
-// private mount namespace where /dev/net/tun is the node tun. Both are
-// entered by a locked OS thread that is never returned to the scheduler,
-// and a child inherits its forking thread's namespaces.
+// private mount namespace where /dev/net/tun is the node tun: netns.Do's
+// thread, which is never returned to the scheduler, also unshares its
+// mount namespace, and a child inherits its forking thread's namespaces.
 func startWithTun(t *testing.T, cmd *exec.Cmd, nsPath, tun string) {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread's namespaces changed
-		errc <- func() error {
-			if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
-				return fmt.Errorf("unshare: %w", err)
-			}
-			if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-				return fmt.Errorf("make / private: %w", err)
-			}
-			if err := unix.Mount(tun, "/dev/net/tun", "", unix.MS_BIND, ""); err != nil {
-				return fmt.Errorf("bind %s on /dev/net/tun: %w", tun, err)
-			}
-			fd, err := unix.Open(nsPath, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return err
-			}
-			defer unix.Close(fd)
-			if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-				return fmt.Errorf("setns %s: %w", nsPath, err)
-			}
-			return cmd.Start()
-		}()
-	}()
-	if err := <-errc; err != nil {
+	err := netns.Do(nsPath, func() error {
+		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+			return fmt.Errorf("unshare: %w", err)
+		}
+		if err := unix.Mount("", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return fmt.Errorf("make / private: %w", err)
+		}
+		if err := unix.Mount(tun, "/dev/net/tun", "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind %s on /dev/net/tun: %w", tun, err)
+		}
+		return cmd.Start()
+	})
+	if err != nil {
 		t.Fatal(err)
 	}
 }

@@ -161,6 +161,33 @@ func Name(prefix string) string {
 	return fmt.Sprintf("%s-%d-%d", prefix, os.Getpid(), seq.Add(1))
 }
 
+// TB is the part of testing.TB that Temp uses.
+type TB interface {
+	Helper()
+	Fatal(args ...any)
+	Error(args ...any)
+	Cleanup(func())
+}
+
+// Temp creates a namespace named Name(prefix) for a test and deletes it,
+// with everything in it, when the test ends, whatever its outcome.
+func Temp(tb TB, prefix string) (name, path string) {
+	tb.Helper()
+	name = Name(prefix)
+	path, err := New(name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if Exists(name) {
+			if err := Delete(name); err != nil {
+				tb.Error(err)
+			}
+		}
+	})
+	return name, path
+}
+
 // RemoveStale deletes the namespaces named "PREFIX-PID-..." whose process
 // PID is gone: what an earlier, killed run left behind. Namespaces of live
 // processes, this one included, are left alone.

@@ -32,19 +32,7 @@ func TestMain(m *testing.M) {
 // newNS creates a fresh namespace, deleted when the test ends.
 func newNS(t *testing.T) (name, path string) {
 	t.Helper()
-	name = Name(prefix)
-	path, err := New(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if Exists(name) {
-			if err := Delete(name); err != nil {
-				t.Error(err)
-			}
-		}
-	})
-	return name, path
+	return Temp(t, prefix)
 }
 
 func nsInode(t *testing.T, path string) uint64 {

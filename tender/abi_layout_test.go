@@ -147,11 +147,11 @@ func TestPlanMatchesStub(t *testing.T) {
 		}
 	}
 	p := &Prepared{
-		Devices: []*Device{{FD: 7}, {FD: 5}},
-		Filter:  []Insn{{0x20, 0, 0, 4}, {0x15, 3, 250, 0xc000003e}, {0x06, 0, 0, 0x7fff0000}},
-		Layout: &Layout{
+		devices: []*device{{FD: 7}, {FD: 5}},
+		filter:  []insn{{0x20, 0, 0, 4}, {0x15, 3, 250, 0xc000003e}, {0x06, 0, 0, 0x7fff0000}},
+		layout: &layout{
 			MemSize: 64 << 20, Entry: 0x100123, StackTop: 64<<20 - 16, BootInfo: bootInfoAddr,
-			Regions: []Region{{bootInfoAddr, 0x4000, protRead}, {GuestBase, 0x2000, protRead | protExec}},
+			Regions: []region{{bootInfoAddr, 0x4000, protRead}, {guestBase, 0x2000, protRead | protExec}},
 		},
 	}
 	b, err := p.plan(9)
@@ -176,7 +176,7 @@ func TestPlanMatchesStub(t *testing.T) {
 		{"plan.boot_info", 0, bootInfoAddr},
 		{"plan.nkeep", 0, 5},
 		{"plan.filter_len", 0, 3},
-		{"plan_region.addr", c["plan.regions"] + c["plan_region"], GuestBase},
+		{"plan_region.addr", c["plan.regions"] + c["plan_region"], guestBase},
 		{"plan_region.len", c["plan.regions"] + c["plan_region"], 0x2000},
 		{"plan_region.prot", c["plan.regions"] + c["plan_region"], protRead | protExec},
 		{"plan_insn.code", c["plan.filter"] + c["plan_insn"], 0x15},
@@ -204,12 +204,12 @@ func TestPlanMatchesStub(t *testing.T) {
 func TestBootInfoMatchesABI(t *testing.T) {
 	c := cValues(t)
 	for k, v := range map[string]uint64{
-		"RUNNC_ABI_VERSION": ABIVersion, "RUNNC_ABI_TARGET_SPT": abiTarget,
+		"RUNNC_ABI_VERSION": guestABIVersion, "RUNNC_ABI_TARGET_SPT": abiTarget,
 		"RUNNC_NAME_MAX": nameMax, "RUNNC_MAX_DEVICES": maxDevices,
 		"RUNNC_DEV_NET_BASIC": uint64(manifest.NetBasic), "RUNNC_DEV_BLOCK_BASIC": uint64(manifest.BlockBasic),
 		"RUNNC_BOOT_INFO_ADDR": bootInfoAddr, "RUNNC_GUEST_MIN_ADDR": bootInfoAddr,
 		"RUNNC_CMDLINE_ADDR": cmdlineAddr, "RUNNC_CMDLINE_MAX": cmdlineMax,
-		"RUNNC_GUEST_BASE": GuestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
+		"RUNNC_GUEST_BASE": guestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
 		"RUNNC_BOOT_TLS_ARCH_PRCTL": bootFlagTLSArchPrctl, "RUNNC_FEATURE_TLS": featureTLS,
 		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
@@ -226,11 +226,11 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		t.Errorf("the command line [%#x, +%d) runs past the boot pages' end %#x", cmdlineAddr, cmdlineMax, bootEnd)
 	}
 
-	img, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest()), testMem)
+	img, err := CheckELF(buildELF(0x100000, validSegs(), guestABIVersion, testManifest()), testMem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	devs := []*Device{
+	devs := []*device{
 		{Name: "service0", Type: manifest.NetBasic, FD: 5, MAC: [6]byte{2, 1, 2, 3, 4, 5}, MTU: 9000, VnetHDR: true},
 		{Name: strings.Repeat("r", nameMax-1), Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 30, BlockSize: 512, ReadOnly: true},
 	}
@@ -253,12 +253,12 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		v    uint64
 	}{
 		{"runnc_boot_info.magic", 0, c["RUNNC_BOOT_MAGIC"]},
-		{"runnc_boot_info.abi_version", 0, ABIVersion},
+		{"runnc_boot_info.abi_version", 0, guestABIVersion},
 		{"runnc_boot_info.flags", 0, bootFlagFSGSBase},
 		{"runnc_boot_info.cmdline", 0, cmdlineAddr},
 		{"runnc_boot_info.mem_size", 0, testMem},
-		{"runnc_boot_info.heap_start", 0, img.End},
-		{"runnc_boot_info.heap_size", 0, testMem - img.End},
+		{"runnc_boot_info.heap_start", 0, img.end},
+		{"runnc_boot_info.heap_size", 0, testMem - img.end},
 		{"runnc_boot_info.ndevices", 0, 2},
 	}
 	for i, d := range devs {

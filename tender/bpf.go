@@ -4,8 +4,8 @@ import (
 	"fmt"
 )
 
-// Insn is one classic BPF instruction (struct sock_filter).
-type Insn struct {
+// insn is one classic BPF instruction (struct sock_filter).
+type insn struct {
 	Code   uint16
 	Jt, Jf uint8
 	K      uint32
@@ -34,7 +34,7 @@ const (
 
 // asm assembles straight-line BPF with forward jumps to named labels.
 type asm struct {
-	insns  []Insn
+	insns  []insn
 	jumps  []jump
 	labels map[string]int
 }
@@ -51,22 +51,22 @@ func (a *asm) label(name string) {
 	}
 	a.labels[name] = len(a.insns)
 }
-func (a *asm) ld(off uint32) { a.insns = append(a.insns, Insn{Code: bpfLdWAbs, K: off}) }
-func (a *asm) ret(k uint32)  { a.insns = append(a.insns, Insn{Code: bpfRetK, K: k}) }
+func (a *asm) ld(off uint32) { a.insns = append(a.insns, insn{Code: bpfLdWAbs, K: off}) }
+func (a *asm) ret(k uint32)  { a.insns = append(a.insns, insn{Code: bpfRetK, K: k}) }
 
 // jmp adds a conditional jump; an empty label means the next instruction.
 func (a *asm) jmp(code uint16, k uint32, jt, jf string) {
 	a.jumps = append(a.jumps, jump{at: len(a.insns), jt: jt, jf: jf})
-	a.insns = append(a.insns, Insn{Code: code, K: k})
+	a.insns = append(a.insns, insn{Code: code, K: k})
 }
 
 // ja adds an unconditional jump, which reaches any later instruction.
 func (a *asm) ja(l string) {
 	a.jumps = append(a.jumps, jump{at: len(a.insns), ja: l})
-	a.insns = append(a.insns, Insn{Code: bpfJa})
+	a.insns = append(a.insns, insn{Code: bpfJa})
 }
 
-func (a *asm) resolve() ([]Insn, error) {
+func (a *asm) resolve() ([]insn, error) {
 	off := func(from int, l string) (uint8, error) {
 		if l == "" {
 			return 0, nil
@@ -101,10 +101,10 @@ func (a *asm) resolve() ([]Insn, error) {
 	return a.insns, nil
 }
 
-// Compile turns the policy into a seccomp BPF program: the architecture is
+// compile turns the policy into a seccomp BPF program: the architecture is
 // checked, x32 syscall numbers are refused, each allowed call jumps to its
 // alternatives, and everything else returns KILL_PROCESS.
-func (p *Policy) Compile() ([]Insn, error) {
+func (p *policy) compile() ([]insn, error) {
 	var a asm
 	a.ld(offArch)
 	a.jmp(bpfJeqK, auditArchX8664, "", "kill")
@@ -134,18 +134,18 @@ func (p *Policy) Compile() ([]Insn, error) {
 				lo, hi := uint32(offArgs+8*cond.Arg), uint32(offArgs+8*cond.Arg+4)
 				vlo, vhi := uint32(cond.V), uint32(cond.V>>32)
 				switch cond.Op {
-				case OpEq:
+				case opEq:
 					a.ld(hi)
 					a.jmp(bpfJeqK, vhi, "", fail)
 					a.ld(lo)
 					a.jmp(bpfJeqK, vlo, "", fail)
-				case OpLe:
+				case opLe:
 					a.ld(hi)
 					a.jmp(bpfJgtK, vhi, fail, "")
 					a.jmp(bpfJeqK, vhi, "", pass)
 					a.ld(lo)
 					a.jmp(bpfJgtK, vlo, fail, "")
-				case OpAligned:
+				case opAligned:
 					if cond.V == 0 || cond.V&(cond.V-1) != 0 {
 						return nil, fmt.Errorf("bpf: %s alignment %d is not a power of two", cond.Name, cond.V)
 					}

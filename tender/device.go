@@ -8,8 +8,8 @@ import (
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
-// Device is an attached host resource backing one manifest device.
-type Device struct {
+// device is an attached host resource backing one manifest device.
+type device struct {
 	Name string
 	Type manifest.DeviceType
 	FD   int // host fd the guest uses; inherited across the exec
@@ -46,16 +46,16 @@ type module interface {
 	// names lists the device names cfg gives this module.
 	names(cfg *Config) []string
 	// attach opens the host side of manifest device name.
-	attach(cfg *Config, name string) (*Device, error)
+	attach(cfg *Config, name string) (*device, error)
 	// rules adds this module's conditions to the policy.
-	rules(p *Policy, devs []*Device)
+	rules(p *policy, devs []*device)
 }
 
 func modules() []module { return []module{netModule{}, blockModule{}} }
 
 // attachAll attaches every device of the manifest, in manifest order, and
 // refuses options naming devices the manifest does not declare.
-func attachAll(cfg *Config, m *manifest.Manifest) ([]*Device, error) {
+func attachAll(cfg *Config, m *manifest.Manifest) ([]*device, error) {
 	mods := modules()
 	declared := map[string]manifest.DeviceType{}
 	for _, d := range m.Devices {
@@ -70,7 +70,7 @@ func attachAll(cfg *Config, m *manifest.Manifest) ([]*Device, error) {
 			}
 		}
 	}
-	var devs []*Device
+	var devs []*device
 	for _, d := range m.Devices {
 		var mod module
 		for _, x := range mods {
@@ -92,7 +92,7 @@ func attachAll(cfg *Config, m *manifest.Manifest) ([]*Device, error) {
 	return devs, nil
 }
 
-func closeAll(devs []*Device) {
+func closeAll(devs []*device) {
 	for _, d := range devs {
 		if d.file != nil {
 			d.file.Close()

@@ -14,15 +14,15 @@ import (
 
 // Guest memory layout (solo5/include/runnc/abi.h).
 const (
-	PageSize     = 0x1000
-	GuestBase    = 0x100000 // lowest address a guest segment may use
+	pageSize     = 0x1000
+	guestBase    = 0x100000 // lowest address a guest segment may use
 	bootInfoAddr = 0x10000
 	cmdlineAddr  = 0x12000
 	cmdlineMax   = 8192
 	bootEnd      = 0x14000
 
-	ABIVersion = 1
-	abiTarget  = 1 // spt
+	guestABIVersion = 1
+	abiTarget       = 1 // spt
 
 	noteName     = "RUNNC"
 	noteABI      = 1
@@ -61,8 +61,8 @@ const (
 	maxPhdrCount = 64
 )
 
-// Segment is one PT_LOAD of a guest.
-type Segment struct {
+// segment is one PT_LOAD of a guest.
+type segment struct {
 	Vaddr, Memsz uint64
 	Off, Filesz  uint64
 	Flags        uint32 // PF_R | PF_W | PF_X
@@ -72,12 +72,12 @@ type Segment struct {
 // Image is a guest ELF that passed every check: safe to lay out in memory
 // of the size it was checked against.
 type Image struct {
-	Entry    uint64
-	Segments []Segment
+	entry    uint64
+	segments []segment
 	Manifest *manifest.Manifest
 	Features uint32 // RUNNC_FEATURE_* from the features note (0 without one)
-	TLSSize  uint64 // memory size of the PT_TLS segment (0: no TLS)
-	End      uint64 // page-rounded end of the highest segment
+	tlsSize  uint64 // memory size of the PT_TLS segment (0: no TLS)
+	end      uint64 // page-rounded end of the highest segment
 }
 
 // maxNoteSize bounds a PT_NOTE segment: the largest manifest (63 devices)
@@ -177,7 +177,7 @@ func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
 		return nil, err
 	}
 
-	img := &Image{Entry: entry}
+	img := &Image{entry: entry}
 	var abi []byte
 	var mft []byte
 	sawInterp := false
@@ -228,32 +228,32 @@ func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
 			}
 			img.Features |= f
 		case ptTLS:
-			img.TLSSize = memsz
+			img.tlsSize = memsz
 		case ptLoad:
 			if err := checkLoad(i, off, vaddr, filesz, memsz, align, flags, size, memSize); err != nil {
 				return nil, err
 			}
-			if len(img.Segments) == maxLoadSegments {
+			if len(img.segments) == maxLoadSegments {
 				return nil, fmt.Errorf("ELF has more than %d PT_LOAD segments", maxLoadSegments)
 			}
-			img.Segments = append(img.Segments, Segment{Vaddr: vaddr, Memsz: memsz, Off: off, Filesz: filesz, Flags: flags})
+			img.segments = append(img.segments, segment{Vaddr: vaddr, Memsz: memsz, Off: off, Filesz: filesz, Flags: flags})
 		}
 	}
-	if len(img.Segments) == 0 {
+	if len(img.segments) == 0 {
 		return nil, fmt.Errorf("ELF has no PT_LOAD segment")
 	}
-	for i, a := range img.Segments {
-		for j, b := range img.Segments[:i] {
+	for i, a := range img.segments {
+		for j, b := range img.segments[:i] {
 			if pageDown(a.Vaddr) < pageUp(b.Vaddr+b.Memsz) && pageDown(b.Vaddr) < pageUp(a.Vaddr+a.Memsz) {
 				return nil, fmt.Errorf("ELF PT_LOAD segments %d and %d overlap (or share a page)", j, i)
 			}
 		}
-		if end := pageUp(a.Vaddr + a.Memsz); end > img.End {
-			img.End = end
+		if end := pageUp(a.Vaddr + a.Memsz); end > img.end {
+			img.end = end
 		}
 	}
 	inText := false
-	for _, s := range img.Segments {
+	for _, s := range img.segments {
 		if s.Flags&pfX != 0 && entry >= s.Vaddr && entry < s.Vaddr+s.Memsz {
 			inText = true
 		}
@@ -264,8 +264,8 @@ func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
 	if abi == nil {
 		return nil, fmt.Errorf("not a runnc unikernel: no RUNNC ABI note (build it with runnc's Solo5 toolchain, see README)")
 	}
-	if v, t := le.Uint32(abi[0:]), le.Uint32(abi[4:]); v != ABIVersion || t != abiTarget {
-		return nil, fmt.Errorf("guest built for runnc ABI version %d target %d; this tender runs version %d target %d (spt): rebuild the guest", v, t, ABIVersion, abiTarget)
+	if v, t := le.Uint32(abi[0:]), le.Uint32(abi[4:]); v != guestABIVersion || t != abiTarget {
+		return nil, fmt.Errorf("guest built for runnc ABI version %d target %d; this tender runs version %d target %d (spt): rebuild the guest", v, t, guestABIVersion, abiTarget)
 	}
 	if mft == nil {
 		return nil, fmt.Errorf("guest has no manifest note (link a manifest made by runnc-manifest gen)")
@@ -277,8 +277,8 @@ func checkELF(r io.ReaderAt, size, memSize uint64) (*Image, error) {
 	img.Manifest = m
 	// Only now, with every segment inside the file and guest memory, the
 	// contents guest memory starts with.
-	for i := range img.Segments {
-		s := &img.Segments[i]
+	for i := range img.segments {
+		s := &img.segments[i]
 		if s.data, err = readAt(r, s.Off, s.Filesz); err != nil {
 			return nil, err
 		}
@@ -294,15 +294,15 @@ func checkLoad(i int, off, vaddr, filesz, memsz, align uint64, flags uint32, fil
 		return fmt.Errorf("ELF PT_LOAD segment %d: file size %#x exceeds memory size %#x", i, filesz, memsz)
 	case off > fileSize || filesz > fileSize-off:
 		return fmt.Errorf("ELF PT_LOAD segment %d lies outside the file (truncated?)", i)
-	case vaddr < GuestBase:
-		return fmt.Errorf("ELF PT_LOAD segment %d at %#x is below the guest base %#x", i, vaddr, GuestBase)
+	case vaddr < guestBase:
+		return fmt.Errorf("ELF PT_LOAD segment %d at %#x is below the guest base %#x", i, vaddr, guestBase)
 	case memsz == 0:
 		return fmt.Errorf("ELF PT_LOAD segment %d is empty", i)
 	case vaddr > memSize || memsz > memSize-vaddr:
 		return fmt.Errorf("ELF PT_LOAD segment %d [%#x, +%#x) does not fit in guest memory (%d MiB); give more --mem", i, vaddr, memsz, memSize>>20)
-	case align < PageSize || align&(align-1) != 0:
+	case align < pageSize || align&(align-1) != 0:
 		return fmt.Errorf("ELF PT_LOAD segment %d alignment %#x is not a power of two of at least a page", i, align)
-	case vaddr%PageSize != 0:
+	case vaddr%pageSize != 0:
 		return fmt.Errorf("ELF PT_LOAD segment %d address %#x is not page-aligned", i, vaddr)
 	}
 	return nil
@@ -353,5 +353,5 @@ func parseNotes(b []byte) (abi, mft []byte, features uint32, err error) {
 }
 
 func align4(n uint64) uint64   { return (n + 3) &^ 3 }
-func pageUp(n uint64) uint64   { return (n + PageSize - 1) &^ (PageSize - 1) }
-func pageDown(n uint64) uint64 { return n &^ (PageSize - 1) }
+func pageUp(n uint64) uint64   { return (n + pageSize - 1) &^ (pageSize - 1) }
+func pageDown(n uint64) uint64 { return n &^ (pageSize - 1) }

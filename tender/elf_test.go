@@ -64,10 +64,10 @@ func buildELF(entry uint64, segs []testSeg, abiVersion uint32, m *manifest.Manif
 		le.PutUint64(p[48:], align)
 	}
 	for i, s := range segs {
-		for len(body)%PageSize != 0 {
+		for len(body)%pageSize != 0 {
 			body = append(body, 0)
 		}
-		ph(i, ptLoad, s.flags, uint64(len(body)), s.vaddr, uint64(len(s.data)), s.memsz, PageSize)
+		ph(i, ptLoad, s.flags, uint64(len(body)), s.vaddr, uint64(len(s.data)), s.memsz, pageSize)
 		body = append(body, s.data...)
 	}
 	ph(len(segs), ptNote, pfR, uint64(len(body)), 0, uint64(len(notes)), uint64(len(notes)), 4)
@@ -94,11 +94,11 @@ func testManifest() *manifest.Manifest {
 const testMem = 64 << 20
 
 func TestCheckELFAcceptsValid(t *testing.T) {
-	img, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest()), testMem)
+	img, err := CheckELF(buildELF(0x100000, validSegs(), guestABIVersion, testManifest()), testMem)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(img.Segments) != 3 || img.End != 0x105000 || len(img.Manifest.Devices) != 2 {
+	if len(img.segments) != 3 || img.end != 0x105000 || len(img.Manifest.Devices) != 2 {
 		t.Fatalf("unexpected image: %+v", img)
 	}
 	l, err := layOut(img, testMem, nil, "a b", 0)
@@ -114,15 +114,15 @@ func TestCheckELFAcceptsValid(t *testing.T) {
 	}
 	// With the PT_INTERP the toolchain gives every guest (so that the host
 	// kernel refuses to exec it directly).
-	if _, err := CheckELF(buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"\x00"), testMem); err != nil {
+	if _, err := CheckELF(buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"\x00"), testMem); err != nil {
 		t.Fatalf("guest with PT_INTERP %q refused: %v", guestInterp, err)
 	}
 }
 
 func TestCheckELFRefuses(t *testing.T) {
-	valid := buildELF(0x100000, validSegs(), ABIVersion, testManifest())
+	valid := buildELF(0x100000, validSegs(), guestABIVersion, testManifest())
 	with := func(f func(s []testSeg) []testSeg) []byte {
-		return buildELF(0x100000, f(validSegs()), ABIVersion, testManifest())
+		return buildELF(0x100000, f(validSegs()), guestABIVersion, testManifest())
 	}
 	le := binary.LittleEndian
 	patch := func(off int, v uint16) []byte {
@@ -147,15 +147,15 @@ func TestCheckELFRefuses(t *testing.T) {
 		{"share page", with(func(s []testSeg) []testSeg { s[1].memsz = 0x1001; return s }), "overlap"},
 		{"unaligned", with(func(s []testSeg) []testSeg { s[2].vaddr = 0x102010; return s }), "not page-aligned"},
 		{"filesz", with(func(s []testSeg) []testSeg { s[1].memsz = 2; return s }), "exceeds memory size"},
-		{"entry", buildELF(0x101000, validSegs(), ABIVersion, testManifest()), "entry point"},
+		{"entry", buildELF(0x101000, validSegs(), guestABIVersion, testManifest()), "entry point"},
 		{"abi", buildELF(0x100000, validSegs(), 99, testManifest()), "ABI version 99"},
-		{"manifest", buildELF(0x100000, validSegs(), ABIVersion, nil), "no manifest"},
+		{"manifest", buildELF(0x100000, validSegs(), guestABIVersion, nil), "no manifest"},
 		// Only the INTERP that cannot exist is a guest's; any other is a
 		// dynamically linked host program.
-		{"interp", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), "/lib64/ld-linux-x86-64.so.2\x00"), "dynamically linked"},
-		{"interp unterminated", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp), "dynamically linked"},
-		{"interp longer", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"x\x00"), "dynamically linked"},
-		{"interp twice", buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"\x00", guestInterp+"\x00"), "two PT_INTERP"},
+		{"interp", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), "/lib64/ld-linux-x86-64.so.2\x00"), "dynamically linked"},
+		{"interp unterminated", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp), "dynamically linked"},
+		{"interp longer", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"x\x00"), "dynamically linked"},
+		{"interp twice", buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"\x00", guestInterp+"\x00"), "two PT_INTERP"},
 	}
 	for _, c := range cases {
 		_, err := CheckELF(c.elf, testMem)
@@ -171,11 +171,11 @@ func TestCheckELFRefuses(t *testing.T) {
 // FuzzCheckELF feeds arbitrary bytes to the ELF and manifest checks: they
 // must never panic, and whatever they accept must be safe to lay out.
 func FuzzCheckELF(f *testing.F) {
-	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest()))
-	f.Add(buildELF(0x100000, validSegs()[:1], ABIVersion, &manifest.Manifest{}))
+	f.Add(buildELF(0x100000, validSegs(), guestABIVersion, testManifest()))
+	f.Add(buildELF(0x100000, validSegs()[:1], guestABIVersion, &manifest.Manifest{}))
 	f.Add(buildELF(0x100000, validSegs(), 2, testManifest()))
-	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest(), guestInterp+"\x00"))
-	f.Add(buildELF(0x100000, validSegs(), ABIVersion, testManifest(), "/lib/ld.so\x00"))
+	f.Add(buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), guestInterp+"\x00"))
+	f.Add(buildELF(0x100000, validSegs(), guestABIVersion, testManifest(), "/lib/ld.so\x00"))
 	f.Add([]byte("\x7fELF\x02\x01\x01"))
 	guests, _ := filepath.Glob("../build/unikernels/*/*.spt")
 	more, _ := filepath.Glob("../build/unikernels/tests/*.spt")
@@ -195,11 +195,11 @@ func FuzzCheckELF(f *testing.F) {
 		if err := img.Manifest.Validate(); err != nil {
 			t.Fatalf("accepted an invalid manifest: %v", err)
 		}
-		for i, s := range img.Segments {
+		for i, s := range img.segments {
 			if s.Flags&pfW != 0 && s.Flags&pfX != 0 {
 				t.Fatalf("accepted W+X segment %d", i)
 			}
-			if s.Vaddr < GuestBase || s.Vaddr+s.Memsz > testMem || s.Vaddr+s.Memsz < s.Vaddr {
+			if s.Vaddr < guestBase || s.Vaddr+s.Memsz > testMem || s.Vaddr+s.Memsz < s.Vaddr {
 				t.Fatalf("accepted segment %d outside guest memory: %+v", i, s)
 			}
 		}
@@ -212,7 +212,7 @@ func FuzzCheckELF(f *testing.F) {
 // The features note is read (older tenders skip it), and --net-offload is
 // refused for a guest whose bindings do not announce vnet_hdr support.
 func TestFeaturesNote(t *testing.T) {
-	data := buildELF(0x100000, validSegs(), ABIVersion, testManifest())
+	data := buildELF(0x100000, validSegs(), guestABIVersion, testManifest())
 	img, err := CheckELF(data, testMem)
 	if err != nil {
 		t.Fatal(err)

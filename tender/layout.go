@@ -7,26 +7,26 @@ import (
 	"sort"
 )
 
-// Layout is guest memory ready to map: its initial contents, the
+// layout is guest memory ready to map: its initial contents, the
 // protections, and the registers at entry.
-type Layout struct {
+type layout struct {
 	MemSize   uint64
-	Chunks    []Chunk // initial contents; all other guest memory is zero
-	Regions   []Region
+	Chunks    []chunk // initial contents; all other guest memory is zero
+	Regions   []region
 	Entry     uint64
 	StackTop  uint64
 	BootInfo  uint64
 	HeapStart uint64
 }
 
-// Chunk is initial guest memory contents at Addr.
-type Chunk struct {
+// chunk is initial guest memory contents at Addr.
+type chunk struct {
 	Addr uint64
 	Data []byte
 }
 
-// Region is a protection applied to part of guest memory (PROT_* bits).
-type Region struct {
+// region is a protection applied to part of guest memory (PROT_* bits).
+type region struct {
 	Addr, Len uint64
 	Prot      uint32
 }
@@ -51,7 +51,7 @@ const (
 // Lay out guest memory: boot info and cmdline in the read-only boot page,
 // the segments with their own protections, nothing mapped between them,
 // and the heap (with the stack at its top) after the last segment.
-func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags uint32) (*Layout, error) {
+func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags uint32) (*layout, error) {
 	if len(cmdline) >= cmdlineMax {
 		return nil, fmt.Errorf("command line is %d bytes, at most %d allowed", len(cmdline), cmdlineMax-1)
 	}
@@ -59,21 +59,21 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 		return nil, fmt.Errorf("%d devices, at most %d allowed", len(devs), maxDevices)
 	}
 	const minHeap = 256 << 10
-	if img.End+minHeap > memSize {
-		return nil, fmt.Errorf("guest needs %d KiB plus heap; --mem is %d MiB", img.End>>10, memSize>>20)
+	if img.end+minHeap > memSize {
+		return nil, fmt.Errorf("guest needs %d KiB plus heap; --mem is %d MiB", img.end>>10, memSize>>20)
 	}
-	l := &Layout{
+	l := &layout{
 		MemSize:   memSize,
-		Entry:     img.Entry,
+		Entry:     img.entry,
 		StackTop:  memSize &^ 15,
 		BootInfo:  bootInfoAddr,
-		HeapStart: img.End,
+		HeapStart: img.end,
 	}
 	le := binary.LittleEndian
 	boot := make([]byte, bootEnd-bootInfoAddr)
 	bi := boot
 	le.PutUint64(bi[0:], 0x6f6f62636e6e7572) // "runncboo"
-	le.PutUint32(bi[8:], ABIVersion)
+	le.PutUint32(bi[8:], guestABIVersion)
 	le.PutUint32(bi[12:], flags)
 	le.PutUint64(bi[16:], cmdlineAddr)
 	le.PutUint64(bi[24:], memSize)
@@ -103,22 +103,22 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 		le.PutUint64(r[104:], d.BlockSize)
 	}
 	copy(boot[cmdlineAddr-bootInfoAddr:], cmdline)
-	l.Chunks = append(l.Chunks, Chunk{bootInfoAddr, boot})
-	for _, s := range img.Segments {
+	l.Chunks = append(l.Chunks, chunk{bootInfoAddr, boot})
+	for _, s := range img.segments {
 		if s.Filesz > 0 {
-			l.Chunks = append(l.Chunks, Chunk{s.Vaddr, s.data})
+			l.Chunks = append(l.Chunks, chunk{s.Vaddr, s.data})
 		}
 	}
 
 	l.Regions = append(l.Regions,
-		Region{bootInfoAddr, bootEnd - bootInfoAddr, protRead},
-		Region{bootEnd, GuestBase - bootEnd, protNone})
-	segs := append([]Segment(nil), img.Segments...)
+		region{bootInfoAddr, bootEnd - bootInfoAddr, protRead},
+		region{bootEnd, guestBase - bootEnd, protNone})
+	segs := append([]segment(nil), img.segments...)
 	sort.Slice(segs, func(i, j int) bool { return segs[i].Vaddr < segs[j].Vaddr })
-	next := uint64(GuestBase)
+	next := uint64(guestBase)
 	for _, s := range segs {
 		if s.Vaddr > next {
-			l.Regions = append(l.Regions, Region{next, s.Vaddr - next, protNone})
+			l.Regions = append(l.Regions, region{next, s.Vaddr - next, protNone})
 		}
 		var prot uint32
 		if s.Flags&pfR != 0 {
@@ -131,7 +131,7 @@ func layOut(img *Image, memSize uint64, devs []*Device, cmdline string, flags ui
 			prot |= protExec
 		}
 		end := pageUp(s.Vaddr + s.Memsz)
-		l.Regions = append(l.Regions, Region{s.Vaddr, end - s.Vaddr, prot})
+		l.Regions = append(l.Regions, region{s.Vaddr, end - s.Vaddr, prot})
 		next = end
 	}
 	return l, nil

@@ -102,7 +102,7 @@ func (blockModule) names(cfg *Config) []string {
 	return n
 }
 
-func (blockModule) attach(cfg *Config, name string) (*Device, error) {
+func (blockModule) attach(cfg *Config, name string) (*device, error) {
 	s := cfg.blockSpec(name)
 	if s.Path == "" {
 		return nil, fmt.Errorf("the guest's manifest declares BLOCK_BASIC device %q: attach it with --block:%s=FILE (or --block-ro:%s=FILE)", name, name, name)
@@ -117,7 +117,7 @@ func (blockModule) attach(cfg *Config, name string) (*Device, error) {
 	if bs == 0 {
 		bs = DefaultSectorSize
 	}
-	dev := &Device{Name: name, Type: manifest.BlockBasic, Path: s.Path, BlockSize: bs, ReadOnly: s.ReadOnly}
+	dev := &device{Name: name, Type: manifest.BlockBasic, Path: s.Path, BlockSize: bs, ReadOnly: s.ReadOnly}
 	f, err := os.OpenFile(s.Path, flags, 0)
 	if err != nil {
 		var perr *os.PathError
@@ -216,21 +216,21 @@ func lockHolder(st os.FileInfo) int {
 	return byInode
 }
 
-func (blockModule) rules(p *Policy, devs []*Device) {
+func (blockModule) rules(p *policy, devs []*device) {
 	for _, d := range devs {
 		if d.Type != manifest.BlockBasic {
 			continue
 		}
 		who := "block " + d.Name
-		conds := []Cond{
-			Arg(0, "fd").Eq(uint64(d.FD)),
-			Arg(2, "count").Eq(d.BlockSize),
-			Arg(3, "offset").Aligned(d.BlockSize),
-			Arg(3, "offset").Le(d.Capacity - d.BlockSize),
+		conds := []condition{
+			argAt(0, "fd").Eq(uint64(d.FD)),
+			argAt(2, "count").Eq(d.BlockSize),
+			argAt(3, "offset").Aligned(d.BlockSize),
+			argAt(3, "offset").Le(d.Capacity - d.BlockSize),
 		}
-		p.Allow("pread64", who, conds...)
+		p.allow("pread64", who, conds...)
 		if !d.ReadOnly {
-			p.Allow("pwrite64", who, conds...)
+			p.allow("pwrite64", who, conds...)
 		}
 	}
 }

@@ -89,7 +89,21 @@ func (netModule) option(cfg *Config, key, name, value string) (bool, error) {
 
 func (netModule) validate(cfg *Config) error {
 	seen := map[string]bool{}
+	// One tap backs one device: a second device on the same fd or tap
+	// would share (and steal) its frames.
+	byFD, byIface := map[int]string{}, map[string]string{}
 	for _, s := range cfg.Net {
+		if other, dup := byFD[s.FD]; dup && s.Iface == "" && s.FD != 0 {
+			return fmt.Errorf("--net:%s=@%d: fd %d is already device %s's tap", s.Name, s.FD, s.FD, other)
+		}
+		if other, dup := byIface[s.Iface]; dup && s.Iface != "" {
+			return fmt.Errorf("--net:%s=%s: tap %s is already device %s's", s.Name, s.Iface, s.Iface, other)
+		}
+		if s.Iface == "" {
+			byFD[s.FD] = s.Name
+		} else {
+			byIface[s.Iface] = s.Name
+		}
 		if seen[s.Name] {
 			return fmt.Errorf("--net:%s given twice", s.Name)
 		}
@@ -132,7 +146,7 @@ func checkFeatures(cfg *Config, img *Image) error {
 	return nil
 }
 
-func (netModule) attach(cfg *Config, name string) (*Device, error) {
+func (netModule) attach(cfg *Config, name string) (*device, error) {
 	s := cfg.netSpec(name)
 	if s.Iface == "" && s.FD == 0 {
 		return nil, fmt.Errorf("the guest's manifest declares NET_BASIC device %q: attach it with --net:%s=TAP", name, name)
@@ -141,7 +155,7 @@ func (netModule) attach(cfg *Config, name string) (*Device, error) {
 	if s.Iface == "" {
 		opt = fmt.Sprintf("--net:%s=@%d", name, s.FD)
 	}
-	dev := &Device{Name: name, Type: manifest.NetBasic, VnetHDR: s.Offload}
+	dev := &device{Name: name, Type: manifest.NetBasic, VnetHDR: s.Offload}
 	f, iface, err := openTap(s)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", opt, err)
@@ -285,7 +299,7 @@ func fdTapMTU(fd int, iface string) (int, error) {
 	return mtu, nil
 }
 
-func (netModule) rules(p *Policy, devs []*Device) {
+func (netModule) rules(p *policy, devs []*device) {
 	nnet := 0
 	for _, d := range devs {
 		if d.Type != manifest.NetBasic {
@@ -293,10 +307,10 @@ func (netModule) rules(p *Policy, devs []*Device) {
 		}
 		nnet++
 		who := "net " + d.Name
-		p.Allow("read", who, Arg(0, "fd").Eq(uint64(d.FD)))
-		p.Allow("write", who, Arg(0, "fd").Eq(uint64(d.FD)))
+		p.allow("read", who, argAt(0, "fd").Eq(uint64(d.FD)))
+		p.allow("write", who, argAt(0, "fd").Eq(uint64(d.FD)))
 	}
 	// ppoll is the wait of solo5_yield: the fd array is guest memory BPF
 	// cannot read, so bound its length and forbid a signal mask.
-	p.Allow("ppoll", "solo5_yield", Arg(1, "nfds").Le(uint64(nnet)), Arg(3, "sigmask").Eq(0))
+	p.allow("ppoll", "solo5_yield", argAt(1, "nfds").Le(uint64(nnet)), argAt(3, "sigmask").Eq(0))
 }

@@ -32,54 +32,54 @@ const (
 	clockMonotonic = 1
 )
 
-// Op is a comparison on a 64-bit syscall argument.
-type Op int
+// argOp is a comparison on a 64-bit syscall argument.
+type argOp int
 
 const (
-	OpEq      Op = iota // arg == V
-	OpLe                // arg <= V (unsigned)
-	OpAligned           // arg % V == 0, V a power of two
+	opEq      argOp = iota // arg == V
+	opLe                   // arg <= V (unsigned)
+	opAligned              // arg % V == 0, V a power of two
 )
 
-// Cond is one condition on one argument.
-type Cond struct {
+// condition is one condition on one argument.
+type condition struct {
 	Arg  int    // 0..5
 	Name string // what the argument is, for people
-	Op   Op
+	Op   argOp
 	V    uint64
 	Sym  string // V's name for people (e.g. ARCH_SET_FS), if it has one
 }
 
-// ArgRef names argument i of a call; its methods make conditions.
-type ArgRef struct {
+// argRef names argument i of a call; its methods make conditions.
+type argRef struct {
 	i    int
 	name string
 }
 
-// Arg refers to argument i (0-based) called name.
-func Arg(i int, name string) ArgRef    { return ArgRef{i, name} }
-func (a ArgRef) Eq(v uint64) Cond      { return Cond{a.i, a.name, OpEq, v, ""} }
-func (a ArgRef) Le(v uint64) Cond      { return Cond{a.i, a.name, OpLe, v, ""} }
-func (a ArgRef) Aligned(v uint64) Cond { return Cond{a.i, a.name, OpAligned, v, ""} }
+// argAt refers to argument i (0-based) called name.
+func argAt(i int, name string) argRef       { return argRef{i, name} }
+func (a argRef) Eq(v uint64) condition      { return condition{a.i, a.name, opEq, v, ""} }
+func (a argRef) Le(v uint64) condition      { return condition{a.i, a.name, opLe, v, ""} }
+func (a argRef) Aligned(v uint64) condition { return condition{a.i, a.name, opAligned, v, ""} }
 
 // EqSym is Eq for a value people know by the name sym.
-func (a ArgRef) EqSym(v uint64, sym string) Cond { return Cond{a.i, a.name, OpEq, v, sym} }
-func (c Cond) holds(args [6]uint64) bool {
+func (a argRef) EqSym(v uint64, sym string) condition { return condition{a.i, a.name, opEq, v, sym} }
+func (c condition) holds(args [6]uint64) bool {
 	x := args[c.Arg]
 	switch c.Op {
-	case OpEq:
+	case opEq:
 		return x == c.V
-	case OpLe:
+	case opLe:
 		return x <= c.V
-	case OpAligned:
+	case opAligned:
 		return x&(c.V-1) == 0
 	}
 	return false
 }
 
-func (c Cond) String() string {
+func (c condition) String() string {
 	switch c.Op {
-	case OpEq:
+	case opEq:
 		if c.Name == "sigmask" && c.V == 0 {
 			return "sigmask == NULL"
 		}
@@ -87,46 +87,46 @@ func (c Cond) String() string {
 			return fmt.Sprintf("%s == %s", c.Name, c.Sym)
 		}
 		return fmt.Sprintf("%s == %d", c.Name, c.V)
-	case OpLe:
+	case opLe:
 		return fmt.Sprintf("%s <= %d", c.Name, c.V)
-	case OpAligned:
+	case opAligned:
 		return fmt.Sprintf("%s %% %d == 0", c.Name, c.V)
 	}
 	return "?"
 }
 
-// Alt is one way a call is allowed: all of Conds hold (none: always).
-type Alt struct {
+// alternative is one way a call is allowed: all of Conds hold (none: always).
+type alternative struct {
 	Who   string // what it is for, e.g. "net service0"
-	Conds []Cond
+	Conds []condition
 }
 
-// Policy is the seccomp policy of one guest: for each allowed call, the
+// policy is the seccomp policy of one guest: for each allowed call, the
 // alternatives under which it is allowed. It is data: compiled to BPF
-// by Compile, printed by String, evaluated by Allowed for tests.
-type Policy struct {
-	alts map[string][]Alt
+// by compile, printed by String, evaluated by allowed for tests.
+type policy struct {
+	alts map[string][]alternative
 }
 
-// NewPolicy builds the policy for a guest with the given devices.
-func NewPolicy(mods []module, devs []*Device) *Policy {
-	p := &Policy{alts: map[string][]Alt{}}
-	p.Allow("write", "console", Arg(0, "fd").Eq(1))
-	p.Allow("clock_gettime", "monotonic clock", Arg(0, "clock").Eq(clockMonotonic))
-	p.Allow("clock_gettime", "wall clock", Arg(0, "clock").Eq(clockRealtime))
-	p.Allow("exit_group", "exit")
+// newPolicy builds the policy for a guest with the given devices.
+func newPolicy(mods []module, devs []*device) *policy {
+	p := &policy{alts: map[string][]alternative{}}
+	p.allow("write", "console", argAt(0, "fd").Eq(1))
+	p.allow("clock_gettime", "monotonic clock", argAt(0, "clock").Eq(clockMonotonic))
+	p.allow("clock_gettime", "wall clock", argAt(0, "clock").Eq(clockRealtime))
+	p.allow("exit_group", "exit")
 	for _, m := range mods {
 		m.rules(p, devs)
 	}
 	return p
 }
 
-// Allow adds an alternative to call, which must be in the calls table.
-func (p *Policy) Allow(call, who string, conds ...Cond) {
+// allow adds an alternative to call, which must be in the calls table.
+func (p *policy) allow(call, who string, conds ...condition) {
 	if nr(call) < 0 {
 		panic("tender: " + call + " is not in the table of calls a guest may make")
 	}
-	p.alts[call] = append(p.alts[call], Alt{who, conds})
+	p.alts[call] = append(p.alts[call], alternative{who, conds})
 }
 
 func nr(call string) int {
@@ -138,9 +138,9 @@ func nr(call string) int {
 	return -1
 }
 
-// Allowed says whether the policy allows syscall number n with args:
+// allowed says whether the policy allows syscall number n with args:
 // the reference the compiled filter is tested against.
-func (p *Policy) Allowed(n uint32, args [6]uint64) bool {
+func (p *policy) allowed(n uint32, args [6]uint64) bool {
 	for _, c := range calls {
 		if c.Nr != n {
 			continue
@@ -160,7 +160,7 @@ func (p *Policy) Allowed(n uint32, args [6]uint64) bool {
 
 // String prints the policy: one line per call (each of the seven, and an
 // extra call only when allowed), its conditions joined by ||.
-func (p *Policy) String() string {
+func (p *policy) String() string {
 	var b strings.Builder
 	for _, c := range calls {
 		if c.extra && len(p.alts[c.Name]) == 0 {

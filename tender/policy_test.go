@@ -12,8 +12,8 @@ import (
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
-func testDevices() []*Device {
-	return []*Device{
+func testDevices() []*device {
+	return []*device{
 		{Name: "service0", Type: manifest.NetBasic, FD: 5, MTU: 1500},
 		{Name: "rootfs", Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 20, BlockSize: 512},
 		{Name: "ro", Type: manifest.BlockBasic, FD: 7, Capacity: 4096, BlockSize: 512, ReadOnly: true},
@@ -26,7 +26,7 @@ func testDevices() []*Device {
 // implementation independent of ours.
 type vm struct{ m *bpf.VM }
 
-func newVM(t testing.TB, prog []Insn) vm {
+func newVM(t testing.TB, prog []insn) vm {
 	var ins []bpf.Instruction
 	for _, in := range prog {
 		ins = append(ins, bpf.RawInstruction{Op: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}.Disassemble())
@@ -62,8 +62,8 @@ const testMemSize = 64 << 20
 
 // testPolicy is the policy of testDevices, with the eighth rule (a TLS
 // guest on a CPU without FSGSBASE) if tls.
-func testPolicy(tls bool) *Policy {
-	p := NewPolicy(modules(), testDevices())
+func testPolicy(tls bool) *policy {
+	p := newPolicy(modules(), testDevices())
 	if tls {
 		allowTLS(p, testMemSize, reasonNoFSGSBase)
 	}
@@ -76,8 +76,8 @@ func TestFilterMatchesPolicy(t *testing.T) {
 	}
 }
 
-func filterMatchesPolicy(t *testing.T, p *Policy) {
-	prog, err := p.Compile()
+func filterMatchesPolicy(t *testing.T, p *policy) {
+	prog, err := p.compile()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func filterMatchesPolicy(t *testing.T, p *Policy) {
 		testMemSize - 8, testMemSize - 1, testMemSize, 1<<32 | (testMemSize - 1)}
 	rng := rand.New(rand.NewSource(1))
 	check := func(nr uint32, args [6]uint64) {
-		want := p.Allowed(nr, args)
+		want := p.allowed(nr, args)
 		got := v.run(t, auditArchX8664, nr, args) == retAllow
 		if got != want {
 			t.Fatalf("syscall %d args %v: filter allows=%v, policy allows=%v", nr, args, got, want)
@@ -122,7 +122,7 @@ func filterMatchesPolicy(t *testing.T, p *Policy) {
 	}
 	// Every other syscall number is killed, whatever its arguments.
 	for nr := uint32(0); nr < 1024; nr++ {
-		if p.Allowed(nr, [6]uint64{1, 0, 512, 0}) || inTable(nr) {
+		if p.allowed(nr, [6]uint64{1, 0, 512, 0}) || inTable(nr) {
 			continue
 		}
 		if got := v.run(t, auditArchX8664, nr, [6]uint64{1, 0, 512, 0}); got != retKillProcess {
@@ -148,7 +148,7 @@ func inTable(nr uint32) bool {
 }
 
 func TestPolicyAsDesigned(t *testing.T) {
-	p := NewPolicy(modules(), testDevices())
+	p := newPolicy(modules(), testDevices())
 	cases := []struct {
 		call string
 		args [6]uint64
@@ -187,14 +187,14 @@ func TestPolicyAsDesigned(t *testing.T) {
 		{"exit_group", [6]uint64{255}, true},
 	}
 	for _, c := range cases {
-		if got := p.Allowed(uint32(nr(c.call)), c.args); got != c.want {
+		if got := p.allowed(uint32(nr(c.call)), c.args); got != c.want {
 			t.Errorf("%s%v: allowed=%v, want %v", c.call, c.args, got, c.want)
 		}
 	}
 }
 
 func TestPolicyPrintsSevenLines(t *testing.T) {
-	out := NewPolicy(modules(), testDevices()).String()
+	out := newPolicy(modules(), testDevices()).String()
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 7 {
 		t.Fatalf("want 7 lines, got %d:\n%s", len(lines), out)
@@ -222,17 +222,17 @@ func TestPolicyTLSRule(t *testing.T) {
 		want bool
 	}{
 		{[6]uint64{archSetFS, 0}, true},
-		{[6]uint64{archSetFS, GuestBase}, true},
+		{[6]uint64{archSetFS, guestBase}, true},
 		{[6]uint64{archSetFS, testMemSize - 1}, true},
 		{[6]uint64{archSetFS, testMemSize}, false},
 		{[6]uint64{archSetFS, 1 << 32}, false},
 		{[6]uint64{archSetFS, ^uint64(0)}, false},
-		{[6]uint64{0x1001 /* ARCH_SET_GS */, GuestBase}, false},
-		{[6]uint64{0x1003 /* ARCH_GET_FS */, GuestBase}, false},
-		{[6]uint64{1<<32 | archSetFS, GuestBase}, false},
+		{[6]uint64{0x1001 /* ARCH_SET_GS */, guestBase}, false},
+		{[6]uint64{0x1003 /* ARCH_GET_FS */, guestBase}, false},
+		{[6]uint64{1<<32 | archSetFS, guestBase}, false},
 	}
 	for _, c := range cases {
-		if got := p.Allowed(uint32(nr("arch_prctl")), c.args); got != c.want {
+		if got := p.allowed(uint32(nr("arch_prctl")), c.args); got != c.want {
 			t.Errorf("arch_prctl(%#x, %#x): allowed=%v, want %v", c.args[0], c.args[1], got, c.want)
 		}
 	}
@@ -246,7 +246,7 @@ func TestPolicyTLSRule(t *testing.T) {
 
 // Which guests get the eighth rule, and what the bindings are told.
 func TestTLSMode(t *testing.T) {
-	noTLS, tlsVars, tlsNote := &Image{}, &Image{TLSSize: 0x78}, &Image{Features: featureTLS}
+	noTLS, tlsVars, tlsNote := &Image{}, &Image{tlsSize: 0x78}, &Image{Features: featureTLS}
 	cases := []struct {
 		name             string
 		img              *Image
@@ -275,12 +275,12 @@ func TestTLSMode(t *testing.T) {
 // and the kernel take, and it still decides like the policy.
 func TestFilterManyDevices(t *testing.T) {
 	for _, typ := range []manifest.DeviceType{manifest.NetBasic, manifest.BlockBasic} {
-		var devs []*Device
+		var devs []*device
 		for i := 0; i < maxDevices; i++ {
-			devs = append(devs, &Device{Name: fmt.Sprint("d", i), Type: typ, FD: 3 + i, MTU: 1500, Capacity: 1 << 20, BlockSize: 512})
+			devs = append(devs, &device{Name: fmt.Sprint("d", i), Type: typ, FD: 3 + i, MTU: 1500, Capacity: 1 << 20, BlockSize: 512})
 		}
-		p := NewPolicy(modules(), devs)
-		prog, err := p.Compile()
+		p := newPolicy(modules(), devs)
+		prog, err := p.compile()
 		if err != nil {
 			t.Fatalf("%s x%d: %v", typ, maxDevices, err)
 		}
@@ -291,7 +291,7 @@ func TestFilterManyDevices(t *testing.T) {
 		for fd := uint64(0); fd < 3+maxDevices+2; fd++ {
 			for _, c := range calls {
 				args := [6]uint64{fd, 0, 512, 512}
-				if want, got := p.Allowed(c.Nr, args), v.run(t, auditArchX8664, c.Nr, args) == retAllow; want != got {
+				if want, got := p.allowed(c.Nr, args), v.run(t, auditArchX8664, c.Nr, args) == retAllow; want != got {
 					t.Fatalf("%s fd %d: filter %v, policy %v", c.Name, fd, got, want)
 				}
 			}

@@ -18,13 +18,14 @@ import (
 //go:embed stub/stub.elf
 var stub []byte
 
-// Prepared is a checked guest with its devices attached and its filter built.
+// Prepared is a checked guest with its devices attached and its filter
+// built: FilterText shows the filter, Exec runs the guest.
 type Prepared struct {
-	Image   *Image
-	Devices []*Device
-	Policy  *Policy
-	Filter  []Insn
-	Layout  *Layout
+	image   *Image
+	devices []*device
+	policy  *policy
+	filter  []insn
+	layout  *layout
 }
 
 // Prepare does every check and opens every device; nothing runs yet.
@@ -44,16 +45,16 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
-	p := &Prepared{Image: img, Devices: devs, Policy: NewPolicy(modules(), devs)}
+	p := &Prepared{image: img, devices: devs, policy: newPolicy(modules(), devs)}
 	flags, tlsReason := tlsMode(img, hasFSGSBase(), cfg.NoFSGSBase)
 	if tlsReason != "" {
-		allowTLS(p.Policy, memSize, tlsReason)
+		allowTLS(p.policy, memSize, tlsReason)
 	}
-	if p.Filter, err = p.Policy.Compile(); err != nil {
+	if p.filter, err = p.policy.compile(); err != nil {
 		closeAll(devs)
 		return nil, err
 	}
-	if p.Layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
+	if p.layout, err = layOut(img, memSize, devs, strings.Join(cfg.Args, " "), flags); err != nil {
 		closeAll(devs)
 		return nil, err
 	}
@@ -63,6 +64,14 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	}
 	return p, nil
 }
+
+// FilterText is the seccomp policy as --print-filter prints it: one line
+// per allowed call with its conditions and what each is for.
+func (p *Prepared) FilterText() string { return p.policy.String() }
+
+// Close releases the devices of a guest that will not run (Exec hands
+// them to the guest instead).
+func (p *Prepared) Close() { closeAll(p.devices) }
 
 // plan layout: tender/stub/plan.h.
 const (
@@ -74,12 +83,12 @@ const (
 )
 
 func (p *Prepared) plan(memFD int) ([]byte, error) {
-	l := p.Layout
-	if len(l.Regions) > planMaxRegions || len(p.Filter) > planMaxFilter {
-		return nil, fmt.Errorf("guest needs %d memory regions and %d filter instructions; the loader takes %d and %d", len(l.Regions), len(p.Filter), planMaxRegions, planMaxFilter)
+	l := p.layout
+	if len(l.Regions) > planMaxRegions || len(p.filter) > planMaxFilter {
+		return nil, fmt.Errorf("guest needs %d memory regions and %d filter instructions; the loader takes %d and %d", len(l.Regions), len(p.filter), planMaxRegions, planMaxFilter)
 	}
 	keep := []int{0, 1, 2}
-	for _, d := range p.Devices {
+	for _, d := range p.devices {
 		keep = append(keep, d.FD)
 	}
 	sort.Ints(keep)
@@ -94,7 +103,7 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 	le.PutUint64(b[40:], l.StackTop)
 	le.PutUint64(b[48:], l.BootInfo)
 	le.PutUint32(b[56:], uint32(len(keep)))
-	le.PutUint32(b[60:], uint32(len(p.Filter)))
+	le.PutUint32(b[60:], uint32(len(p.filter)))
 	// 64..72 padding (struct alignment)
 	off := 64
 	for i, r := range l.Regions {
@@ -108,7 +117,7 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 		le.PutUint32(b[off+i*4:], uint32(fd))
 	}
 	off += planMaxKeep * 4
-	for i, in := range p.Filter {
+	for i, in := range p.filter {
 		x := b[off+i*8:]
 		le.PutUint16(x[0:], in.Code)
 		x[2], x[3] = in.Jt, in.Jf
@@ -121,13 +130,13 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 // into memfds, the device fds are made inheritable, and the process execs
 // the loader stub. It returns only on error.
 func (p *Prepared) Exec() error {
-	mem, err := memfd("runnc-guest", nil, int64(p.Layout.MemSize))
+	mem, err := memfd("runnc-guest", nil, int64(p.layout.MemSize))
 	if err != nil {
 		return err
 	}
 	// Only the non-zero parts: the file is sparse, and writing a megabyte
 	// of zeros would cost more than the rest of the start.
-	for _, c := range p.Layout.Chunks {
+	for _, c := range p.layout.Chunks {
 		for off := 0; off < len(c.Data); {
 			n, err := unix.Pwrite(mem, c.Data[off:], int64(c.Addr)+int64(off))
 			if err != nil {
@@ -153,7 +162,7 @@ func (p *Prepared) Exec() error {
 			return fmt.Errorf("fcntl: %w", err)
 		}
 	}
-	for _, d := range p.Devices {
+	for _, d := range p.devices {
 		if _, err := unix.FcntlInt(uintptr(d.FD), unix.F_SETFD, 0); err != nil {
 			return fmt.Errorf("%s: fcntl: %w", d.Name, err)
 		}

@@ -52,7 +52,7 @@ func hasFSGSBase() bool {
 // library OS that manages TLS blocks without __thread variables of its
 // own).
 func (img *Image) usesTLS() bool {
-	return img.TLSSize > 0 || img.Features&featureTLS != 0
+	return img.tlsSize > 0 || img.Features&featureTLS != 0
 }
 
 // tlsMode decides how a guest sets its TLS base: the boot-info flag for
@@ -72,8 +72,8 @@ func tlsMode(img *Image, cpuHasFSGSBase, forcedOff bool) (flags uint32, reason s
 
 // allowTLS adds the eighth rule: arch_prctl(ARCH_SET_FS, addr) for addr
 // in guest memory [0, memSize).
-func allowTLS(p *Policy, memSize uint64, reason string) {
-	p.Allow("arch_prctl", reason,
-		Arg(0, "code").EqSym(archSetFS, "ARCH_SET_FS"),
-		Arg(1, "addr").Le(memSize-1))
+func allowTLS(p *policy, memSize uint64, reason string) {
+	p.allow("arch_prctl", reason,
+		argAt(0, "code").EqSym(archSetFS, "ARCH_SET_FS"),
+		argAt(1, "addr").Le(memSize-1))
 }

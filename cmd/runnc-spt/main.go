@@ -1,5 +1,6 @@
 // Command runnc-spt is runnc's Solo5-spt-like tender: it runs one unikernel
-// in this process under a seccomp filter of seven system calls.
+// in this process under a seccomp filter of seven system calls (eight for
+// a guest that uses TLS on a CPU without FSGSBASE).
 //
 //	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
 //	          [--net-offload:NAME] [--block:NAME=PATH] [--block-ro:NAME=PATH]
@@ -53,7 +54,7 @@ func main() {
 		fail(err)
 	}
 	if printFilter {
-		fmt.Print(p.Policy.String())
+		fmt.Print(p.FilterText())
 		return
 	}
 	fail(p.Exec())

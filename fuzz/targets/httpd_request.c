@@ -150,9 +150,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
     struct conn conn;
     shim_conn_init(&conn);
     shim_ops->opened(&conn);
+    /* libos hands over no empty segments (tcp.c's deliver()). */
     size_t half = len / 2;
-    shim_ops->received(&conn, buf, half);
-    if (!conn.closed)
+    if (half > 0)
+        shim_ops->received(&conn, buf, half);
+    if (!conn.closed && len > half)
         shim_ops->received(&conn, buf + half, len - half);
     shim_ops->closed(&conn);
     CHECK(conn.written == conn.out_len);

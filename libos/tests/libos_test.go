@@ -240,7 +240,7 @@ func TestFSWalk(t *testing.T) {
 	img := iso(t, tr.dir, "-R")
 	mt := mtimes(t, tr.dir)
 
-	r := runGuest(t, fstest, []string{"--block:rootfs=" + img}, "walk")
+	r := runGuest(t, fstest, []string{"--block-ro:rootfs=" + img}, "walk")
 	if r.exit != 0 {
 		t.Fatalf("fstest walk: exit %d\n%s", r.exit, r.output())
 	}
@@ -314,7 +314,7 @@ func TestFSLookups(t *testing.T) {
 	built(t, fstest)
 	tr := makeTree(t)
 	img := iso(t, tr.dir, "-R")
-	opts := []string{"--block:rootfs=" + img}
+	opts := []string{"--block-ro:rootfs=" + img}
 
 	// stat: rc size is_dir. Rock Ridge names are case-sensitive.
 	stats := map[string]string{
@@ -397,7 +397,7 @@ func TestFSPlainISO9660(t *testing.T) {
 		}
 	}
 	img := iso(t, dir)
-	r := runGuest(t, fstest, []string{"--block:rootfs=" + img}, "stat", "/readme.txt", "/README.TXT", "/noext", "/sub/inner.c", "/SUB")
+	r := runGuest(t, fstest, []string{"--block-ro:rootfs=" + img}, "stat", "/readme.txt", "/README.TXT", "/noext", "/sub/inner.c", "/SUB")
 	for _, w := range []string{"STAT 0 8 0 /readme.txt", "STAT 0 8 0 /README.TXT", "STAT 0 2 0 /noext", "STAT 0 7 0 /sub/inner.c", "STAT 0 2048 1 /SUB"} {
 		if !strings.Contains(r.stdout, w+"\n") {
 			t.Errorf("want %q in output:\n%s", w, r.output())
@@ -427,7 +427,7 @@ func TestFSBadImages(t *testing.T) {
 		{junk, "MOUNT -22"}, // EINVAL: no CD001 volume descriptor
 		{short, "MOUNT -5"}, // EIO: the root is beyond the device
 	} {
-		r := runGuest(t, fstest, []string{"--block:rootfs=" + tc.img}, "walk")
+		r := runGuest(t, fstest, []string{"--block-ro:rootfs=" + tc.img}, "walk")
 		if r.exit != 1 || strings.TrimSpace(r.stdout) != tc.want {
 			t.Errorf("%s: exit %d, output %q; want exit 1, %q", filepath.Base(tc.img), r.exit, r.output(), tc.want)
 		}
@@ -447,7 +447,7 @@ func BenchmarkFSRead(b *testing.B) {
 	re := regexp.MustCompile(`BENCH (\d+) bytes in (\d+) ms`)
 	var total, ms float64
 	for i := 0; i < b.N; i++ {
-		r := runGuest(b, fstest, []string{"--block:rootfs=" + img}, "bench", "/big")
+		r := runGuest(b, fstest, []string{"--block-ro:rootfs=" + img}, "bench", "/big")
 		m := re.FindStringSubmatch(r.stdout)
 		if m == nil {
 			b.Fatalf("no BENCH line:\n%s", r.output())

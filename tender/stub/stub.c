@@ -40,6 +40,7 @@
 #define PR_SET_NAME         15
 #define PR_SET_NO_NEW_PRIVS 38
 #define SECCOMP_SET_MODE_FILTER 1
+#define EPERM               1
 #define EINVAL              22
 #define PAGE                4096UL
 /* The end of user space with 4-level page tables; with 5-level ones the
@@ -184,16 +185,34 @@ __asm__(
 
 static unsigned long page_up(unsigned long a) { return (a + PAGE - 1) & ~(PAGE - 1); }
 
-/* Unmaps [lo, hi) (no-op if empty); the end of user space may be the 47-bit
- * or the 56-bit one. */
+/* Unmaps [lo, hi). Kernels built with CONFIG_MSEAL_SYSTEM_MAPPINGS seal
+ * the vDSO and vvar (mseal): munmap of a range holding a sealed page
+ * unmaps nothing of it and fails with EPERM. Such a range is split, and
+ * the sealed pages alone stay (the README lists them); any other failure
+ * fails the loader. */
+static void unmap_range(unsigned long lo, unsigned long hi)
+{
+    long r = sys(SYS_munmap, lo, hi - lo, 0);
+    if (r != -EPERM) {
+        must(r, "unmap the process's other mappings", LOADER_UNMAP);
+        return;
+    }
+    if (hi - lo == PAGE)
+        return;         /* a sealed page */
+    unsigned long mid = lo + (((hi - lo) / 2) & ~(PAGE - 1));
+    unmap_range(lo, mid);
+    unmap_range(mid, hi);
+}
+
+/* Unmaps the hole [lo, hi), if any; the end of user space may be the
+ * 47-bit or the 56-bit one. */
 static void unmap_hole(unsigned long lo, unsigned long hi)
 {
     if (hi <= lo)
         return;
-    long r = sys(SYS_munmap, lo, hi - lo, 0);
-    if (r == -EINVAL && hi == USER_END_56)
-        r = sys(SYS_munmap, lo, USER_END_47 - lo, 0);
-    must(r, "unmap the process's other mappings", LOADER_UNMAP);
+    if (hi == USER_END_56 && sys(SYS_munmap, lo, hi - lo, 0) == -EINVAL)
+        hi = USER_END_47;
+    unmap_range(lo, hi);
 }
 
 /* Runs on the loader's own stack: leaves guest memory, the loader and the
@@ -366,6 +385,9 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
     __builtin_unreachable();
 }
 
+/* tender/loader_test.go builds this file with its own entry point, to
+ * test unmap_range against a sealed page. */
+#ifndef STUB_TEST
 __asm__(
     ".globl _start\n"
     "_start:\n"
@@ -373,3 +395,4 @@ __asm__(
     "    and $-16, %rsp\n"
     "    call stub_main\n"
     "    ud2\n");
+#endif

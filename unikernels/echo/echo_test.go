@@ -24,6 +24,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/runnc/runnc/internal/syncbuf"
 	"github.com/runnc/runnc/netns"
 )
@@ -66,18 +68,9 @@ type testNet struct {
 // iptables rules in it).
 func newNet(t *testing.T) *testNet {
 	t.Helper()
-	n := &testNet{ns: netns.Name("rh3"), tap: "rh3t" + strconv.Itoa(os.Getpid())}
-	path, err := netns.New(n.ns)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.path = path
-	t.Cleanup(func() {
-		if err := netns.Delete(n.ns); err != nil {
-			t.Errorf("cleanup: %v", err)
-		}
-	})
-	err = n.do(func() error {
+	n := &testNet{tap: "rh3t" + strconv.Itoa(os.Getpid())}
+	n.ns, n.path = netns.Temp(t, "rh3")
+	err := n.do(func() error {
 		if err := netns.LinkUp("lo"); err != nil {
 			return err
 		}
@@ -410,8 +403,23 @@ func TestEchoLoss(t *testing.T) {
 	t.Logf("with 5%% loss: echoed %.1f MB over %d connections in %v: %.1f MB/s", mb, nConns, elapsed.Round(time.Millisecond), mb/elapsed.Seconds())
 }
 
-// A peer that stops reading is not answered with unbounded buffering:
-// the guest pauses it, and everything still arrives once it reads.
+// What the guest may hold of a connection whose peer does not read: echo
+// it has not sent yet (echo.c pauses the peer above HIGH_WATER, 1 MiB,
+// after at most one more segment) and a receive window of data it acked
+// but has not taken (lwipopts.h TCP_WND, 32 segments). Twice the window
+// covers the segment too.
+const (
+	echoHighWater = 1 << 20
+	guestTCPWnd   = 32 * 1460
+	maxHeld       = echoHighWater + 2*guestTCPWnd
+)
+
+// A peer that stops reading is not answered with unbounded buffering: the
+// guest pauses it. The client's own TCP state shows it: the guest closes
+// its receive window (zero window) while it holds at most maxHeld bytes
+// (bytes it acked minus bytes the client received), and the writer is
+// stuck with most of its data unsent; once the client reads, everything
+// arrives.
 func TestEchoSlowReader(t *testing.T) {
 	needRoot(t)
 	n := newNet(t)
@@ -423,7 +431,7 @@ func TestEchoSlowReader(t *testing.T) {
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(60 * time.Second))
 	// More than the client's socket buffers, the guest's window and its
-	// 1 MiB high-water mark together can hold.
+	// high-water mark together can hold.
 	const size = 32 << 20
 	data := make([]byte, size)
 	rand.NewChaCha8([32]byte{'s', 'l', 'o', 'w'}).Read(data)
@@ -435,13 +443,36 @@ func TestEchoSlowReader(t *testing.T) {
 		}
 		writeErr <- err
 	}()
-	// Not reading: the writer must get stuck (window closed both ways)
-	// rather than the guest taking it all.
-	select {
-	case err := <-writeErr:
-		t.Fatalf("writer finished (%v) although nobody read the echo", err)
-	case <-time.After(2 * time.Second):
+
+	// Not reading: wait for the paused state, the guest advertising a
+	// zero window with what it acked steady, and check what it holds on
+	// the way there.
+	var info *unix.TCPInfo
+	for steady, last := 0, uint64(0); steady < 5; {
+		select {
+		case err := <-writeErr:
+			t.Fatalf("writer finished (%v) although nobody read the echo", err)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if info, err = tcpInfo(c); err != nil {
+			t.Fatal(err)
+		}
+		if held := info.Bytes_acked - info.Bytes_received; held > maxHeld {
+			t.Fatalf("the guest holds %d bytes of a connection nobody reads (acked %d, delivered %d), more than %d: it buffers without bound",
+				held, info.Bytes_acked, info.Bytes_received, maxHeld)
+		}
+		if info.Snd_wnd == 0 && info.Bytes_acked == last {
+			steady++
+		} else {
+			steady = 0
+		}
+		last = info.Bytes_acked
 	}
+	t.Logf("paused: the guest acked %d bytes, the client received %d; zero window", info.Bytes_acked, info.Bytes_received)
+	if info.Bytes_acked >= size/2 {
+		t.Errorf("the guest acked %d of %d bytes before pausing the writer", info.Bytes_acked, size)
+	}
+
 	got, err := io.ReadAll(c)
 	if err != nil {
 		t.Fatalf("read after %d bytes: %v", len(got), err)
@@ -452,6 +483,25 @@ func TestEchoSlowReader(t *testing.T) {
 	if !bytes.Equal(got, data) {
 		t.Fatalf("echo differs: got %d bytes, first difference at %d", len(got), firstDiff(got, data))
 	}
+}
+
+// tcpInfo reads the kernel's TCP state of c (TCP_INFO).
+func tcpInfo(c *net.TCPConn) (*unix.TCPInfo, error) {
+	raw, err := c.SyscallConn()
+	if err != nil {
+		return nil, err
+	}
+	var info *unix.TCPInfo
+	var gerr error
+	if err := raw.Control(func(fd uintptr) {
+		info, gerr = unix.GetsockoptTCPInfo(int(fd), unix.IPPROTO_TCP, unix.TCP_INFO)
+	}); err != nil {
+		return nil, err
+	}
+	if gerr != nil {
+		return nil, fmt.Errorf("TCP_INFO: %w", gerr)
+	}
+	return info, nil
 }
 
 // Bad libos options end the guest at once with status 1 and a one-line

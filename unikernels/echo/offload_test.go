@@ -1,13 +1,18 @@
 package echo
 
 import (
+	"fmt"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/internal/syncbuf"
 	"github.com/runnc/runnc/netns"
@@ -110,48 +115,118 @@ func TestOffloadVnetFD(t *testing.T) {
 
 	cmd = exec.Command(spt, append([]string{"--net:service0=@3", offload}, guestArgs...)...)
 	cmd.ExtraFiles = []*os.File{tap}
-	buf := &syncbuf.Buffer{}
-	cmd.Stdout, cmd.Stderr = buf, buf
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	}()
+	buf, stop := startListening(t, cmd, cmd.Start)
+	defer stop()
 	tap.Close() // the guest holds its own copy
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(buf.String(), "echo: listening") {
-		if time.Now().After(deadline) {
-			t.Fatalf("guest did not start; output:\n%s", buf.String())
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 	if err := echoOne(n, net.JoinHostPort(guestIP, "7"), 3, 256<<10, time.Now().Add(20*time.Second)); err != nil {
 		t.Errorf("echo over an @FD vnet_hdr tap: %v\n%s", err, buf.String())
 	}
 }
 
-// The option changes no rule of the seccomp filter: the guest still
-// only reads and writes its tap.
+// The option changes nothing in the seccomp filter: the BPF program the
+// kernel holds for a running guest is the same, instruction for
+// instruction, with and without it.
 func TestOffloadFilterUnchanged(t *testing.T) {
 	needRoot(t)
 	n := newNet(t)
+	plain := installedFilter(t, n)
+	off := installedFilter(t, n, offload)
+	// The filter checks the architecture, the seven calls and their
+	// arguments: a program much shorter than this was not read whole.
+	if len(plain) < 20 {
+		t.Fatalf("the guest's filter has %d instructions: %v", len(plain), plain)
+	}
+	if len(plain) != len(off) {
+		t.Errorf("the filter has %d instructions with %s, %d without", len(off), offload, len(plain))
+	}
+	for i := range min(len(plain), len(off)) {
+		if plain[i] != off[i] {
+			t.Errorf("instruction %d differs with %s: %+v, without: %+v", i, offload, off[i], plain[i])
+		}
+	}
+	t.Logf("the installed filter: %d instructions with and without %s", len(plain), offload)
+}
+
+// installedFilter starts the echo guest on n's tap with the tender
+// options opts, reads the seccomp program the kernel installed for it
+// (PTRACE_SECCOMP_GET_FILTER, as root) and stops it.
+func installedFilter(t *testing.T, n *testNet, opts ...string) []unix.SockFilter {
+	t.Helper()
 	root := repoRoot(t)
-	spt := filepath.Join(root, "build/bin/runnc-spt")
-	kernel := filepath.Join(root, "build/unikernels/echo/echo.spt")
-	plain, err := n.exec(spt, "--print-filter", "--net:service0="+n.tap, kernel).CombinedOutput()
+	argv := append([]string{"--net:service0=" + n.tap}, opts...)
+	argv = append(argv, filepath.Join(root, "build/unikernels/echo/echo.spt"), "--ipv4="+guestIP+"/24")
+	cmd := exec.Command(filepath.Join(root, "build/bin/runnc-spt"), argv...)
+	// startListening has no goroutine wait for the guest: a waiting
+	// thread of this process could take the ptrace stop for itself.
+	_, stop := startListening(t, cmd, func() error { return n.do(cmd.Start) })
+	defer stop()
+	prog, err := seccompFilter(cmd.Process.Pid)
 	if err != nil {
-		t.Fatalf("--print-filter: %v\n%s", err, plain)
+		t.Fatalf("read the filter of the guest %v: %v", opts, err)
 	}
-	off, err := n.exec(spt, "--print-filter", "--net:service0="+n.tap, offload, kernel).CombinedOutput()
+	return prog
+}
+
+// startListening starts the echo guest cmd with start (cmd.Start, perhaps
+// inside a namespace) and waits until it listens. stop kills it and waits
+// for it; until then nothing waits for it.
+func startListening(t *testing.T, cmd *exec.Cmd, start func() error) (out *syncbuf.Buffer, stop func()) {
+	t.Helper()
+	out = &syncbuf.Buffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := start(); err != nil {
+		t.Fatal(err)
+	}
+	stop = func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	}
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(out.String(), "echo: listening"); {
+		if time.Now().After(deadline) {
+			stop()
+			t.Fatalf("%s did not start:\n%s", cmd, out.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return out, stop
+}
+
+// seccompFilter returns the one seccomp filter of process pid, which it
+// attaches to with ptrace and leaves stopped.
+func seccompFilter(pid int) ([]unix.SockFilter, error) {
+	// ptrace requests must come from the thread that attached.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := unix.PtraceAttach(pid); err != nil {
+		return nil, fmt.Errorf("ptrace attach %d: %w", pid, err)
+	}
+	defer unix.PtraceDetach(pid)
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, unix.WALL, nil); err != nil || !ws.Stopped() {
+		return nil, fmt.Errorf("wait for %d to stop: %v (status %v)", pid, err, ws)
+	}
+	get := func(index int, prog []unix.SockFilter) (int, error) {
+		var p unsafe.Pointer
+		if len(prog) > 0 {
+			p = unsafe.Pointer(&prog[0])
+		}
+		n, _, e := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SECCOMP_GET_FILTER, uintptr(pid), uintptr(index), uintptr(p), 0, 0)
+		if e != 0 {
+			return 0, e
+		}
+		return int(n), nil
+	}
+	n, err := get(0, nil)
 	if err != nil {
-		t.Fatalf("--print-filter %s: %v\n%s", offload, err, off)
+		return nil, fmt.Errorf("PTRACE_SECCOMP_GET_FILTER %d: %w", pid, err)
 	}
-	if string(plain) != string(off) {
-		t.Errorf("the filter differs with %s:\n%s\nwithout:\n%s", offload, off, plain)
+	prog := make([]unix.SockFilter, n)
+	if _, err := get(0, prog); err != nil {
+		return nil, fmt.Errorf("PTRACE_SECCOMP_GET_FILTER %d: %w", pid, err)
 	}
-	if !strings.Contains(string(plain), "write") {
-		t.Errorf("--print-filter printed no policy:\n%s", plain)
+	// Index 0 is the last filter installed; there must be no other.
+	if _, err := get(1, nil); err != unix.ENOENT {
+		return nil, fmt.Errorf("pid %d has a second seccomp filter (or cannot tell: %v)", pid, err)
 	}
+	return prog, nil
 }

@@ -10,7 +10,7 @@
  * Memory for a request is taken as its bytes arrive, never on the word of
  * a length header, and no request may be larger than kv_input_max: a
  * client announcing a large value and then stalling holds only what it
- * sent, and one client cannot take the heap from the others.
+ * sent, and no one request takes more of the heap than that budget.
  */
 #include <stdarg.h>
 #include <stdio.h>

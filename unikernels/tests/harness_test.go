@@ -159,22 +159,13 @@ type namespace struct {
 // removed when the test ends, whatever its outcome.
 func newNetns(t *testing.T, ntaps int) *namespace {
 	t.Helper()
-	n := &namespace{name: netns.Name(prefix)}
-	path, err := netns.New(n.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n.path = path
-	t.Cleanup(func() {
-		// Deleting the namespace deletes its taps.
-		if err := netns.Delete(n.name); err != nil {
-			t.Error(err)
-		}
-	})
+	n := &namespace{}
+	// Deleting the namespace deletes its taps.
+	n.name, n.path = netns.Temp(t, prefix)
 	for i := 0; i < ntaps; i++ {
 		n.taps = append(n.taps, fmt.Sprintf("%st%d%c", prefix, os.Getpid()%10000000, 'a'+i))
 	}
-	err = netns.Do(n.path, func() error {
+	err := netns.Do(n.path, func() error {
 		for _, tap := range n.taps {
 			if err := netns.CreateTap(tap, 0, 0); err != nil {
 				return err

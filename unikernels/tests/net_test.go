@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/runnc/runnc/internal/proc"
 	"github.com/runnc/runnc/internal/syncbuf"
 	"github.com/runnc/runnc/netns"
 )
@@ -18,12 +19,7 @@ import (
 // the guest's process must be under the seccomp filter, single-threaded,
 // and hold no fd but stdio and its tap.
 func TestNetPing(t *testing.T) {
-	spt, img := tender(t), guest(t, "net")
-	ns := newNetns(t, 1)
-	tap := ns.taps[0]
-	ns.do(t, func() error { return netns.AddAddr(tap, "10.0.0.1/24") })
-
-	g := startGuest(t, ns.path, []string{spt, "--net:service0=" + tap, img, "--ipv4=10.0.0.2"}, nil, "Serving ping on 10.0.0.2")
+	ns, g := startNetGuest(t)
 	// The pid is the tender's and then the guest's: the tender execs.
 	pid := g.cmd.Process.Pid
 
@@ -38,6 +34,41 @@ func TestNetPing(t *testing.T) {
 	g.checkRunning(t)
 	checkConfined(t, pid)
 	g.kill(t)
+}
+
+// TestNetTapDeleted deletes the tap under the running net guest, which
+// reads only when solo5_yield() says the device is ready (as upstream
+// Solo5 apps do). The tap's fd then reports POLLERR, never POLLIN: the
+// bindings must report the device ready once and fail the read, so that
+// the guest ends with its error, rather than spin in solo5_yield. CPU time
+// from /proc/PID/stat shows a spin if the guest does not end.
+func TestNetTapDeleted(t *testing.T) {
+	ns, g := startNetGuest(t)
+	if r := runIn(t, ns.path, time.Minute, "ping", "-c", "1", "-W", "5", "10.0.0.2"); !strings.Contains(r.stdout, "1 received") {
+		t.Fatalf("ping before the deletion: %v\n%s", r, r.output())
+	}
+	ns.do(t, func() error { return netns.DeleteLink(ns.taps[0]) })
+	select {
+	case <-g.exited:
+	case <-time.After(3 * time.Second):
+		cpu, err := proc.CPUTime(g.cmd.Process.Pid)
+		t.Fatalf("guest still running 3 s after its tap was deleted, %v of CPU time used in all (%v)\n%s", cpu, err, g.out.String())
+	}
+	ws := g.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if !ws.Exited() || ws.ExitStatus() != 1 || !strings.Contains(g.out.String(), "net: the device failed") {
+		t.Errorf("guest ended by %v; want exit status 1 and its message\n%s", g.cmd.ProcessState, g.out.String())
+	}
+}
+
+// startNetGuest runs the net guest as 10.0.0.2 on a tap (10.0.0.1) in a
+// fresh namespace.
+func startNetGuest(t *testing.T) (*namespace, *startedGuest) {
+	spt, img := tender(t), guest(t, "net")
+	ns := newNetns(t, 1)
+	tap := ns.taps[0]
+	ns.do(t, func() error { return netns.AddAddr(tap, "10.0.0.1/24") })
+	g := startGuest(t, ns.path, []string{spt, "--net:service0=" + tap, img, "--ipv4=10.0.0.2"}, nil, "Serving ping on 10.0.0.2")
+	return ns, g
 }
 
 // startedGuest is a guest running in the background.

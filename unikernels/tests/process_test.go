@@ -205,6 +205,7 @@ func checkMaps(t *testing.T, pid int, img string, memSize uint64) {
 	// vsyscall page, which is not a mapping of the process but the
 	// kernel's (legacy time calls, emulated as system calls, so killed).
 	// The loader, the kernel's stack, vDSO and vvar are gone.
+	sealed := sealedMappings(t, pid)
 	lastSteps := 0
 	for _, m := range maps {
 		switch {
@@ -215,6 +216,9 @@ func checkMaps(t *testing.T, pid int, img string, memSize uint64) {
 		case m.start < memSize && m.end > guestMinAddr:
 			t.Errorf("mapping straddles the end of guest memory (%#x): %v", memSize, m)
 		case m.name == "[vsyscall]" && m.start == 0xffffffffff600000 && m.perms[:2] != "rw":
+		case systemMappings[m.name] && sealed[m.start]:
+			// A kernel that seals them (CONFIG_MSEAL_SYSTEM_MAPPINGS)
+			// refuses to unmap them; the loader leaves them.
 		case m.name == "" && m.perms == "r-xp" && m.end-m.start == pageSize:
 			lastSteps++
 		default:
@@ -224,6 +228,36 @@ func checkMaps(t *testing.T, pid int, img string, memSize uint64) {
 	if lastSteps != 1 {
 		t.Errorf("%d anonymous executable pages outside guest memory; want exactly one, the loader's last step", lastSteps)
 	}
+}
+
+// systemMappings are the kernel's mappings of every process that the
+// loader unmaps unless the kernel sealed them.
+var systemMappings = map[string]bool{"[vdso]": true, "[vvar]": true, "[vvar_vclock]": true}
+
+// sealedMappings returns the start addresses of pid's sealed mappings
+// (VmFlags "sl" in /proc/PID/smaps).
+func sealedMappings(t *testing.T, pid int) map[uint64]bool {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := map[uint64]bool{}
+	var start uint64
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		switch {
+		case len(f) > 0 && strings.Contains(f[0], "-") && !strings.HasSuffix(f[0], ":"):
+			lo, _, _ := strings.Cut(f[0], "-")
+			start, _ = strconv.ParseUint(lo, 16, 64)
+		case len(f) > 0 && f[0] == "VmFlags:":
+			for _, fl := range f[1:] {
+				if fl == "sl" {
+					sealed[start] = true
+				}
+			}
+		}
+	}
+	return sealed
 }
 
 // checkStatus checks /proc/PID/status: no signal blocked, ignored or

@@ -2,6 +2,10 @@
  * NET_BASIC: answers ARP requests for its IPv4 address and ICMP echo
  * requests sent to it, forever; the test pings it from the host and stops
  * it with SIGKILL. Usage: net.spt --ipv4=A.B.C.D
+ *
+ * It reads only when solo5_yield() reports the device ready, as upstream
+ * Solo5's tests do. If its tap is deleted, the bindings report it ready
+ * once and the read fails: it says so and exits 1.
  */
 #include "test.h"
 
@@ -147,6 +151,10 @@ int solo5_app_main(const struct solo5_start_info *si)
             solo5_result_t r = solo5_net_read(h, frame, sizeof frame, &len);
             if (r == SOLO5_R_AGAIN)
                 break;
+            if (r == SOLO5_R_EUNSPEC) {
+                t_puts("net: the device failed (its tap is gone?)\n");
+                return SOLO5_EXIT_FAILURE;
+            }
             CHECK(r == SOLO5_R_OK);
             size_t out = 0;
             if (len >= SOLO5_NET_HLEN && get16(frame + 12) == ETHERTYPE_ARP)
