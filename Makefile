@@ -67,6 +67,11 @@ STUB := tender/stub/stub.elf
 $(B)/bin/runnc-spt: $(GO_SRCS) $(STUB)
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-spt
+# runnc links libcontainer's nsenter (cgo) and libseccomp for the CRI pod
+# sandbox's linux.seccomp; the tender it starts stays static.
+$(B)/bin/runnc: $(GO_SRCS)
+	@mkdir -p $(dir $@)
+	CGO_ENABLED=1 $(GO) build -tags seccomp -trimpath -o $@ ./cmd/runnc
 $(B)/bin/runnc-manifest: $(GO_SRCS)
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-manifest
@@ -103,7 +108,7 @@ deps: $(DEPS_STAMP)
 
 all: $(DEPS_STAMP)
 	$(MAKE) build-all
-build-all: $(B)/bin/runnc-spt $(B)/bin/runnc-netns $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
+build-all: $(B)/bin/runnc-spt $(B)/bin/runnc-netns $(B)/bin/runnc $(SOLO5_TOOLCHAIN) $(ALL_GUESTS) $(EXTRA_ALL)
 
 # The root check first: without root the deps step would fail later and
 # less clearly.

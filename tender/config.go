@@ -3,6 +3,7 @@ package tender
 import (
 	"fmt"
 	"net"
+	"os"
 	"strconv"
 	"strings"
 )
@@ -17,6 +18,10 @@ type Config struct {
 	Args   []string // the guest's command line, joined by spaces
 	Net    []NetSpec
 	Block  []BlockSpec
+	// ArgsFile names a file of more options read when runnc-spt starts
+	// (--args-file; see readArgsFile). ParseArgs reads it at once and
+	// leaves this empty.
+	ArgsFile string
 	// NoFSGSBase makes the tender act as if the CPU lacked FSGSBASE (for
 	// tests; runnc-spt sets it from NoFSGSBaseEnv, Argv does not render it).
 	NoFSGSBase bool
@@ -55,11 +60,13 @@ const DefaultSectorSize = 512
 //
 //	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
 //	[--block:NAME=PATH] [--block-ro:NAME=PATH] [--block-sector-size:NAME=N]
-//	[--print-filter] [--] KERNEL [ARGS...]
+//	[--args-file=PATH] [--print-filter] [--] KERNEL [ARGS...]
 //
 // A --KEY:NAME option without "=VALUE" reaches its module with an empty value.
 func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 	cfg = &Config{MemMB: DefaultMemMB}
+	var late []string // guest arguments from --args-file, after ARGS
+	seenArgsFile := false
 	i := 0
 	for ; i < len(argv); i++ {
 		a := argv[i]
@@ -71,6 +78,18 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 			break
 		}
 		switch {
+		case strings.HasPrefix(a, "--args-file="):
+			if seenArgsFile {
+				return nil, false, fmt.Errorf("--args-file given twice")
+			}
+			seenArgsFile = true
+			opts, guest, err := readArgsFile(strings.TrimPrefix(a, "--args-file="))
+			if err != nil {
+				return nil, false, err
+			}
+			late = guest
+			// The file's options are parsed as if given here.
+			argv = append(append(append([]string{}, argv[:i+1]...), opts...), argv[i+1:]...)
 		case a == "--print-filter":
 			printFilter = true
 		case strings.HasPrefix(a, "--mem="):
@@ -101,7 +120,7 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 	if i >= len(argv) {
 		return nil, false, fmt.Errorf("no KERNEL given (see runnc-spt --help)")
 	}
-	cfg.Kernel, cfg.Args = argv[i], argv[i+1:]
+	cfg.Kernel, cfg.Args = argv[i], append(argv[i+1:len(argv):len(argv)], late...)
 	if err := cfg.validate(); err != nil {
 		return nil, false, err
 	}
@@ -112,6 +131,9 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 // ParseArgs(cfg.Argv()) gives back cfg.
 func (c *Config) Argv() []string {
 	a := []string{fmt.Sprintf("--mem=%d", c.memMB())}
+	if c.ArgsFile != "" {
+		a = append(a, "--args-file="+c.ArgsFile)
+	}
 	for _, n := range c.Net {
 		if n.Iface != "" {
 			a = append(a, "--net:"+n.Name+"="+n.Iface)
@@ -136,6 +158,32 @@ func (c *Config) Argv() []string {
 		}
 	}
 	return append(append(a, "--", c.Kernel), c.Args...)
+}
+
+// readArgsFile reads the options runnc writes once the container's
+// network exists, after the engine's hooks ran and so after the tender's
+// argv was fixed: one word a line, tender options first, then a line "--"
+// and arguments appended to the guest's command line.
+func readArgsFile(path string) (opts, guest []string, err error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--args-file: %w", err)
+	}
+	inGuest := false
+	for _, l := range strings.Split(string(b), "\n") {
+		switch {
+		case l == "":
+		case l == "--" && !inGuest:
+			inGuest = true
+		case inGuest:
+			guest = append(guest, l)
+		case !strings.HasPrefix(l, "--") || strings.HasPrefix(l, "--args-file="):
+			return nil, nil, fmt.Errorf("--args-file %s: %q is not a tender option", path, l)
+		default:
+			opts = append(opts, l)
+		}
+	}
+	return opts, guest, nil
 }
 
 func (c *Config) memMB() int {

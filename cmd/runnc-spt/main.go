@@ -4,7 +4,8 @@
 //
 //	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
 //	          [--net-offload:NAME] [--block:NAME=PATH] [--block-ro:NAME=PATH]
-//	          [--block-sector-size:NAME=N] [--print-filter] [--] KERNEL [ARGS...]
+//	          [--block-sector-size:NAME=N] [--args-file=PATH] [--print-filter]
+//	          [--] KERNEL [ARGS...]
 package main
 
 import (
@@ -31,6 +32,9 @@ command line. The guest's exit status is this command's exit status.
   --block-sector-size:NAME=N
                         NAME's block size: a power of two from 512 (default)
                         to 1048576; PATH's size must be a multiple of it
+  --args-file=PATH      read more options from PATH, one a line, then a line
+                        "--" and arguments appended to ARGS (runnc writes it
+                        once the container's network exists)
   --print-filter        print the seccomp policy for these devices and exit
 
 Environment (for tests only):

@@ -14,6 +14,58 @@
 #define STACK_RESERVE   (1024 * 1024)
 #define MIN_HEAP        (1024 * 1024)
 #define MAX_ARGS        256
+#define MAX_ENV         256
+
+/* The environment from --env=NAME=VALUE words, decoded in place. */
+static char *env[MAX_ENV];
+static int nenv;
+
+char *getenv(const char *name)
+{
+    size_t n = strlen(name);
+
+    for (int i = nenv - 1; i >= 0; i--)  /* the last one given wins */
+        if (strncmp(env[i], name, n) == 0 && env[i][n] == '=')
+            return env[i] + n + 1;
+    return NULL;
+}
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+static int bad_option(const char *opt, const char *want);
+
+/* Takes NAME=VALUE with %XX escapes into the environment. */
+static int env_option(char *kv)
+{
+    char *out = kv;
+
+    if (strchr(kv, '=') == NULL || kv[0] == '=')
+        return bad_option(kv - 6, "--env=NAME=VALUE");
+    for (char *in = kv; *in; in++) {
+        if (*in == '%' && hexval(in[1]) >= 0 && hexval(in[2]) >= 0) {
+            *out++ = (char)(hexval(in[1]) << 4 | hexval(in[2]));
+            in += 2;
+        } else {
+            *out++ = *in;
+        }
+    }
+    *out = '\0';
+    if (nenv == MAX_ENV) {
+        libos_log("libos: too many --env variables (at most %d)\n", MAX_ENV);
+        return -1;
+    }
+    env[nenv++] = kv;
+    return 0;
+}
 
 /* Parses dotted-quad a.b.c.d into *out (network byte order), strictly:
  * four decimal parts of at most three digits, each below 256. */
@@ -133,6 +185,11 @@ int solo5_app_main(const struct solo5_start_info *si)
     char *save = NULL;
     for (char *tok = strtok_r(buf, " \t\n", &save); tok;
             tok = strtok_r(NULL, " \t\n", &save)) {
+        if (strncmp(tok, "--env=", 6) == 0) {
+            if (env_option(tok + 6) < 0)
+                return 1;
+            continue;
+        }
         int r = libos_option(tok, &cfg, &have_ipv4);
         if (r < 0)
             return 1;

@@ -51,7 +51,9 @@ int rand(void);
 int rand_r(unsigned int *seed);
 void srand(unsigned int seed);
 
-/* A unikernel has no environment: getenv() always returns NULL. */
+/* The environment: --env=NAME=VALUE words of the command line, which
+ * libos takes off before main() (runnc passes process.env that way, with
+ * '%', blanks and newlines written as %25, %20, %09, %0A). */
 char *getenv(const char *name);
 
 int atexit(void (*fn)(void));

@@ -82,12 +82,6 @@ int rand_r(unsigned int *seed)
     return r;
 }
 
-char *getenv(const char *name)
-{
-    (void)name;
-    return NULL;
-}
-
 #define ATEXIT_MAX 32
 static void (*atexit_fns[ATEXIT_MAX])(void);
 static int atexit_count;

@@ -34,6 +34,7 @@
 #define PROT_READ           1
 #define PROT_WRITE          2
 #define PROT_EXEC           4
+#define MAP_SHARED          0x01
 #define MAP_PRIVATE         0x02
 #define MAP_ANONYMOUS       0x20
 #define MAP_FIXED_NOREPLACE 0x100000
@@ -335,8 +336,12 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
         fail("bad plan", -EINVAL, LOADER_BAD_PLAN);
     must(sys(SYS_close, plan_fd, 0, 0), "close plan", LOADER_CLOSE_PLAN);
 
+    /* Shared: the memfd is ours alone, and a private mapping would hold
+     * every page the guest writes twice (the memfd's page, which even a
+     * read fault allocates, and the copy), doubling the guest's memory
+     * against a container's limit. */
     r = sys6(SYS_mmap, (long)plan.mem_start, (long)(plan.mem_end - plan.mem_start),
-            PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED_NOREPLACE,
+            PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED_NOREPLACE,
             plan.mem_fd, (long)plan.mem_start);
     if (r != (long)plan.mem_start)
         fail("map guest memory", r < 0 ? r : -17, LOADER_MAP_GUEST);
