@@ -107,13 +107,17 @@ func mainRun(m *testing.M) int {
 // machineDirs are folders at the machine's default paths that the
 // daemons create even when told to keep everything under their own roots:
 // dockerd's plugin socket folder, the containerd shims' socket folder,
-// ctr's fifos and runc root, libcni's cache. Their contents are watched
+// ctr's fifos and runc root, libcni's cache, the runtimes' roots Podman
+// uses. Their contents are watched
 // by snapshot; the folders themselves are removed again if they were not
 // there before.
+var podmanID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
 var machineDirs = []string{
 	"/run/docker", "/run/docker/plugins",
 	"/run/containerd", "/run/containerd/fifo", "/run/containerd/s", "/run/containerd/runc", "/run/containerd/runc/k8s.io",
 	"/var/lib/cni", "/var/lib/cni/results", "/var/lib/cni/networks",
+	"/run/runnc", "/run/runc",
 }
 
 func absentDirs() []string {
@@ -440,20 +444,29 @@ func indent(s, by string) string {
 
 // --- podman ------------------------------------------------------------------
 
-// podmanCmd is podman with its storage, run state, temp files and runtime
-// state under work, cgroupfs and no event log, so nothing of the machine's
-// own Podman setup is read or written.
+// podmanCmd is podman with its storage, run state and temp files under
+// work, cgroupfs and no event log, so nothing of the machine's own Podman
+// setup is read or written. The runtimes keep their state in their default
+// roots (/run/runnc, /run/runc): Podman 4.3 does not hand --runtime-flag to
+// the cleanup that deletes a --rm container, so a root of our own would
+// orphan that state; snapshot watches those roots instead.
 func podmanCmd(args ...string) *exec.Cmd {
 	p := filepath.Join(work, "podman")
 	base := []string{"--root", p + "/root", "--runroot", p + "/run", "--tmpdir", p + "/tmp",
-		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none",
-		"--runtime-flag", "root=" + p + "/runtime"}
+		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"}
 	return exec.Command("/usr/bin/podman", append(base, args...)...)
 }
 
 func podmanReset() error {
 	if _, err := os.Stat(filepath.Join(work, "podman")); err != nil {
 		return nil
+	}
+	// `podman run --rm` returns before conmon's exit command (a `podman
+	// container cleanup` of its own) has deleted the runtime's state; a
+	// reset under it would orphan that state, so let them finish first.
+	p := filepath.Join(work, "podman")
+	for i := 0; i < 300 && len(processesWith(p)) > 0; i++ {
+		time.Sleep(100 * time.Millisecond)
 	}
 	if out, err := podmanCmd("rm", "-a", "-f").CombinedOutput(); err != nil {
 		return fmt.Errorf("podman rm -a: %v: %s", err, out)
@@ -548,7 +561,14 @@ func snapshot() state {
 	for _, dir := range machineDirs {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			if p := filepath.Join(dir, e.Name()); !slices.Contains(machineDirs, p) {
+			p := filepath.Join(dir, e.Name())
+			// In the runtimes' default roots, only Podman's containers
+			// (64 hex digits) are ours; other users of the machine
+			// may run runc or runnc meanwhile.
+			if (dir == "/run/runnc" || dir == "/run/runc") && !podmanID.MatchString(e.Name()) {
+				continue
+			}
+			if !slices.Contains(machineDirs, p) {
 				add("file", p)
 			}
 		}
@@ -559,7 +579,7 @@ func snapshot() state {
 	for _, dir := range []string{"docker/containers", "dx/runtime-runnc/moby", "dx/containerd/daemon/io.containerd.runtime.v2.task/moby",
 		"ctrd/io.containerd.grpc.v1.cri/sandboxes", "ctrd/io.containerd.grpc.v1.cri/containers",
 		"ctrd-state/io.containerd.runtime.v2.task/k8s.io", "ctrd-state/io.containerd.grpc.v1.cri/sandboxes",
-		"runnc-cri/k8s.io", "podman/runtime"} {
+		"runnc-cri/k8s.io"} {
 		ents, _ := os.ReadDir(filepath.Join(work, dir))
 		for _, e := range ents {
 			add("record", filepath.Join(dir, e.Name()))
@@ -585,6 +605,16 @@ func snapshot() state {
 			}
 		}
 	}
+	for _, p := range processesWith(work) {
+		add("process", p)
+	}
+	return s
+}
+
+// processesWith lists the processes (but this one) whose command line
+// mentions path or whose cgroup is one of ours, as "PID COMMAND LINE".
+func processesWith(path string) []string {
+	var found []string
 	procs, _ := os.ReadDir("/proc")
 	for _, p := range procs {
 		if _, err := strconv.Atoi(p.Name()); err != nil || p.Name() == tag {
@@ -592,11 +622,11 @@ func snapshot() state {
 		}
 		cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline")
 		cgroup, _ := os.ReadFile("/proc/" + p.Name() + "/cgroup")
-		if bytes.Contains(cmdline, []byte(work)) || bytes.Contains(cgroup, []byte("-"+tag)) {
-			add("process", p.Name()+" "+strings.ReplaceAll(string(bytes.TrimRight(cmdline, "\x00")), "\x00", " "))
+		if bytes.Contains(cmdline, []byte(path)) || bytes.Contains(cgroup, []byte("-"+tag)) {
+			found = append(found, p.Name()+" "+strings.ReplaceAll(string(bytes.TrimRight(cmdline, "\x00")), "\x00", " "))
 		}
 	}
-	return s
+	return found
 }
 
 // since lists what s has that before had not.
