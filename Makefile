@@ -71,7 +71,7 @@ $(B)/bin/runnc-spt: $(GO_SRCS) $(STUB)
 # sandbox's linux.seccomp; the tender it starts stays static.
 $(B)/bin/runnc: $(GO_SRCS)
 	@mkdir -p $(dir $@)
-	CGO_ENABLED=1 $(GO) build -tags seccomp -trimpath -o $@ ./cmd/runnc
+	CGO_ENABLED=1 $(GO) build -tags seccomp -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc
 $(B)/bin/runnc-manifest: $(GO_SRCS)
 	@mkdir -p $(dir $@)
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w' -o $@ ./cmd/runnc-manifest

@@ -186,6 +186,9 @@ func reap(tb testing.TB, pid int) int {
 // bundleSpec describes a hand-made bundle.
 type bundleSpec struct {
 	guest    string            // build output copied into the rootfs as /app.spt
+	argv0    string            // process.args[0] (default /app.spt)
+	terminal bool              // process.terminal
+	annot    map[string]string // annotations
 	args     []string          // after args[0]
 	env      []string          // process.env (default PATH only)
 	memLimit int64             // 0: none
@@ -216,6 +219,10 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 	for p, src := range s.files {
 		copyFile(tb, src, filepath.Join(rootfs, p))
 	}
+	argv0 := s.argv0
+	if argv0 == "" {
+		argv0 = "/app.spt"
+	}
 	env := s.env
 	if env == nil {
 		env = []string{"PATH=/usr/bin:/bin"}
@@ -223,8 +230,8 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 	cfg := map[string]any{
 		"ociVersion": "1.0.2",
 		"process": map[string]any{
-			"terminal": false, "user": map[string]any{"uid": 0, "gid": 0},
-			"args": append([]string{"/app.spt"}, s.args...), "env": env, "cwd": "/",
+			"terminal": s.terminal, "user": map[string]any{"uid": 0, "gid": 0},
+			"args": append([]string{argv0}, s.args...), "env": env, "cwd": "/",
 			"capabilities": map[string]any{
 				"bounding":  []string{"CAP_NET_BIND_SERVICE", "CAP_KILL", "CAP_AUDIT_WRITE"},
 				"effective": []string{"CAP_NET_BIND_SERVICE", "CAP_KILL", "CAP_AUDIT_WRITE"},
@@ -237,6 +244,7 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 		"mounts": []map[string]any{
 			{"destination": "/proc", "type": "proc", "source": "proc"},
 			{"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": []string{"nosuid", "strictatime", "mode=755", "size=65536k"}},
+			{"destination": "/dev/pts", "type": "devpts", "source": "devpts", "options": []string{"nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"}},
 		},
 		"linux": map[string]any{
 			"namespaces":    []map[string]any{{"type": "pid"}, {"type": "network"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"}},
@@ -244,6 +252,9 @@ func makeBundle(tb testing.TB, s bundleSpec) string {
 			"readonlyPaths": []string{"/proc/sys", "/proc/sysrq-trigger"},
 			"resources":     map[string]any{"devices": []map[string]any{{"allow": false, "access": "rwm"}}},
 		},
+	}
+	if s.annot != nil {
+		cfg["annotations"] = s.annot
 	}
 	if s.memLimit > 0 {
 		cfg["linux"].(map[string]any)["resources"].(map[string]any)["memory"] = map[string]any{"limit": s.memLimit}

@@ -301,7 +301,7 @@ func TestHandoffFailsCleanly(t *testing.T) {
 
 	// The runtime's own namespace (a container on the host's network) is
 	// never handed over.
-	if _, err := Handoff("/proc/self/ns/net", "tap9", 0, 0); err == nil || !strings.Contains(err.Error(), "shares the runtime's network namespace") {
+	if _, err := Handoff("/proc/thread-self/ns/net", "tap9", 0, 0); err == nil || !strings.Contains(err.Error(), "shares the runtime's network namespace") {
 		t.Errorf("Handoff of the runtime's own namespace: %v; want a refusal", err)
 	}
 

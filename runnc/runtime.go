@@ -19,6 +19,8 @@ import (
 	"github.com/sirupsen/logrus"
 	"golang.org/x/sys/unix"
 
+	"github.com/runnc/runnc/netns"
+	"github.com/runnc/runnc/runnc/rootfs"
 	"github.com/runnc/runnc/solo5/manifest"
 )
 
@@ -38,10 +40,10 @@ type CreateOpts struct {
 
 // saved is runnc's part of a container's state, next to libcontainer's.
 type saved struct {
-	Kind  Kind      `json:"kind"`
-	NetNS string    `json:"netns,omitempty"` // where the tap lives, to undo
-	Net   *guestNet `json:"net,omitempty"`
-	Image bool      `json:"image,omitempty"`
+	Kind  Kind            `json:"kind"`
+	NetNS string          `json:"netns,omitempty"` // where the tap lives, to undo
+	Net   *netns.GuestNet `json:"net,omitempty"`
+	Image bool            `json:"image,omitempty"`
 }
 
 // tapName is the tap runnc makes in the container's network namespace.
@@ -91,13 +93,13 @@ func (r *Runtime) create(o CreateOpts, detach bool) (ctr *libcontainer.Container
 	var image string
 	if b.kind == KindUnikernel {
 		if b.hasDevice(manifest.BlockBasic) != "" {
-			if image, err = buildImage(r.imageDir(), b.rootfs, b.imageExtras(), o.ID); err != nil {
+			if image, err = rootfs.Build(r.imageDir(), b.rootfs, b.imageExtras(), o.ID); err != nil {
 				return nil, nil, fmt.Errorf("rootfs image: %w", err)
 			}
 			st.Image = true
 			defer func() {
 				if err != nil {
-					releaseImage(r.imageDir(), o.ID)
+					rootfs.Release(r.imageDir(), o.ID)
 				}
 			}()
 		}
@@ -202,7 +204,7 @@ func (r *Runtime) handOff(ctr *libcontainer.Container, b *bundle, st *saved) err
 		if err != nil {
 			return err
 		}
-		g, err := netHandoff(nsPath, tapName, uid, gid)
+		g, err := netns.Handoff(nsPath, tapName, uid, gid)
 		if err != nil {
 			return fmt.Errorf("network hand-off: %w", err)
 		}
@@ -211,7 +213,7 @@ func (r *Runtime) handOff(ctr *libcontainer.Container, b *bundle, st *saved) err
 		}
 		st.Net = g
 		if err := r.save(ctr.ID(), st); err != nil {
-			netUndo(nsPath, g)
+			netns.Undo(nsPath, g)
 			return err
 		}
 		lines = append(lines, "--net:"+name+"="+g.Tap, "--net-mac:"+name+"="+g.MAC, "--",
@@ -381,7 +383,7 @@ func (r *Runtime) Delete(id string, force bool) error {
 		// know; remove it.
 		if id != "" && !strings.ContainsAny(id, "/") {
 			if _, serr := os.Stat(r.stateDir(id)); serr == nil {
-				releaseImage(r.imageDir(), id)
+				rootfs.Release(r.imageDir(), id)
 				os.RemoveAll(r.stateDir(id))
 				return nil
 			}
@@ -423,13 +425,13 @@ func waitStopped(ctr *libcontainer.Container) error {
 // state and run poststop hooks, and releases the image.
 func (r *Runtime) destroy(ctr *libcontainer.Container, st *saved) error {
 	if st.Net != nil && st.NetNS != "" {
-		if err := netUndo(st.NetNS, st.Net); err != nil {
+		if err := netns.Undo(st.NetNS, st.Net); err != nil {
 			logrus.Warnf("undo network of %s: %v", ctr.ID(), err)
 		}
 	}
 	err := ctr.Destroy()
 	if st.Image {
-		if e := releaseImage(r.imageDir(), ctr.ID()); e != nil && err == nil {
+		if e := rootfs.Release(r.imageDir(), ctr.ID()); e != nil && err == nil {
 			err = e
 		}
 	}

@@ -6,6 +6,7 @@ import (
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
+	"github.com/runnc/runnc/runnc/rootfs"
 	"github.com/runnc/runnc/solo5/manifest"
 	"github.com/runnc/runnc/tender"
 )
@@ -86,13 +87,13 @@ func envArgs(env []string) []string {
 
 // imageExtras are the engine's files the bundle mounts into /etc, which
 // the guest sees in its image too.
-func (b *bundle) imageExtras() []imageFile {
-	var out []imageFile
+func (b *bundle) imageExtras() []rootfs.File {
+	var out []rootfs.File
 	for _, m := range b.spec.Mounts {
 		switch m.Destination {
 		case "/etc/resolv.conf", "/etc/hosts", "/etc/hostname":
 			if fi, err := os.Stat(m.Source); err == nil && fi.Mode().IsRegular() {
-				out = append(out, imageFile{Path: m.Destination, Source: m.Source})
+				out = append(out, rootfs.File{Path: m.Destination, Source: m.Source})
 			}
 		}
 	}
