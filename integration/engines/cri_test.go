@@ -262,7 +262,14 @@ func TestCRIPod(t *testing.T) {
 	if err := json.Unmarshal([]byte(st.Info["info"]), &info); err != nil || info.Pid == 0 {
 		t.Fatalf("PodSandboxStatus info: %v %q", err, st.Info["info"])
 	}
-	if exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", info.Pid)); info.RuntimeHandler != rc.Handler || filepath.Base(exe) != "pause" {
+	// The runtime's start returns once the init was released, which may be
+	// a moment before it has exec'd pause.
+	var exe string
+	for i := 0; i < 50 && filepath.Base(exe) != "pause"; i++ {
+		time.Sleep(100 * time.Millisecond)
+		exe, _ = os.Readlink(fmt.Sprintf("/proc/%d/exe", info.Pid))
+	}
+	if info.RuntimeHandler != rc.Handler || filepath.Base(exe) != "pause" {
 		t.Fatalf("sandbox under handler %q runs %q, want pause under %q", info.RuntimeHandler, exe, rc.Handler)
 	}
 	kv, err := startContainer(rs, p, &cri.ContainerConfig{
