@@ -134,7 +134,7 @@ install: all
 # The engine tests (integration/engines): real dockerd, containerd (CRI,
 # ctr) and Podman, started and stopped by the tests; slow, so not in `test`.
 engine-test: images
-	go vet -tags engines ./integration/engines/
+	$(GO) vet -tags engines ./integration/engines/
 	set -o pipefail; $(GO) test -tags engines -count=1 -timeout 30m -v ./integration/engines/ 2>&1 | tee $(B)/engine-test.log
 
 # Every fuzzer for FUZZTIME each (default 10m): Go's, then the C targets
