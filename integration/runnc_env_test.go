@@ -162,20 +162,26 @@ func (r *rt) waitStatus(id, want string) {
 	r.tb.Fatalf("container %s: status %s, want %s", id, r.state(id).Status, want)
 }
 
-// reap waits for pid, a container init the test took over, and returns
-// its exit status as a shell shows it.
+// reap waits (up to 20 s) for pid, a container init the test took over,
+// and returns its exit status as a shell shows it.
 func reap(tb testing.TB, pid int) int {
 	tb.Helper()
 	var ws unix.WaitStatus
-	for {
-		_, err := unix.Wait4(pid, &ws, 0, nil)
+	for i := 0; ; i++ {
+		got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			tb.Fatalf("wait %d: %v", pid, err)
 		}
-		break
+		if got == pid {
+			break
+		}
+		if i == 2000 {
+			tb.Fatalf("container process %d still runs 20 s later", pid)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	if ws.Signaled() {
 		return 128 + int(ws.Signal())

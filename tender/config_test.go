@@ -2,6 +2,7 @@ package tender
 
 import (
 	"net"
+	"os"
 	"reflect"
 	"strings"
 	"testing"
@@ -150,5 +151,50 @@ func TestParseMAC(t *testing.T) {
 	}
 	if _, _, err := ParseArgs([]string{"--net:service0=tap0", "--net-mac:service0=02:00:00:00:00", "g.spt"}); err == nil || !strings.Contains(err.Error(), "not a MAC address") {
 		t.Errorf("a short MAC: %v", err)
+	}
+}
+
+// --args-file: its options are parsed where it stands, its words after
+// "--" follow the guest's arguments, and anything else in it is refused.
+func TestArgsFile(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, body string) string {
+		p := dir + "/" + name
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	f := write("args", "--net:service0=runnc0\n--net-mac:service0=02:00:00:aa:bb:cc\n--\n--ipv4=10.0.0.2/24\n--ipv4-gateway=10.0.0.1\n")
+	cfg, _, err := ParseArgs([]string{"--mem=8", "--args-file=" + f, "--", "/kv.spt", "--env=A=b", "x"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, _ := net.ParseMAC("02:00:00:aa:bb:cc")
+	if len(cfg.Net) != 1 || cfg.Net[0].Iface != "runnc0" || cfg.Net[0].MAC.String() != mac.String() {
+		t.Errorf("net from the file: %+v", cfg.Net)
+	}
+	if want := []string{"--env=A=b", "x", "--ipv4=10.0.0.2/24", "--ipv4-gateway=10.0.0.1"}; !reflect.DeepEqual(cfg.Args, want) {
+		t.Errorf("guest args %q, want %q", cfg.Args, want)
+	}
+	// An empty file (no network) changes nothing.
+	cfg, _, err = ParseArgs([]string{"--args-file=" + write("empty", "\n"), "/hello.spt", "a"})
+	if err != nil || !reflect.DeepEqual(cfg.Args, []string{"a"}) || len(cfg.Net) != 0 {
+		t.Errorf("empty args file: %+v %v", cfg, err)
+	}
+	for _, bad := range []struct{ body, want string }{
+		{"/etc/passwd\n", "is not a tender option"},
+		{"--args-file=/x\n", "is not a tender option"},
+		{"--bogus:x=y\n", "unknown option"},
+	} {
+		if _, _, err := ParseArgs([]string{"--args-file=" + write("bad", bad.body), "/k"}); err == nil || !strings.Contains(err.Error(), bad.want) {
+			t.Errorf("args file %q: %v, want %q", bad.body, err, bad.want)
+		}
+	}
+	if _, _, err := ParseArgs([]string{"--args-file=" + dir + "/none", "/k"}); err == nil {
+		t.Error("a missing args file is accepted")
+	}
+	if _, _, err := ParseArgs([]string{"--args-file=" + f, "--args-file=" + f, "/k"}); err == nil || !strings.Contains(err.Error(), "twice") {
+		t.Errorf("two args files: %v", err)
 	}
 }
