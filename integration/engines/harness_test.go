@@ -739,18 +739,11 @@ func exitCode(err error) int {
 	return 0
 }
 
-// waitTCP waits until addr accepts a connection.
+// waitTCP waits until addr accepts a connection from the host.
 func waitTCP(addr string, d time.Duration) error {
-	deadline := time.Now().Add(d)
-	for {
-		c, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not answering after %v: %w", addr, d, err)
-		}
-		time.Sleep(100 * time.Millisecond)
+	err := testnet.WaitDial(func() (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }, d)
+	if err != nil {
+		return fmt.Errorf("%s not answering after %v: %w", addr, d, err)
 	}
+	return nil
 }
