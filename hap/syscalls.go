@@ -4,166 +4,92 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"sync/atomic"
-	"time"
-
-	"golang.org/x/sys/unix"
 )
 
-// TracefsDir is where tracefs is (or is mounted when it is not).
-const TracefsDir = "/sys/kernel/tracing"
-
-// Per-CPU ring buffer of an instance, in KiB: room for about 100 ms of a
-// busy guest's events between two reads.
+// Per-CPU ring buffer of a syscall trace, in KiB: room for about 100 ms of
+// a busy guest's events between two reads.
 const bufferKB = 4096
 
-// How long the reader sleeps when trace_pipe is empty. trace_pipe's poll
-// waits for the buffer to be buffer_percent full, so sleeping is simpler
-// and cheaper than blocking.
-const idleSleep = 20 * time.Millisecond
-
-var instanceSeq atomic.Int64
+const (
+	sysEnterEnable = "events/raw_syscalls/sys_enter/enable"
+	forkEnable     = "events/sched/sched_process_fork/enable"
+)
 
 // SyscallTrace counts the system calls a process and its descendants make,
 // from TraceSyscalls until Stop.
 type SyscallTrace struct {
-	pid  int
-	dir  string // the tracefs instance
-	pipe int    // trace_pipe, non-blocking
+	pid int
+	in  *instance
 
-	stopping atomic.Bool
-	done     chan struct{}
+	mu       sync.Mutex
+	counts   map[int]int  // by syscall number
+	filtered map[int]int  // the calls of tasks under a seccomp filter
+	tasks    map[int]bool // tid: under a filter
 
-	mu     sync.Mutex
-	counts map[int]int // by syscall number
-	rerr   error       // from the reader
-
-	once   sync.Once
-	result map[string]int
-	lost   int64
-	err    error
+	once     sync.Once
+	result   map[string]int
+	underFlt map[string]int
+	lost     int64
+	err      error
 }
 
-// TraceSyscalls starts counting the system calls of pid, its threads and
-// every process or thread they create from now on. It makes a tracefs
-// instance "runnc-PID-N" (mounting tracefs at TracefsDir if needed, which
-// stays mounted as on a stock system) and needs root. Call Stop to get the
-// counts and remove the instance.
+// TraceSyscalls starts counting the system calls of pid, its threads, the
+// processes descending from it and every process or thread they create
+// from now on. It makes a tracefs instance of its own and needs root. Call
+// Stop to get the counts and remove the instance.
 func TraceSyscalls(pid int) (*SyscallTrace, error) {
 	if pid <= 0 {
 		return nil, fmt.Errorf("trace syscalls: bad pid %d", pid)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err != nil {
-		return nil, fmt.Errorf("trace syscalls of pid %d: %w", pid, err)
+	if _, err := Tasks(pid); err != nil {
+		return nil, fmt.Errorf("trace syscalls of %w", err)
 	}
-	root, err := tracefs()
+	in, err := newInstance(pid)
 	if err != nil {
 		return nil, err
 	}
-	dir, err := makeInstance(root, pid)
-	if err != nil {
-		return nil, err
-	}
-	t := &SyscallTrace{pid: pid, dir: dir, pipe: -1, done: make(chan struct{}), counts: map[int]int{}}
+	t := &SyscallTrace{pid: pid, in: in, counts: map[int]int{},
+		filtered: map[int]int{}, tasks: map[int]bool{}}
 	if err := t.start(); err != nil {
-		t.cleanup()
+		in.remove()
 		return nil, fmt.Errorf("trace syscalls of pid %d: %w", pid, err)
 	}
-	go t.read()
 	return t, nil
 }
 
 func (t *SyscallTrace) start() error {
-	steps := []struct{ file, value string }{
-		{"buffer_size_kb", strconv.Itoa(bufferKB)},
-		// Children of traced tasks join set_event_pid as they fork, so a
-		// tender's or runtime's helpers are traced too.
-		{"options/event-fork", "1"},
-	}
-	for _, s := range steps {
-		if err := writeFile(filepath.Join(t.dir, s.file), s.value, false); err != nil {
-			return err
-		}
-	}
-	if err := t.setPids(); err != nil {
+	if err := t.in.write("buffer_size_kb", strconv.Itoa(bufferKB)); err != nil {
 		return err
 	}
-	fd, err := unix.Open(filepath.Join(t.dir, "trace_pipe"), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	// Children of traced tasks join set_event_pid as they fork, so a
+	// tender's or runtime's helpers are traced too.
+	if err := t.in.write("options/event-fork", "1"); err != nil {
+		return err
+	}
+	if err := t.in.setPids("set_event_pid", t.pid); err != nil {
+		return err
+	}
+	// Which tasks are under a filter already; the fork events below
+	// tell about their children.
+	tids, err := Tasks(t.pid)
 	if err != nil {
-		return fmt.Errorf("open %s/trace_pipe: %w", t.dir, err)
-	}
-	t.pipe = fd
-	return writeFile(filepath.Join(t.dir, "events/raw_syscalls/sys_enter/enable"), "1", false)
-}
-
-// setPids puts pid and all its threads in set_event_pid. Threads created
-// while doing so are caught by a second look at /proc (event-fork is
-// already on, so later ones follow by themselves).
-func (t *SyscallTrace) setPids() error {
-	path := filepath.Join(t.dir, "set_event_pid")
-	if err := writeFile(path, strconv.Itoa(t.pid), false); err != nil {
 		return err
 	}
-	seen := map[string]bool{strconv.Itoa(t.pid): true}
-	for pass := 0; pass < 2; pass++ {
-		tids, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", t.pid))
-		if err != nil {
-			return fmt.Errorf("list threads: %w", err)
-		}
-		var add []string
-		for _, e := range tids {
-			if !seen[e.Name()] {
-				seen[e.Name()] = true
-				add = append(add, e.Name())
-			}
-		}
-		if len(add) == 0 {
-			break
-		}
-		if err := writeFile(path, strings.Join(add, " "), true); err != nil {
-			return err
+	for _, tid := range tids {
+		if s, err := ReadSeccomp(tid); err == nil && s.Mode == 2 {
+			t.tasks[tid] = true
 		}
 	}
-	return nil
-}
-
-// read consumes trace_pipe until Stop asks it to finish and the pipe is
-// drained.
-func (t *SyscallTrace) read() {
-	defer close(t.done)
-	buf := make([]byte, 64*1024)
-	var partial []byte
-	for {
-		n, err := unix.Read(t.pipe, buf)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN || (err == nil && n == 0):
-			if t.stopping.Load() {
-				return
-			}
-			time.Sleep(idleSleep)
-			continue
-		case err != nil:
-			t.mu.Lock()
-			t.rerr = fmt.Errorf("read %s/trace_pipe: %w", t.dir, err)
-			t.mu.Unlock()
-			return
-		}
-		data := append(partial, buf[:n]...)
-		last := bytes.LastIndexByte(data, '\n')
-		if last < 0 {
-			partial = data
-			continue
-		}
-		t.count(data[:last+1])
-		partial = append([]byte(nil), data[last+1:]...)
+	if err := t.in.write(forkEnable, "1"); err != nil {
+		return err
 	}
+	if err := t.in.openPipe(t.count); err != nil {
+		return err
+	}
+	return t.in.write(sysEnterEnable, "1")
 }
 
 var nrTag = []byte("sys_enter: NR ")
@@ -174,13 +100,11 @@ var nrTag = []byte("sys_enter: NR ")
 func (t *SyscallTrace) count(lines []byte) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	for len(lines) > 0 {
-		end := bytes.IndexByte(lines, '\n')
-		line := lines[:end]
-		lines = lines[end+1:]
+	eachLine(lines, func(line []byte) {
 		i := bytes.Index(line, nrTag)
 		if i < 0 {
-			continue
+			t.fork(line)
+			return
 		}
 		rest := line[i+len(nrTag):]
 		j := 0
@@ -189,10 +113,77 @@ func (t *SyscallTrace) count(lines []byte) {
 		}
 		nr, err := strconv.Atoi(string(rest[:j]))
 		if err != nil {
-			continue
+			return
 		}
 		t.counts[nr]++
+		tid := lineTid(line)
+		if t.tasks[tid] {
+			t.filtered[nr]++
+		} else if installsFilter(nr, rest[j:]) {
+			t.tasks[tid] = true // from its next call on
+		}
+	})
+}
+
+var forkTag = []byte("sched_process_fork: ")
+
+// fork handles a sched_process_fork event: a child starts with its
+// parent's filters.
+//
+//	sh-1234  [001] .....  85.1: sched_process_fork: comm=sh pid=1234 child_comm=sh child_pid=1240
+func (t *SyscallTrace) fork(line []byte) {
+	i := bytes.Index(line, forkTag)
+	if i < 0 {
+		return
 	}
+	var parent, child int
+	for _, f := range strings.Fields(string(line[i+len(forkTag):])) {
+		k, v, _ := strings.Cut(f, "=")
+		switch k {
+		case "pid":
+			parent, _ = strconv.Atoi(v)
+		case "child_pid":
+			child, _ = strconv.Atoi(v)
+		}
+	}
+	if t.tasks[parent] {
+		t.tasks[child] = true
+	}
+}
+
+// installsFilter says whether call nr with the arguments text of a
+// sys_enter event, "(1, 0, 7ffc...)", installs a seccomp filter:
+// seccomp(SECCOMP_SET_MODE_FILTER, ...) or prctl(PR_SET_SECCOMP, 2, ...).
+func installsFilter(nr int, args []byte) bool {
+	a := strings.Split(strings.Trim(strings.TrimSpace(string(args)), "()"), ",")
+	arg := func(i int) string {
+		if i < len(a) {
+			return strings.TrimSpace(a[i])
+		}
+		return ""
+	}
+	switch nr {
+	case 317: // seccomp
+		return arg(0) == "1"
+	case 157: // prctl
+		return arg(0) == "16" && arg(1) == "2" // PR_SET_SECCOMP (0x16), hex
+	}
+	return false
+}
+
+// lineTid reads the task id of a trace line, "  comm-1234  [001] ...".
+func lineTid(line []byte) int {
+	i := bytes.Index(line, []byte(" ["))
+	if i < 0 {
+		return 0
+	}
+	head := bytes.TrimRight(line[:i], " ")
+	j := bytes.LastIndexByte(head, '-')
+	if j < 0 {
+		return 0
+	}
+	tid, _ := strconv.Atoi(string(head[j+1:]))
+	return tid
 }
 
 // Stop ends the trace, removes the tracing instance and returns how many
@@ -201,18 +192,18 @@ func (t *SyscallTrace) count(lines []byte) {
 func (t *SyscallTrace) Stop() (map[string]int, error) {
 	t.once.Do(func() {
 		var errs []error
-		if err := writeFile(filepath.Join(t.dir, "events/raw_syscalls/sys_enter/enable"), "0", false); err != nil {
-			errs = append(errs, err)
-		}
-		t.stopping.Store(true)
-		<-t.done
-		t.lost = lostEvents(t.dir)
-		errs = append(errs, t.cleanup())
+		errs = append(errs, t.in.write(sysEnterEnable, "0"), t.in.write(forkEnable, "0"))
+		lost, rerr := t.in.stop()
+		t.lost = lost
+		errs = append(errs, rerr, t.in.remove())
 		t.mu.Lock()
-		errs = append(errs, t.rerr)
 		t.result = make(map[string]int, len(t.counts))
 		for nr, c := range t.counts {
 			t.result[SyscallName(nr)] += c
+		}
+		t.underFlt = make(map[string]int, len(t.filtered))
+		for nr, c := range t.filtered {
+			t.underFlt[SyscallName(nr)] += c
 		}
 		t.mu.Unlock()
 		t.err = errors.Join(errs...)
@@ -220,103 +211,13 @@ func (t *SyscallTrace) Stop() (map[string]int, error) {
 	return t.result, t.err
 }
 
+// UnderFilter returns, after Stop, the part of the counts made by tasks
+// under a seccomp filter: those filtered when first seen, and the others
+// from the call after the one that installed their filter. For a tender,
+// that is the guest's calls without the tender's setup.
+func (t *SyscallTrace) UnderFilter() map[string]int { return t.underFlt }
+
 // Lost returns how many events the kernel dropped because the reader fell
 // behind (valid after Stop). Counts from a trace with losses are lower
 // bounds, but every call made often enough to matter still appears.
 func (t *SyscallTrace) Lost() int64 { return t.lost }
-
-// cleanup closes trace_pipe and removes the instance; the kernel refuses
-// the rmdir while files of the instance are open, so close first.
-func (t *SyscallTrace) cleanup() error {
-	if t.pipe >= 0 {
-		unix.Close(t.pipe)
-		t.pipe = -1
-	}
-	var err error
-	for i := 0; i < 50; i++ {
-		err = unix.Rmdir(t.dir)
-		if err != unix.EBUSY {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil && err != unix.ENOENT {
-		return fmt.Errorf("remove tracing instance %s: %w", t.dir, err)
-	}
-	return nil
-}
-
-// lostEvents sums the overrun and dropped counters of every CPU's buffer.
-func lostEvents(dir string) int64 {
-	stats, _ := filepath.Glob(filepath.Join(dir, "per_cpu", "cpu*", "stats"))
-	var lost int64
-	for _, path := range stats {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			k, v, ok := strings.Cut(line, ":")
-			if !ok || (k != "overrun" && k != "dropped events") {
-				continue
-			}
-			if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil {
-				lost += n
-			}
-		}
-	}
-	return lost
-}
-
-var mountOnce sync.Mutex
-
-// tracefs returns the tracefs root, mounting it at TracefsDir if it is not
-// mounted there yet.
-func tracefs() (string, error) {
-	mountOnce.Lock()
-	defer mountOnce.Unlock()
-	if _, err := os.Stat(filepath.Join(TracefsDir, "instances")); err == nil {
-		return TracefsDir, nil
-	}
-	if err := unix.Mount("tracefs", TracefsDir, "tracefs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
-		return "", fmt.Errorf("mount tracefs on %s: %w (needs root and CONFIG_TRACING)", TracefsDir, err)
-	}
-	if _, err := os.Stat(filepath.Join(TracefsDir, "instances")); err != nil {
-		return "", fmt.Errorf("tracefs on %s has no instances: %w", TracefsDir, err)
-	}
-	return TracefsDir, nil
-}
-
-func makeInstance(root string, pid int) (string, error) {
-	for {
-		dir := filepath.Join(root, "instances", fmt.Sprintf("runnc-%d-%d", pid, instanceSeq.Add(1)))
-		err := os.Mkdir(dir, 0o700)
-		if err == nil {
-			return dir, nil
-		}
-		if !errors.Is(err, os.ErrExist) {
-			return "", fmt.Errorf("make tracing instance: %w", err)
-		}
-	}
-}
-
-// writeFile writes value to a tracefs control file in one write(2), as
-// tracefs parses each write on its own.
-func writeFile(path, value string, appendTo bool) error {
-	flags := os.O_WRONLY | os.O_TRUNC
-	if appendTo {
-		flags = os.O_WRONLY | os.O_APPEND
-	}
-	f, err := os.OpenFile(path, flags, 0)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	_, err = f.Write([]byte(value + "\n"))
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("write %q to %s: %w", value, path, err)
-	}
-	return nil
-}

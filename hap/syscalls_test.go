@@ -70,7 +70,7 @@ func TestTraceSyscalls(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer tr.Stop()
-	instance := tr.dir
+	instance := tr.in.dir
 	if _, err := os.Stat(instance); err != nil {
 		t.Fatalf("instance: %v", err)
 	}

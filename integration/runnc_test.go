@@ -190,7 +190,7 @@ func TestRunncBadInput(t *testing.T) {
 		{"args[0] missing", func(d string) { os.Remove(filepath.Join(d, "rootfs", "app.spt")) }, bundleSpec{guest: hello}, "no such file in the rootfs"},
 		{"a script", nil, bundleSpec{files: map[string]string{"app.spt": script}}, "is not a runnc unikernel (a script)"},
 		{"a Linux program", nil, bundleSpec{files: map[string]string{"app.spt": "/bin/true"}}, "is not a runnc unikernel"},
-		{"corrupt unikernel", nil, bundleSpec{files: map[string]string{"app.spt": corrupt}}, "/app.spt"},
+		{"corrupt unikernel", nil, bundleSpec{files: map[string]string{"app.spt": corrupt}}, "unikernel /app.spt is corrupt"},
 		{"net device, no eth0", nil, bundleSpec{guest: "build/unikernels/kv/kv.spt"}, "has no eth0"},
 		{"memory below the minimum", nil, bundleSpec{guest: hello, memLimit: 4 << 20}, "below runnc's minimum"},
 	}

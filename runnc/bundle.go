@@ -123,7 +123,9 @@ func (b *bundle) classifyUnikernel() error {
 	if err != nil {
 		return fmt.Errorf("entrypoint %s: %v", ctrPath, err)
 	}
-	if why := notUnikernel(data); why != "" {
+	if why := notUnikernel(data); strings.HasPrefix(why, "a corrupt unikernel: ") {
+		return fmt.Errorf("unikernel %s is corrupt (%s)", ctrPath, strings.TrimPrefix(why, "a corrupt unikernel: "))
+	} else if why != "" {
 		return fmt.Errorf("entrypoint %s is not a runnc unikernel (%s): runnc runs only unikernels", ctrPath, why)
 	}
 	if b.guestMiB, err = guestMemory(b.spec); err != nil {
@@ -198,6 +200,11 @@ func notUnikernel(data []byte) string {
 	}
 	f, err := elf.NewFile(bytes.NewReader(data))
 	if err != nil {
+		if bytes.Contains(data, []byte("RUNNC\x00")) {
+			// The note's name is there: a damaged unikernel, not a
+			// program of another kind.
+			return "a corrupt unikernel: " + err.Error()
+		}
 		return "corrupt ELF: " + err.Error()
 	}
 	for _, p := range f.Progs {

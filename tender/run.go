@@ -65,6 +65,15 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	return p, nil
 }
 
+// Program is the compiled seccomp filter, as the kernel takes it.
+func (p *Prepared) Program() []unix.SockFilter {
+	out := make([]unix.SockFilter, len(p.filter))
+	for i, in := range p.filter {
+		out[i] = unix.SockFilter{Code: in.Code, Jt: in.Jt, Jf: in.Jf, K: in.K}
+	}
+	return out
+}
+
 // FilterText is the seccomp policy as --print-filter prints it: one line
 // per allowed call with its conditions and what each is for.
 func (p *Prepared) FilterText() string { return p.policy.String() }

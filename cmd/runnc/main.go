@@ -44,8 +44,8 @@ func main() {
 		featuresCommand,
 		specCommand,
 		versionCommand,
+		traceCommand,
 		imageCommand,
-		// runnc trace (cmd/runnc/trace.go) goes here.
 	}
 	app.Commands = append(app.Commands, unsupportedCommands()...)
 	app.Before = setupLog
