@@ -101,7 +101,7 @@ DEPS_STAMP := $(B)/.deps
 $(DEPS_STAMP): scripts/deps.sh
 	bash scripts/deps.sh
 	@mkdir -p $(B) && touch $@
-.PHONY: all deps test bench demo clean fuzz hostile-test
+.PHONY: all deps test bench demo clean fuzz hostile-test install engine-test
 # Keep generated manifest.c files for debugging.
 .PRECIOUS: $(B)/obj/%/manifest.c
 deps: $(DEPS_STAMP)
@@ -124,9 +124,23 @@ hostile-test: all
 
 bench: all
 	$(GO) test -count=1 -run '^$$' -bench . -benchtime 1x ./integration/... | tee $(B)/bench.txt
+	$(MAKE) images
+	set -o pipefail; $(GO) test -tags engines -count=1 -run '^$$' -bench . -benchtime 1x ./integration/engines/ | tee -a $(B)/bench.txt
 
 demo: all
 	bash scripts/demo.sh
+
+# runnc finds its tender next to itself.
+PREFIX ?= /usr/local
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/bin/runnc $(B)/bin/runnc-spt $(DESTDIR)$(PREFIX)/bin/
+
+# The engine tests (integration/engines): real dockerd, containerd (CRI,
+# ctr) and Podman, started and stopped by the tests; slow, so not in `test`.
+engine-test: images
+	$(GO) vet -tags engines ./integration/engines/
+	set -o pipefail; $(GO) test -tags engines -count=1 -timeout 30m -v ./integration/engines/ 2>&1 | tee $(B)/engine-test.log
 
 # Every fuzzer for FUZZTIME each (default 10m): Go's, then the C targets
 # of fuzz/fuzz.mk.

@@ -6,25 +6,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-mapfile -t pkgs < <(grep -v '^\s*#' scripts/apt-packages.txt | grep -v '^\s*$')
-
 # deb-src for the configured mirror (lwIP comes from `apt-get source lwip`).
 bash scripts/apt-src.sh
-
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	apt-get update -q
-	echo "deps: installing ${missing[*]}"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
-# Debian starts some daemons on install where an init is running; the tests
-# start their own, so leave none of ours behind.
-for s in redis-server nginx; do
-	if command -v service >/dev/null && [ -d /run/systemd/system ]; then service "$s" stop >/dev/null 2>&1 || true; fi
-done
+bash scripts/apt-install.sh scripts/apt-packages.txt redis-server nginx
 
 go mod download
 echo "deps: ok"

@@ -45,6 +45,7 @@ func main() {
 		specCommand,
 		versionCommand,
 		traceCommand,
+		imageCommand,
 	}
 	app.Commands = append(app.Commands, unsupportedCommands()...)
 	app.Before = setupLog

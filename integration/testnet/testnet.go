@@ -195,15 +195,25 @@ func (n *Net) Dial(network, addr string, timeout time.Duration) (net.Conn, error
 // succeeds, or timeout passes.
 func (n *Net) WaitTCP(ip string, port int, timeout time.Duration) error {
 	addr := net.JoinHostPort(ip, strconv.Itoa(port))
+	err := WaitDial(func() (net.Conn, error) { return n.Dial("tcp", addr, time.Second) }, timeout)
+	if err != nil {
+		return fmt.Errorf("wait for %s from %s: %w", addr, n.Client, err)
+	}
+	return nil
+}
+
+// WaitDial calls dial until it connects (and closes the connection) or
+// timeout passes; it returns dial's last error.
+func WaitDial(dial func() (net.Conn, error), timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for {
-		c, err := n.Dial("tcp", addr, time.Second)
+		c, err := dial()
 		if err == nil {
 			c.Close()
 			return nil
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("wait for %s from %s: %w", addr, n.Client, err)
+			return err
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

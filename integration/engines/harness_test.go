@@ -1,0 +1,749 @@
+//go:build engines
+
+package engines
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/runnc/runnc/integration/testnet"
+)
+
+// The environment every test shares, set up once by TestMain.
+var (
+	repo     string // module root
+	work     string // everything the daemons write lives under here
+	prefix   string // `make install PREFIX=` target
+	runncBin string // prefix/bin/runnc
+	images   string // build/images
+	tag      string // "<pid>", in every name the tests give the host
+
+	docker  *daemon
+	ctrd    *daemon
+	dockerB *bridge // the bridge dockerd attaches containers to
+	cniB    *bridge // the bridge of the CRI pods' CNI network
+
+	// setupErr is why the engines could not be started; every test fails
+	// with it instead of each finding its own way to fail.
+	setupErr error
+)
+
+// Cgroup parents of the daemons' containers, so leftovers are easy to
+// find: dockerd puts containers right under its parent, CRI under a pod
+// cgroup (kubelet's to make and remove, so ours) under its parent, ctr
+// into the path the test gives it.
+func dockerCgroup() string { return "runnc-docker-" + tag }
+func criCgroup() string    { return "runnc-cri-" + tag }
+func ctrCgroup() string    { return "runnc-ctr-" + tag }
+
+// containerCgroups lists the containers' own cgroup folders in every
+// hierarchy; the parents above them are the test's, not the daemons'.
+func containerCgroups() []string {
+	var dirs []string
+	for _, pat := range []string{dockerCgroup() + "/*/", criCgroup() + "/*/*/", ctrCgroup() + "/*/"} {
+		m, _ := filepath.Glob("/sys/fs/cgroup/*/" + pat)
+		dirs = append(dirs, m...)
+	}
+	return dirs
+}
+
+func TestMain(m *testing.M) { os.Exit(mainRun(m)) }
+
+func mainRun(m *testing.M) int {
+	if os.Geteuid() != 0 {
+		fmt.Fprintln(os.Stderr, "engines: the engine tests need root")
+		return 1
+	}
+	tag = strconv.Itoa(os.Getpid())
+	var err error
+	if repo, err = testnet.ModuleRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	images = filepath.Join(repo, "build", "images")
+	// Short: unix socket paths must stay under 108 bytes.
+	if work, err = os.MkdirTemp("", "rne"+tag+"."); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	before := snapshot()
+	made := absentDirs()
+	setupErr = setup()
+	if setupErr != nil {
+		fmt.Fprintln(os.Stderr, "engines: setup:", setupErr)
+	}
+	code := m.Run()
+	if err := teardown(); err != nil {
+		fmt.Fprintln(os.Stderr, "engines: teardown:", err)
+		code = 1
+	}
+	after := snapshot()
+	if leaks := after.since(before); len(leaks) > 0 {
+		fmt.Fprintf(os.Stderr, "engines: left behind after the daemons stopped:\n  %s\n", strings.Join(leaks, "\n  "))
+		code = 1
+	} else {
+		fmt.Fprintf(os.Stderr, "engines: nothing left behind (%s)\n", after.counts())
+	}
+	cleanLeftovers()
+	os.RemoveAll(work)
+	removeEmpty(made)
+	return code
+}
+
+// machineDirs are folders at the machine's default paths that the
+// daemons create even when told to keep everything under their own roots:
+// dockerd's plugin socket folder, the containerd shims' socket folder,
+// ctr's fifos and runc root, libcni's cache, the runtimes' roots Podman
+// uses. Their contents are watched
+// by snapshot; the folders themselves are removed again if they were not
+// there before.
+var podmanID = regexp.MustCompile(`^[0-9a-f]{64}$`)
+
+var machineDirs = []string{
+	"/run/docker", "/run/docker/plugins",
+	"/run/containerd", "/run/containerd/fifo", "/run/containerd/s", "/run/containerd/runc", "/run/containerd/runc/k8s.io",
+	"/var/lib/cni", "/var/lib/cni/results", "/var/lib/cni/networks",
+	"/run/runnc", "/run/runc",
+}
+
+func absentDirs() []string {
+	var absent []string
+	for _, d := range machineDirs {
+		if _, err := os.Stat(d); err != nil {
+			absent = append(absent, d)
+		}
+	}
+	return absent
+}
+
+// removeEmpty removes the folders dirs, deepest first, where empty.
+func removeEmpty(dirs []string) {
+	for i := len(dirs) - 1; i >= 0; i-- {
+		os.Remove(dirs[i])
+	}
+}
+
+// needEngines fails the test if the shared setup did not complete.
+func needEngines(t *testing.T) {
+	t.Helper()
+	if setupErr != nil {
+		t.Fatalf("engines not started: %v", setupErr)
+	}
+}
+
+// needRunnc fails the test when runnc was not built or installed.
+func needRunnc(t *testing.T) {
+	t.Helper()
+	needEngines(t)
+	if _, err := os.Stat(runncBin); err != nil {
+		t.Fatalf("runnc not installed (%v): the runtime (cmd/runnc) is not built", err)
+	}
+}
+
+func setup() error {
+	for _, a := range []string{"hello", "abort", "kv", "httpd", "busybox", "redis", "pause"} {
+		if _, err := os.Stat(filepath.Join(images, a+".tar")); err != nil {
+			return fmt.Errorf("%w: run make images first", err)
+		}
+	}
+	prefix = filepath.Join(work, "prefix")
+	runncBin = filepath.Join(prefix, "bin", "runnc")
+	if out, err := exec.Command("make", "-s", "-C", repo, "install", "PREFIX="+prefix).CombinedOutput(); err != nil {
+		// Without runnc the runc peers still run; runnc's tests say why.
+		fmt.Fprintf(os.Stderr, "engines: make install: %v\n%s", err, out)
+	}
+	var err error
+	if dockerB, err = newBridge("rnd" + tag); err != nil {
+		return err
+	}
+	if cniB, err = newBridge("rnc" + tag); err != nil {
+		return err
+	}
+	if docker, err = startDockerd(); err != nil {
+		return err
+	}
+	if ctrd, err = startContainerd(); err != nil {
+		return err
+	}
+	for _, a := range []string{"hello", "abort", "kv", "httpd", "busybox", "redis"} {
+		if out, err := dockerCmd("load", "-i", filepath.Join(images, a+".tar")).CombinedOutput(); err != nil {
+			return fmt.Errorf("docker load %s: %v: %s", a, err, out)
+		}
+	}
+	for _, a := range []string{"hello", "abort", "kv", "busybox", "pause"} {
+		if out, err := ctrCmd("k8s.io", "images", "import", filepath.Join(images, a+".tar")).CombinedOutput(); err != nil {
+			return fmt.Errorf("ctr images import %s: %v: %s", a, err, out)
+		}
+	}
+	return nil
+}
+
+func teardown() error {
+	var errs []error
+	if docker != nil {
+		// Containers a failed test left: remove them while the daemon runs.
+		if ids, err := dockerCmd("ps", "-aq").Output(); err == nil && len(bytes.TrimSpace(ids)) > 0 {
+			args := append([]string{"rm", "-f"}, strings.Fields(string(ids))...)
+			dockerCmd(args...).Run()
+		}
+		errs = append(errs, docker.stop())
+	}
+	if ctrd != nil {
+		removeAllPods()
+		errs = append(errs, ctrd.stop())
+	}
+	errs = append(errs, podmanReset())
+	for _, b := range []*bridge{dockerB, cniB} {
+		if b != nil {
+			errs = append(errs, b.remove())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// --- daemons -----------------------------------------------------------------
+
+// daemon is a process the tests started, known by its pid.
+type daemon struct {
+	name string
+	cmd  *exec.Cmd
+	log  string
+	done chan struct{}
+}
+
+func startDaemon(name string, args ...string) (*daemon, error) {
+	logPath := filepath.Join(work, name+".log")
+	lf, err := os.Create(logPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdout, cmd.Stderr = lf, lf
+	// Its own process group: a Ctrl-C of the test run reaches us, and we
+	// stop the daemon in order.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		lf.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	d := &daemon{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
+	go func() { cmd.Wait(); lf.Close(); close(d.done) }()
+	return d, nil
+}
+
+// waitReady polls probe until it succeeds, the daemon dies or a minute passes.
+func (d *daemon) waitReady(probe func() error) error {
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		err := probe()
+		if err == nil {
+			return nil
+		}
+		select {
+		case <-d.done:
+			return fmt.Errorf("%s exited at start: %s", d.name, tail(d.log))
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%s not ready after 60 s (%v): %s", d.name, err, tail(d.log))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stop sends SIGTERM to the daemon's pid and waits for it, SIGKILL after 30 s.
+func (d *daemon) stop() error {
+	d.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-d.done:
+		return nil
+	case <-time.After(30 * time.Second):
+		d.cmd.Process.Kill()
+		<-d.done
+		return fmt.Errorf("%s ignored SIGTERM for 30 s; killed", d.name)
+	}
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 2000 {
+		b = b[len(b)-2000:]
+	}
+	return string(b)
+}
+
+// --- docker ------------------------------------------------------------------
+
+func dockerSock() string { return filepath.Join(work, "docker.sock") }
+
+// dockerd runs with the README's daemon.json (runtimes: runnc), its own
+// bridge, and no iptables rules, forwarding or masquerading: the tests
+// reach containers from the host over the bridge and published ports
+// through docker-proxy, so the machine's firewall is never touched.
+func startDockerd() (*daemon, error) {
+	cfg, err := readmeBlock("docker-daemon-json")
+	if err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(work, "daemon.json")
+	if err := os.WriteFile(cfgPath, []byte(installed(cfg)), 0o644); err != nil {
+		return nil, err
+	}
+	d, err := startDaemon("dockerd", "/usr/sbin/dockerd",
+		"--host", "unix://"+dockerSock(),
+		"--config-file", cfgPath,
+		"--data-root", filepath.Join(work, "docker"),
+		"--exec-root", filepath.Join(work, "dx"),
+		"--pidfile", filepath.Join(work, "docker.pid"),
+		"--bridge", dockerB.name,
+		"--iptables=false", "--ip-forward=false", "--ip-masq=false",
+		"--cgroup-parent", "/"+dockerCgroup(),
+		"--log-level", "warn")
+	if err != nil {
+		return nil, err
+	}
+	if err := d.waitReady(func() error { return dockerCmd("version").Run() }); err != nil {
+		d.stop()
+		return nil, err
+	}
+	return d, nil
+}
+
+// dockerCmd is Debian's docker CLI (not any other docker on PATH) talking
+// to our dockerd, with a private CLI config folder.
+func dockerCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command("/usr/bin/docker", append([]string{"-H", "unix://" + dockerSock()}, args...)...)
+	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(work, "docker-cli"))
+	return cmd
+}
+
+// docker runs a docker command and returns its combined output; it fails
+// the test on error.
+func dockerOK(t *testing.T, args ...string) string {
+	t.Helper()
+	out, err := dockerCmd(args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("docker %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// --- containerd --------------------------------------------------------------
+
+func ctrdSock() string { return filepath.Join(work, "containerd.sock") }
+
+func startContainerd() (*daemon, error) {
+	handler, err := readmeBlock("containerd-toml")
+	if err != nil {
+		return nil, err
+	}
+	handler = installed(handler)
+	// The README's handler as written, plus a state root of our own for
+	// the shim (its default is the machine's /run/containerd/runc).
+	handler, err = addOption(handler, "BinaryName", fmt.Sprintf("Root = %q", filepath.Join(work, "runnc-cri")))
+	if err != nil {
+		return nil, err
+	}
+	cni := filepath.Join(work, "cni")
+	if err := os.MkdirAll(cni, 0o755); err != nil {
+		return nil, err
+	}
+	conf := fmt.Sprintf(`{"cniVersion":"0.4.0","name":"runnc-test","type":"bridge","bridge":%q,
+"isGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":%q,"dataDir":%q,"routes":[{"dst":"0.0.0.0/0"}]}}`,
+		cniB.name, cniB.subnet.String(), filepath.Join(work, "cni-ipam"))
+	if err := os.WriteFile(filepath.Join(cni, "10-runnc-test.conf"), []byte(conf), 0o644); err != nil {
+		return nil, err
+	}
+	config := fmt.Sprintf(`version = 2
+root = %q
+state = %q
+[grpc]
+  address = %q
+[ttrpc]
+  address = %q
+[plugins."io.containerd.internal.v1.opt"]
+  path = %q
+[plugins."io.containerd.grpc.v1.cri"]
+  sandbox_image = "docker.io/runnc/pause:latest"
+  # The CRI plugin sets each container's oom_score_adj from the pod spec
+  # (the sandbox asks for -998); lowering it needs CAP_SYS_RESOURCE, which
+  # root on these machines lacks, so clamp it to containerd's own value.
+  restrict_oom_score_adj = true
+  netns_mounts_under_state_dir = true
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = %q
+  [plugins."io.containerd.grpc.v1.cri".containerd]
+    snapshotter = "overlayfs"
+    default_runtime_name = "runc"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+        BinaryName = "/usr/sbin/runc"
+        Root = %q
+%s
+`, filepath.Join(work, "ctrd"), filepath.Join(work, "ctrd-state"), ctrdSock(), ctrdSock()+".ttrpc",
+		filepath.Join(work, "ctrd-opt"), cni, filepath.Join(work, "runc-cri"), indent(handler, "    "))
+	cfgPath := filepath.Join(work, "containerd.toml")
+	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
+		return nil, err
+	}
+	d, err := startDaemon("containerd", "/usr/bin/containerd", "--config", cfgPath, "--log-level", "warn")
+	if err != nil {
+		return nil, err
+	}
+	if err := d.waitReady(func() error { return ctrCmd("default", "version").Run() }); err != nil {
+		d.stop()
+		return nil, err
+	}
+	return d, nil
+}
+
+// ctrCmd is ctr on our containerd, in namespace ns.
+func ctrCmd(ns string, args ...string) *exec.Cmd {
+	return exec.Command("/usr/bin/ctr", append([]string{"--address", ctrdSock(), "--namespace", ns}, args...)...)
+}
+
+// addOption inserts line after the line of a TOML snippet that sets key,
+// with that line's indentation.
+func addOption(snippet, key, line string) (string, error) {
+	re := regexp.MustCompile(`(?m)^([ \t]*)` + key + `\s*=.*$`)
+	loc := re.FindStringSubmatchIndex(snippet)
+	if loc == nil {
+		return "", fmt.Errorf("README containerd snippet sets no %s", key)
+	}
+	ind := snippet[loc[2]:loc[3]]
+	return snippet[:loc[1]] + "\n" + ind + line + snippet[loc[1]:], nil
+}
+
+func indent(s, by string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	for i, l := range lines {
+		if l != "" {
+			lines[i] = by + l
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// --- podman ------------------------------------------------------------------
+
+// podmanCmd is podman with its storage, run state and temp files under
+// work, cgroupfs and no event log, so nothing of the machine's own Podman
+// setup is read or written. The runtimes keep their state in their default
+// roots (/run/runnc, /run/runc): Podman 4.3 does not hand --runtime-flag to
+// the cleanup that deletes a --rm container, so a root of our own would
+// orphan that state; snapshot watches those roots instead.
+func podmanCmd(args ...string) *exec.Cmd {
+	p := filepath.Join(work, "podman")
+	base := []string{"--root", p + "/root", "--runroot", p + "/run", "--tmpdir", p + "/tmp",
+		"--storage-driver", "vfs", "--cgroup-manager", "cgroupfs", "--events-backend", "none"}
+	return exec.Command("/usr/bin/podman", append(base, args...)...)
+}
+
+func podmanReset() error {
+	if _, err := os.Stat(filepath.Join(work, "podman")); err != nil {
+		return nil
+	}
+	// `podman run --rm` returns before conmon's exit command (a `podman
+	// container cleanup` of its own) has deleted the runtime's state; a
+	// reset under it would orphan that state, so let them finish first.
+	p := filepath.Join(work, "podman")
+	for i := 0; i < 300 && len(processesWith(p)) > 0; i++ {
+		time.Sleep(100 * time.Millisecond)
+	}
+	if out, err := podmanCmd("rm", "-a", "-f").CombinedOutput(); err != nil {
+		return fmt.Errorf("podman rm -a: %v: %s", err, out)
+	}
+	if out, err := podmanCmd("system", "reset", "-f").CombinedOutput(); err != nil {
+		return fmt.Errorf("podman system reset: %v: %s", err, out)
+	}
+	return nil
+}
+
+// --- host network ------------------------------------------------------------
+
+// bridge is a Linux bridge in the host namespace with a free /24.
+type bridge struct {
+	name   string
+	ip     net.IP // the bridge's own address, .1
+	subnet *net.IPNet
+}
+
+// newBridge makes bridge name with the first 172.29.X.0/24 (X from the
+// pid on) no route of the host uses yet.
+func newBridge(name string) (*bridge, error) {
+	routes, err := exec.Command("ip", "-4", "route", "show", "table", "all").Output()
+	if err != nil {
+		return nil, fmt.Errorf("ip route: %w", err)
+	}
+	start := os.Getpid() % 200
+	if name[:3] == "rnc" {
+		start += 23
+	}
+	for i := 0; i < 250; i++ {
+		x := (start+i)%250 + 1
+		cidr := fmt.Sprintf("172.29.%d.0/24", x)
+		if bytes.Contains(routes, []byte(fmt.Sprintf("172.29.%d.", x))) {
+			continue
+		}
+		_, subnet, _ := net.ParseCIDR(cidr)
+		b := &bridge{name: name, ip: net.IPv4(172, 29, byte(x), 1).To4(), subnet: subnet}
+		for _, args := range [][]string{
+			{"link", "add", name, "type", "bridge"},
+			{"addr", "add", b.ip.String() + "/24", "dev", name},
+			{"link", "set", name, "up"},
+		} {
+			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+				b.remove()
+				return nil, fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+			}
+		}
+		return b, nil
+	}
+	return nil, errors.New("no free 172.29.X.0/24 for a test bridge")
+}
+
+func (b *bridge) remove() error {
+	if err := exec.Command("ip", "link", "show", b.name).Run(); err != nil {
+		return nil
+	}
+	if out, err := exec.Command("ip", "link", "del", b.name).CombinedOutput(); err != nil {
+		return fmt.Errorf("ip link del %s: %v: %s", b.name, err, out)
+	}
+	return nil
+}
+
+// --- what the daemons leave behind -------------------------------------------
+
+// state is what of the host the tests could leave behind: each a set of
+// names, compared before and after.
+type state map[string]map[string]bool
+
+func snapshot() state {
+	s := state{}
+	add := func(kind, name string) {
+		if s[kind] == nil {
+			s[kind] = map[string]bool{}
+		}
+		s[kind][name] = true
+	}
+	// Other processes on the machine make links, netns and mounts of their
+	// own meanwhile; count only the kinds ours make: the host ends of
+	// veth pairs (Docker's and the CNI bridge plugin's are named veth*),
+	// taps, our bridges, and mounts under our folders or containerd's.
+	if out, err := exec.Command("ip", "-o", "link", "show").Output(); err == nil {
+		for _, l := range strings.Split(string(out), "\n") {
+			if f := strings.Fields(l); len(f) > 1 {
+				name := strings.TrimSuffix(strings.SplitN(f[1], "@", 2)[0], ":")
+				if strings.HasPrefix(name, "veth") || strings.HasPrefix(name, "tap") || strings.HasSuffix(name, tag) {
+					add("link", name)
+				}
+			}
+		}
+	}
+	for _, dir := range machineDirs {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			p := filepath.Join(dir, e.Name())
+			// In the runtimes' default roots, only Podman's containers
+			// (64 hex digits) are ours; other users of the machine
+			// may run runc or runnc meanwhile.
+			if (dir == "/run/runnc" || dir == "/run/runc") && !podmanID.MatchString(e.Name()) {
+				continue
+			}
+			if !slices.Contains(machineDirs, p) {
+				add("file", p)
+			}
+		}
+	}
+	// Per-container and per-pod records of the daemons and of the runtime
+	// they call (state roots, shim bundles): a container or pod that was
+	// removed has none left.
+	for _, dir := range []string{"docker/containers", "dx/runtime-runnc/moby", "dx/containerd/daemon/io.containerd.runtime.v2.task/moby",
+		"ctrd/io.containerd.grpc.v1.cri/sandboxes", "ctrd/io.containerd.grpc.v1.cri/containers",
+		"ctrd-state/io.containerd.runtime.v2.task/k8s.io", "ctrd-state/io.containerd.grpc.v1.cri/sandboxes",
+		"runnc-cri/k8s.io"} {
+		ents, _ := os.ReadDir(filepath.Join(work, dir))
+		for _, e := range ents {
+			add("record", filepath.Join(dir, e.Name()))
+		}
+	}
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, l := range strings.Split(string(mi), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], work) || strings.HasPrefix(f[4], "/run/containerd") ||
+				strings.HasPrefix(f[4], "/var/lib/containerd") || strings.HasPrefix(f[4], "/var/lib/docker") || strings.HasPrefix(f[4], "/run/docker")) {
+				add("mount", f[4])
+			}
+		}
+	}
+	for _, c := range containerCgroups() {
+		add("cgroup", c)
+	}
+	for _, cmd := range [][]string{{"iptables-save"}, {"ip6tables-save"}} {
+		if out, err := exec.Command(cmd[0]).Output(); err == nil {
+			for _, l := range strings.Split(string(out), "\n") {
+				if strings.HasPrefix(l, "-A") || strings.HasPrefix(l, ":") {
+					add("iptables", l)
+				}
+			}
+		}
+	}
+	for _, p := range processesWith(work) {
+		add("process", p)
+	}
+	return s
+}
+
+// processesWith lists the processes (but this one) whose command line
+// mentions path or whose cgroup is one of ours, as "PID COMMAND LINE".
+func processesWith(path string) []string {
+	var found []string
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		if _, err := strconv.Atoi(p.Name()); err != nil || p.Name() == tag {
+			continue
+		}
+		cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline")
+		cgroup, _ := os.ReadFile("/proc/" + p.Name() + "/cgroup")
+		if bytes.Contains(cmdline, []byte(path)) || bytes.Contains(cgroup, []byte("-"+tag)) {
+			found = append(found, p.Name()+" "+strings.ReplaceAll(string(bytes.TrimRight(cmdline, "\x00")), "\x00", " "))
+		}
+	}
+	return found
+}
+
+// since lists what s has that before had not.
+func (s state) since(before state) []string {
+	var out []string
+	for kind, names := range s {
+		for n := range names {
+			if !before[kind][n] {
+				out = append(out, kind+": "+n)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (s state) counts() string {
+	var parts []string
+	for _, k := range []string{"link", "file", "record", "mount", "cgroup", "iptables", "process"} {
+		parts = append(parts, fmt.Sprintf("%d %s", len(s[k]), k))
+	}
+	return strings.Join(parts, ", ") + " of the watched kinds, before and after"
+}
+
+// cleanLeftovers removes what a failed run may have left, after it was
+// reported: mounts under work, our cgroups, our bridges.
+func cleanLeftovers() {
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		var mps []string
+		for _, l := range strings.Split(string(mi), "\n") {
+			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], work) {
+				mps = append(mps, f[4])
+			}
+		}
+		sort.Sort(sort.Reverse(sort.StringSlice(mps)))
+		for _, mp := range mps {
+			syscall.Unmount(mp, syscall.MNT_DETACH)
+		}
+	}
+	for _, parent := range []string{dockerCgroup(), criCgroup(), ctrCgroup()} {
+		m, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+		for _, c := range m {
+			removeCgroup(c)
+		}
+	}
+	for _, b := range []*bridge{dockerB, cniB} {
+		if b != nil {
+			b.remove()
+		}
+	}
+}
+
+// removeCgroup removes the cgroup folder dir and those below it, deepest
+// first (a cgroup folder goes with rmdir once it has no children or tasks).
+func removeCgroup(dir string) {
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.IsDir() {
+			removeCgroup(filepath.Join(dir, e.Name()))
+		}
+	}
+	os.Remove(dir)
+}
+
+// --- README snippets ---------------------------------------------------------
+
+// readmeBlock returns the fenced code block between
+// <!-- NAME:begin --> and <!-- NAME:end --> in the README.
+func readmeBlock(name string) (string, error) {
+	b, err := os.ReadFile(filepath.Join(repo, "README.md"))
+	if err != nil {
+		return "", err
+	}
+	re := regexp.MustCompile("(?s)<!-- " + regexp.QuoteMeta(name) + ":begin -->\\s*```[a-z]*\\n(.*?)```\\s*<!-- " + regexp.QuoteMeta(name) + ":end -->")
+	m := re.FindSubmatch(b)
+	if m == nil {
+		return "", fmt.Errorf("README has no %s:begin/%s:end block", name, name)
+	}
+	return string(m[1]), nil
+}
+
+// installed rewrites the README's /usr/local install paths to the test's
+// PREFIX.
+func installed(s string) string { return strings.ReplaceAll(s, "/usr/local/", prefix+"/") }
+
+// --- small helpers -------------------------------------------------------------
+
+// runTimeout runs cmd, killing it after d, and returns its combined output.
+func runTimeout(d time.Duration, cmd *exec.Cmd) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	defer cancel()
+	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	c.Env, c.Dir, c.Stdin = cmd.Env, cmd.Dir, cmd.Stdin
+	out, err := c.CombinedOutput()
+	if ctx.Err() != nil {
+		err = fmt.Errorf("timed out after %v: %w", d, err)
+	}
+	return string(out), err
+}
+
+// exitCode is the exit status of a finished command's error (0 for nil).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+// waitTCP waits until addr accepts a connection from the host.
+func waitTCP(addr string, d time.Duration) error {
+	err := testnet.WaitDial(func() (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }, d)
+	if err != nil {
+		return fmt.Errorf("%s not answering after %v: %w", addr, d, err)
+	}
+	return nil
+}
