@@ -137,6 +137,7 @@ static const struct command kv_commands[] = {
 static const struct command *const tables[] = {
     kv_commands, kv_server_commands, kv_keys_commands, kv_string_commands,
     kv_list_commands, kv_set_commands, kv_hash_commands, kv_zset_commands,
+    kv_extra_commands,
 };
 
 /* The commands that may need memory (redis-server's "denyoom" ones): when
@@ -146,7 +147,7 @@ static const char *const denyoom_names[] = {
     "set", "setnx", "setex", "psetex", "getset", "append", "incr", "decr",
     "incrby", "decrby", "mset", "msetnx", "lpush", "rpush", "lpushx",
     "rpushx", "lset", "sadd", "hset", "hmset", "hsetnx", "hincrby", "zadd",
-    "zincrby",
+    "zincrby", "setrange", "incrbyfloat",
 };
 #define N_DENYOOM (sizeof(denyoom_names) / sizeof(denyoom_names[0]))
 static const struct command *denyoom[N_DENYOOM];

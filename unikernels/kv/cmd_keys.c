@@ -29,8 +29,10 @@ static void cmd_type(struct client *c, int argc, struct arg *argv)
     reply_status(c, o ? obj_type_name(o->type) : "none");
 }
 
+/* unit_ms: argv[2] is in milliseconds, not seconds; at: it is a Unix time
+ * (EXPIREAT, PEXPIREAT), turned into a deadline on the monotonic clock. */
 static void expire_generic(struct client *c, int argc, struct arg *argv,
-                           int unit_ms, const char *name)
+                           int unit_ms, int at, const char *name)
 {
     long long when;
     int nx = 0, xx = 0, gt = 0, lt = 0;
@@ -67,6 +69,11 @@ static void expire_generic(struct client *c, int argc, struct arg *argv,
         }
         when *= 1000;
     }
+    if (at) {
+        /* A past time deletes the key; clamp so the subtraction cannot wrap. */
+        long long wall = (long long)kv_wall_ms();
+        when = when <= 0 ? -1 : when - wall;
+    }
     if (when > 0 && (unsigned long long)when > INT64_MAX - kv_now) {
         reply_errorf(c, "ERR invalid expire time in '%s' command", name);
         return;
@@ -95,12 +102,22 @@ static void expire_generic(struct client *c, int argc, struct arg *argv,
 
 static void cmd_expire(struct client *c, int argc, struct arg *argv)
 {
-    expire_generic(c, argc, argv, 0, "expire");
+    expire_generic(c, argc, argv, 0, 0, "expire");
 }
 
 static void cmd_pexpire(struct client *c, int argc, struct arg *argv)
 {
-    expire_generic(c, argc, argv, 1, "pexpire");
+    expire_generic(c, argc, argv, 1, 0, "pexpire");
+}
+
+static void cmd_expireat(struct client *c, int argc, struct arg *argv)
+{
+    expire_generic(c, argc, argv, 0, 1, "expireat");
+}
+
+static void cmd_pexpireat(struct client *c, int argc, struct arg *argv)
+{
+    expire_generic(c, argc, argv, 1, 1, "pexpireat");
 }
 
 static void ttl_generic(struct client *c, struct arg *key, int ms)
@@ -267,6 +284,8 @@ const struct command kv_keys_commands[] = {
     {"type", cmd_type, 2},
     {"expire", cmd_expire, -3},
     {"pexpire", cmd_pexpire, -3},
+    {"expireat", cmd_expireat, -3},
+    {"pexpireat", cmd_pexpireat, -3},
     {"ttl", cmd_ttl, 2},
     {"pttl", cmd_pttl, 2},
     {"persist", cmd_persist, 2},

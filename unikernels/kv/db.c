@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 
 #include <libos/libos.h>
 
@@ -18,6 +19,23 @@ uint64_t kv_expired_keys;
 void kv_clock(void)
 {
     kv_now = libos_now_ms();
+}
+
+/* The epoch's offset from the monotonic clock is read once, so Unix times
+ * given to EXPIREAT and SET EXAT map to deadlines with no jitter (the same
+ * PEXPIREAT twice is the same deadline, as GT and LT need). */
+uint64_t kv_wall_ms(void)
+{
+    static int64_t offset;
+    static int have;
+    if (!have) {
+        struct timeval tv;
+        gettimeofday(&tv, NULL);
+        offset = (int64_t)tv.tv_sec * 1000 + tv.tv_usec / 1000 -
+                 (int64_t)libos_now_ms();
+        have = 1;
+    }
+    return kv_now + offset;
 }
 
 /* --- svals ----------------------------------------------------------------- */

@@ -167,6 +167,8 @@ extern struct db kv_dbs[KV_DBS];
 /* Time for this batch of work, cached so a pipeline makes one clock call. */
 extern uint64_t kv_now;
 void kv_clock(void);
+/* Milliseconds since the Unix epoch (TIME, EXPIREAT, SET EXAT). */
+uint64_t kv_wall_ms(void);
 /* main.c: a key got a TTL: sweep expired keys until none is left. */
 void kv_sweep_needed(void);
 
@@ -300,7 +302,8 @@ void free_sval_entry(struct dict_entry *e);
 
 extern const struct command kv_server_commands[], kv_keys_commands[],
     kv_string_commands[], kv_list_commands[],
-    kv_set_commands[], kv_hash_commands[], kv_zset_commands[];
+    kv_set_commands[], kv_hash_commands[], kv_zset_commands[],
+    kv_extra_commands[];
 
 extern size_t kv_clients, kv_total_conns;
 /* CONFIG maxclients (at most net_max_conns(), as redis-server lowers it

@@ -1,0 +1,261 @@
+/*
+ * Commands tools need (issue 11): TIME, GETRANGE, SETRANGE, INCRBYFLOAT.
+ * EXPIREAT and PEXPIREAT share EXPIRE's code in cmd_keys.c.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+
+#include "kv.h"
+
+static void cmd_time(struct client *c, int argc, struct arg *argv)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    reply_array(c, 2);
+    reply_bulk_ll(c, tv.tv_sec);
+    reply_bulk_ll(c, tv.tv_usec);
+}
+
+/* The string at key for a read: 0 with *o (maybe NULL), -1 after WRONGTYPE. */
+static int string_at(struct client *c, const struct arg *key, struct obj **o)
+{
+    int wrong;
+    *o = lookup_typed(c, key, T_STRING, &wrong);
+    if (wrong) {
+        reply_wrongtype(c);
+        return -1;
+    }
+    return 0;
+}
+
+/* GETRANGE key start end: Redis 7.0's clamping, inclusive end. */
+static void cmd_getrange(struct client *c, int argc, struct arg *argv)
+{
+    long long start, end;
+    struct obj *o;
+    if (arg_ll(c, &argv[2], &start) < 0 || arg_ll(c, &argv[3], &end) < 0)
+        return;
+    if (string_at(c, &argv[1], &o) < 0)
+        return;
+    long long len = o ? (long long)o->u.str->len : 0;
+    if (start < 0 && end < 0 && start > end) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    if (start < 0)
+        start += len;
+    if (end < 0)
+        end += len;
+    if (start < 0)
+        start = 0;
+    if (end < 0)
+        end = 0;
+    if (end >= len)
+        end = len - 1;
+    if (start > end || len == 0) {
+        reply_bulk(c, "", 0);
+        return;
+    }
+    reply_bulk(c, o->u.str->d + start, end - start + 1);
+}
+
+#define STRING_MAX (512LL * 1024 * 1024)
+
+/* SETRANGE key offset value: zero-pads up to offset; replies the length. */
+static void cmd_setrange(struct client *c, int argc, struct arg *argv)
+{
+    static const char zeros[256];
+    long long off;
+    struct obj *o;
+    if (arg_ll(c, &argv[2], &off) < 0)
+        return;
+    if (off < 0) {
+        reply_error(c, "ERR offset is out of range");
+        return;
+    }
+    if (string_at(c, &argv[1], &o) < 0)
+        return;
+    size_t vlen = argv[3].len;
+    if (vlen == 0) {
+        reply_int(c, o ? (long long)o->u.str->len : 0);
+        return;
+    }
+    if (off + (long long)vlen > STRING_MAX) {
+        reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
+        return;
+    }
+    if (!o) {
+        o = lookup_or_create(c, &argv[1], T_STRING);
+        if (!o)
+            return;
+        if (!(o->u.str = sval_new("", 0))) {
+            db_delete(cdb(c), argv[1].p, argv[1].len);
+            reply_error(c, ERR_OOM);
+            return;
+        }
+    }
+    size_t need = (size_t)off + vlen;
+    while (o->u.str->len < need) {
+        size_t n = need - o->u.str->len;
+        if (n > sizeof(zeros))
+            n = sizeof(zeros);
+        if (sval_append(&o->u.str, zeros, n) < 0) {
+            reply_error(c, ERR_OOM);
+            return;
+        }
+    }
+    memcpy(o->u.str->d + off, argv[3].p, vlen);
+    reply_int(c, o->u.str->len);
+}
+
+/* Redis' string2ld: the whole string is a number, no spaces, not NaN. */
+static int str2ld(const char *p, size_t len, long double *v)
+{
+    char buf[5120];
+    if (len == 0 || len >= sizeof(buf) || p[0] == ' ' || p[0] == '\t')
+        return -1;
+    /* Plain integers digit by digit: exact up to 2^64 and beyond for the
+     * sums INCRBYFLOAT stores, where libos's strtold, which rounds from the
+     * first 19 digits, is off in the last bits. */
+    size_t i = p[0] == '-' || p[0] == '+';
+    if (i < len && len - i <= 4000) {
+        long double acc = 0;
+        size_t j = i;
+        while (j < len && p[j] >= '0' && p[j] <= '9')
+            acc = acc * 10 + (p[j++] - '0');
+        if (j == len) {
+            *v = p[0] == '-' ? -acc : acc;
+            return 0;
+        }
+    }
+    memcpy(buf, p, len);
+    buf[len] = 0;
+    char *end;
+    *v = strtold(buf, &end);
+    if ((size_t)(end - buf) != len || __builtin_isnan(*v))
+        return -1;
+    return 0;
+}
+
+/* An integral long double of 2^64 or more in full decimal (it has 64
+ * significant bits): mantissa times 2^exp in base 10^9 limbs. */
+static int big2str(char *buf, size_t size, int neg, long double a)
+{
+    int exp = 0;
+    while (a >= 18446744073709551616.0L) {
+        a /= 2;     /* exact: only the exponent changes */
+        exp++;
+    }
+    unsigned long long m = (unsigned long long)a;
+    static uint32_t limb[560];      /* 4933 digits: LDBL_MAX fits */
+    int n = 0;
+    while (m) {
+        limb[n++] = m % 1000000000;
+        m /= 1000000000;
+    }
+    while (exp > 0) {
+        int sh = exp > 29 ? 29 : exp;
+        uint64_t carry = 0;
+        for (int i = 0; i < n; i++) {
+            uint64_t x = ((uint64_t)limb[i] << sh) + carry;
+            limb[i] = x % 1000000000;
+            carry = x / 1000000000;
+        }
+        while (carry) {
+            limb[n++] = carry % 1000000000;
+            carry /= 1000000000;
+        }
+        exp -= sh;
+    }
+    int len = snprintf(buf, size, "%s%u", neg ? "-" : "", limb[n - 1]);
+    for (int i = n - 2; i >= 0 && (size_t)len < size; i--)
+        len += snprintf(buf + len, size - len, "%09u", limb[i]);
+    return len;
+}
+
+/* printf("%.17Lf") with trailing zeros (and a bare '.') removed, as Redis'
+ * ld2string(LD_STR_HUMAN); libos's printf has no long double. */
+static int ld2str(char *buf, size_t size, long double v)
+{
+    int neg = v < 0;
+    long double a = neg ? -v : v;
+    if (a >= 18446744073709551616.0L)
+        return big2str(buf, size, neg, a);
+    unsigned long long ip = (unsigned long long)a;
+    long double frac = a - (long double)ip;
+    char d[17];
+    for (int i = 0; i < 17; i++) {
+        frac *= 10;
+        int x = (int)frac;
+        d[i] = (char)x;
+        frac -= x;
+    }
+    if (frac >= 0.5L) {     /* round half up on the 18th digit */
+        int i = 16;
+        while (i >= 0 && d[i] == 9)
+            d[i--] = 0;
+        if (i >= 0)
+            d[i]++;
+        else
+            ip++;
+    }
+    int n = snprintf(buf, size, "%s%llu.", neg ? "-" : "", ip);
+    for (int i = 0; i < 17 && (size_t)n + 1 < size; i++)
+        buf[n++] = (char)('0' + d[i]);
+    while (buf[n - 1] == '0')
+        n--;
+    if (buf[n - 1] == '.')
+        n--;
+    buf[n] = 0;
+    if (n == 2 && buf[0] == '-' && buf[1] == '0')
+        return snprintf(buf, size, "0");
+    return n;
+}
+
+static void cmd_incrbyfloat(struct client *c, int argc, struct arg *argv)
+{
+    long double v = 0, incr;
+    struct obj *o;
+    if (string_at(c, &argv[1], &o) < 0)
+        return;
+    if (o && str2ld(o->u.str->d, o->u.str->len, &v) < 0) {
+        reply_error(c, ERR_NOTFLOAT);
+        return;
+    }
+    if (str2ld(argv[2].p, argv[2].len, &incr) < 0) {
+        reply_error(c, ERR_NOTFLOAT);
+        return;
+    }
+    v += incr;
+    if (__builtin_isnan(v) || __builtin_isinf(v)) {
+        reply_error(c, "ERR increment would produce NaN or Infinity");
+        return;
+    }
+    static char buf[5200];
+    int n = ld2str(buf, sizeof(buf), v);
+    if (!o) {
+        o = lookup_or_create(c, &argv[1], T_STRING);
+        if (!o)
+            return;
+        if (!(o->u.str = sval_new(buf, n))) {
+            db_delete(cdb(c), argv[1].p, argv[1].len);
+            reply_error(c, ERR_OOM);
+            return;
+        }
+    } else if (sval_set(&o->u.str, buf, n) < 0) {
+        reply_error(c, ERR_OOM);
+        return;
+    }
+    reply_bulk(c, buf, n);
+}
+
+const struct command kv_extra_commands[] = {
+    {"time", cmd_time, 1},
+    {"getrange", cmd_getrange, 4},
+    {"substr", cmd_getrange, 4},
+    {"setrange", cmd_setrange, 4},
+    {"incrbyfloat", cmd_incrbyfloat, 3},
+    {NULL, NULL, 0},
+};
