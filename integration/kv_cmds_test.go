@@ -243,3 +243,116 @@ func TestKVCmds(t *testing.T) {
 	}
 	runKVCmdCases(t, guest, redis, cases)
 }
+
+// kvMembers parses an array of bulk strings.
+func kvMembers(b []byte) ([]string, bool) {
+	r := bufio.NewReader(bytes.NewReader(b))
+	line, err := r.ReadString('\n')
+	if err != nil || !strings.HasPrefix(line, "*") {
+		return nil, false
+	}
+	n, err := strconv.Atoi(strings.TrimSuffix(line[1:], "\r\n"))
+	if err != nil {
+		return nil, false
+	}
+	var out []string
+	for i := 0; i < n; i++ {
+		el, err := kvReadReply(r)
+		if err != nil || len(el) < 4 || el[0] != '$' {
+			return nil, false
+		}
+		_, body, _ := strings.Cut(string(el), "\r\n")
+		out = append(out, strings.TrimSuffix(body, "\r\n"))
+	}
+	return out, true
+}
+
+// TestKVCmdsSet: SET EXAT/PXAT/GET/KEEPTTL, SRANDMEMBER count, OBJECT
+// ENCODING.
+func TestKVCmdsSet(t *testing.T) {
+	guest, redis := kvPeers(t)
+	now := time.Now().Unix()
+	in100 := strconv.FormatInt(now+100, 10)
+	in100ms := strconv.FormatInt((now+100)*1000, 10)
+	past := strconv.FormatInt(now-100, 10)
+	long := strings.Repeat("x", 45)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		same("SET", "a", "1", "EXAT", in100),
+		ttlIn(98, 100, "TTL", "a"),
+		same("SET", "a", "2", "PXAT", in100ms, "GET"),
+		ttlIn(98000, 100000, "PTTL", "a"),
+		same("SET", "a", "3", "KEEPTTL", "GET"),
+		ttlIn(98, 100, "TTL", "a"),
+		same("SET", "a", "4", "EXAT", past, "GET"),
+		same("EXISTS", "a"),
+		same("SET", "a", "5", "PXAT", "0"),
+		same("SET", "a", "5", "EXAT", "-1"),
+		same("SET", "a", "5", "EXAT", "x"),
+		same("SET", "a", "5", "EXAT", in100, "PX", "100"),
+		same("SET", "a", "5", "EXAT", in100, "KEEPTTL"),
+		same("SET", "a", "5", "KEEPTTL", "PXAT", in100ms),
+		same("SET", "a", "5", "EXAT"),
+		same("SET", "a", "6", "NX", "EXAT", in100),
+		same("SET", "a", "7", "NX", "EXAT", in100, "GET"),
+		same("SET", "a", "8", "XX", "PXAT", in100ms, "GET"),
+		// SRANDMEMBER: errors and empty cases byte for byte
+		same("SADD", "s", "a", "b", "c", "d", "e"),
+		same("SRANDMEMBER", "s", "0"),
+		same("SRANDMEMBER", "nosuch", "3"),
+		same("SRANDMEMBER", "nosuch"),
+		same("SRANDMEMBER", "s", "x"),
+		same("SRANDMEMBER", "s", "1", "2"),
+		same("SRANDMEMBER", "a", "2"),
+		// OBJECT ENCODING
+		same("SET", "int", "12345"),
+		same("SET", "emb", "hello"),
+		same("SET", "raw", long),
+		same("SET", "neg", "-17"),
+		same("SET", "lead", "012"),
+		same("OBJECT", "ENCODING", "int"),
+		same("OBJECT", "ENCODING", "emb"),
+		same("OBJECT", "ENCODING", "raw"),
+		same("OBJECT", "ENCODING", "neg"),
+		same("OBJECT", "ENCODING", "lead"),
+		same("OBJECT", "ENCODING", "nosuch"),
+		same("OBJECT", "ENCODING"),
+		same("OBJECT", "NOSUCH", "x"),
+		same("RPUSH", "l", "a", "b"),
+		same("OBJECT", "ENCODING", "l"),
+		same("SADD", "is", "1", "2", "-3"),
+		same("OBJECT", "ENCODING", "is"),
+		same("OBJECT", "ENCODING", "s"),
+		same("HSET", "h", "f", "v"),
+		same("OBJECT", "ENCODING", "h"),
+		same("HSET", "hbig", "f", long+long),
+		same("OBJECT", "ENCODING", "hbig"),
+		same("ZADD", "z", "1", "m"),
+		same("OBJECT", "ENCODING", "z"),
+		same("ZADD", "zbig", "1", long+long),
+		same("OBJECT", "ENCODING", "zbig"),
+	})
+	// SRANDMEMBER with a count is random: compare sizes and membership.
+	set := map[string]bool{"a": true, "b": true, "c": true, "d": true, "e": true}
+	for _, count := range []int{3, 5, 10, -3, -10} {
+		for _, p := range []*kvPeer{guest, redis} {
+			got, ok := kvMembers(p.do(t, "SRANDMEMBER", "s", strconv.Itoa(count)))
+			want := count
+			if want < 0 {
+				want = -want
+			} else if want > len(set) {
+				want = len(set)
+			}
+			seen := map[string]bool{}
+			for _, m := range got {
+				if !set[m] || (count > 0 && seen[m]) {
+					ok = false
+				}
+				seen[m] = true
+			}
+			if !ok || len(got) != want {
+				t.Errorf("%s: SRANDMEMBER s %d: %q, want %d members of the set%s", p.name, count, got, want,
+					map[bool]string{true: ", distinct", false: ""}[count > 0])
+			}
+		}
+	}
+}

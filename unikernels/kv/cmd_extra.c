@@ -1,5 +1,6 @@
 /*
- * Commands tools need (issue 11): TIME, GETRANGE, SETRANGE, INCRBYFLOAT.
+ * Commands tools need (issue 11): TIME, GETRANGE, SETRANGE, INCRBYFLOAT,
+ * OBJECT ENCODING.
  * EXPIREAT and PEXPIREAT share EXPIRE's code in cmd_keys.c.
  */
 #include <stdio.h>
@@ -251,7 +252,74 @@ static void cmd_incrbyfloat(struct client *c, int argc, struct arg *argv)
     reply_bulk(c, buf, n);
 }
 
+/* Redis 7.0's encoding for a value of this shape with its default limits
+ * (set-max-intset-entries 512, hash- and zset-max-listpack-entries 128,
+ * -value 64). Redis keeps a big encoding once a value outgrew the small one
+ * and marks strings changed in place (APPEND, SETRANGE) raw; kv keeps no
+ * history, so it answers from the value as it is now. */
+static const char *encoding_of(const struct obj *o)
+{
+    struct dict_iter it;
+    struct dict_entry *e;
+    long long ll;
+
+    switch (o->type) {
+    case T_STRING:
+        if (o->u.str->len <= 20 && str2ll(o->u.str->d, o->u.str->len, &ll) == 0)
+            return "int";
+        return o->u.str->len <= 44 ? "embstr" : "raw";
+    case T_LIST:
+        return "quicklist";
+    case T_SET:
+        if (o->u.set.used > 512)
+            return "hashtable";
+        dict_iter_init(&it, &o->u.set);
+        while ((e = dict_iter_next(&it)))
+            if (str2ll(e->key, e->klen, &ll) < 0)
+                return "hashtable";
+        return "intset";
+    case T_HASH:
+        if (o->u.hash.used > 128)
+            return "hashtable";
+        dict_iter_init(&it, &o->u.hash);
+        while ((e = dict_iter_next(&it))) {
+            const struct sval *v = e->v.ptr;
+            if (e->klen > 64 || v->len > 64)
+                return "hashtable";
+        }
+        return "listpack";
+    case T_ZSET:
+        if (o->u.zset->len > 128)
+            return "skiplist";
+        dict_iter_init(&it, &o->u.zset->members);
+        while ((e = dict_iter_next(&it)))
+            if (e->klen > 64)
+                return "skiplist";
+        return "listpack";
+    }
+    return "unknown";
+}
+
+static void cmd_object(struct client *c, int argc, struct arg *argv)
+{
+    if (!arg_is(&argv[1], "encoding")) {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try OBJECT HELP.",
+                     (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p);
+        return;
+    }
+    if (argc != 3) {
+        reply_error(c, "ERR wrong number of arguments for 'object|encoding' command");
+        return;
+    }
+    struct obj *o = db_get(cdb(c), argv[2].p, argv[2].len);
+    if (o)
+        reply_bulk_str(c, encoding_of(o));
+    else
+        reply_null(c);
+}
+
 const struct command kv_extra_commands[] = {
+    {"object", cmd_object, -2},
     {"time", cmd_time, 1},
     {"getrange", cmd_getrange, 4},
     {"substr", cmd_getrange, 4},

@@ -82,21 +82,69 @@ static void cmd_spop(struct client *c, int argc, struct arg *argv)
         db_delete(cdb(c), argv[1].p, argv[1].len);
 }
 
+/* SRANDMEMBER key [count]: count > 0 distinct members (all if the set is
+ * no larger), count < 0 that many picks with repeats. */
 static void cmd_srandmember(struct client *c, int argc, struct arg *argv)
 {
     int err;
-    if (argc > 2) {
+    long long count = 0;
+    if (argc > 3) {
         reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (argc == 3 && arg_ll(c, &argv[2], &count) < 0)
+        return;
+    if (argc == 3 && count == INT64_MIN) {
+        reply_error(c, "ERR value is out of range");
         return;
     }
     struct obj *o = get_set(c, &argv[1], &err);
     if (err)
         return;
-    struct dict_entry *e = o ? dict_random(&o->u.set) : NULL;
-    if (e)
-        reply_bulk(c, e->key, e->klen);
-    else
-        reply_null(c);
+    if (argc == 2) {
+        struct dict_entry *e = o ? dict_random(&o->u.set) : NULL;
+        if (e)
+            reply_bulk(c, e->key, e->klen);
+        else
+            reply_null(c);
+        return;
+    }
+    if (!o || count == 0) {
+        reply_array(c, 0);
+        return;
+    }
+    if (count < 0) {
+        reply_array(c, -count);
+        for (long long i = 0; i < -count; i++) {
+            struct dict_entry *e = dict_random(&o->u.set);
+            reply_bulk(c, e->key, e->klen);
+        }
+        return;
+    }
+    size_t n = o->u.set.used;
+    struct dict_entry **all = malloc(n * sizeof(*all));
+    if (!all) {
+        reply_error(c, ERR_OOM);
+        return;
+    }
+    struct dict_iter it;
+    struct dict_entry *e;
+    size_t k = 0;
+    dict_iter_init(&it, &o->u.set);
+    while ((e = dict_iter_next(&it)))
+        all[k++] = e;
+    size_t want = (unsigned long long)count < n ? (size_t)count : n;
+    /* The first want places of a Fisher-Yates shuffle. */
+    for (size_t i = 0; i < want; i++) {
+        size_t j = i + kv_rand() % (n - i);
+        e = all[i];
+        all[i] = all[j];
+        all[j] = e;
+    }
+    reply_array(c, want);
+    for (size_t i = 0; i < want; i++)
+        reply_bulk(c, all[i]->key, all[i]->klen);
+    free(all);
 }
 
 static void cmd_smembers(struct client *c, int argc, struct arg *argv)

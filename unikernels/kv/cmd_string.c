@@ -62,7 +62,7 @@ static void reply_string(struct client *c, const struct obj *o)
 /* SET key value [NX|XX] [GET] [EX s|PX ms|KEEPTTL] */
 static void cmd_set(struct client *c, int argc, struct arg *argv)
 {
-    int nx = 0, xx = 0, get = 0, keep = 0, unit = 0;
+    int nx = 0, xx = 0, get = 0, keep = 0, unit = 0, at = 0;
     long long ttl = 0;
 
     for (int i = 3; i < argc; i++) {
@@ -74,9 +74,11 @@ static void cmd_set(struct client *c, int argc, struct arg *argv)
             get = 1;
         } else if (arg_is(&argv[i], "keepttl") && !unit) {
             keep = 1;
-        } else if ((arg_is(&argv[i], "ex") || arg_is(&argv[i], "px")) &&
+        } else if ((arg_is(&argv[i], "ex") || arg_is(&argv[i], "px") ||
+                    arg_is(&argv[i], "exat") || arg_is(&argv[i], "pxat")) &&
                    !unit && !keep && i + 1 < argc) {
-            unit = arg_is(&argv[i], "ex") ? 1000 : 1;
+            unit = arg_is(&argv[i], "ex") || arg_is(&argv[i], "exat") ? 1000 : 1;
+            at = argv[i].len == 4;
             if (arg_ll(c, &argv[++i], &ttl) < 0)
                 return;
         } else {
@@ -85,7 +87,20 @@ static void cmd_set(struct client *c, int argc, struct arg *argv)
         }
     }
     uint64_t expire = 0;
-    if (unit) {
+    int past = 0;       /* EXAT/PXAT already over: the key is deleted */
+    if (unit && at) {
+        if (ttl <= 0 || ttl > INT64_MAX / unit) {
+            reply_error(c, "ERR invalid expire time in 'set' command");
+            return;
+        }
+        long long left = ttl * unit - (long long)kv_wall_ms();
+        if (left <= 0)
+            past = 1;
+        else if ((unsigned long long)left > INT64_MAX - kv_now)
+            expire = INT64_MAX;
+        else
+            expire = kv_now + left;
+    } else if (unit) {
         if (ttl <= 0 || ttl > INT64_MAX / unit ||
             (unsigned long long)ttl * unit > INT64_MAX - kv_now) {
             reply_error(c, "ERR invalid expire time in 'set' command");
@@ -115,7 +130,17 @@ static void cmd_set(struct client *c, int argc, struct arg *argv)
         free(prev);
         return;
     }
-    if (set_string(c, &argv[1], &argv[2], expire, keep) < 0) {
+    if (past) {
+        db_delete(cdb(c), argv[1].p, argv[1].len);
+        if (get) {
+            if (prev)
+                reply_bulk(c, prev->d, prev->len);
+            else
+                reply_null(c);
+        } else {
+            reply_ok(c);
+        }
+    } else if (set_string(c, &argv[1], &argv[2], expire, keep) < 0) {
         reply_error(c, ERR_OOM);
     } else if (get) {
         if (prev)
