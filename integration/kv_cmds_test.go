@@ -92,8 +92,8 @@ func (p *kvPeer) do(tb testing.TB, args ...string) []byte {
 
 // kvPeers dials the guest and redis-server (started here) from the client
 // netns; both start with FLUSHALL.
-func kvPeers(t *testing.T) (guest, redis *kvPeer) {
-	e := startKV(t)
+func kvPeers(t *testing.T) (e *kvEnv, guest, redis *kvPeer) {
+	e = startKV(t)
 	startRedisServer(t, e.net)
 	mk := func(name, addr string) *kvPeer {
 		c, err := e.net.Dial("tcp", addr, 5*time.Second)
@@ -105,7 +105,7 @@ func kvPeers(t *testing.T) (guest, redis *kvPeer) {
 		p.do(t, "FLUSHALL")
 		return p
 	}
-	return mk("guest", e.addr), mk("redis-server", net.JoinHostPort(e.net.HostIP, "6379"))
+	return e, mk("guest", e.addr), mk("redis-server", net.JoinHostPort(e.net.HostIP, "6379"))
 }
 
 func kvInt(b []byte) (int64, bool) {
@@ -162,7 +162,7 @@ func runKVCmdCases(t *testing.T, guest, redis *kvPeer, cases []kvCmdCase) {
 
 // TestKVCmds: TIME, GETRANGE/SETRANGE, INCRBYFLOAT, EXPIREAT/PEXPIREAT.
 func TestKVCmds(t *testing.T) {
-	guest, redis := kvPeers(t)
+	_, guest, redis := kvPeers(t)
 	now := time.Now().Unix()
 	in100 := strconv.FormatInt(now+100, 10)
 	in100ms := strconv.FormatInt((now+100)*1000, 10)
@@ -270,7 +270,7 @@ func kvMembers(b []byte) ([]string, bool) {
 // TestKVCmdsSet: SET EXAT/PXAT/GET/KEEPTTL, SRANDMEMBER count, OBJECT
 // ENCODING.
 func TestKVCmdsSet(t *testing.T) {
-	guest, redis := kvPeers(t)
+	_, guest, redis := kvPeers(t)
 	now := time.Now().Unix()
 	in100 := strconv.FormatInt(now+100, 10)
 	in100ms := strconv.FormatInt((now+100)*1000, 10)
@@ -353,6 +353,101 @@ func TestKVCmdsSet(t *testing.T) {
 				t.Errorf("%s: SRANDMEMBER s %d: %q, want %d members of the set%s", p.name, count, got, want,
 					map[bool]string{true: ", distinct", false: ""}[count > 0])
 			}
+		}
+	}
+}
+
+// kvScanAll runs a full SCAN iteration with the given options and returns
+// the keys and how many times each came.
+func kvScanAll(t *testing.T, p *kvPeer, opts ...string) map[string]int {
+	t.Helper()
+	seen := map[string]int{}
+	cursor := "0"
+	for i := 0; ; i++ {
+		if i > 100000 {
+			t.Fatalf("%s: SCAN %v does not end", p.name, opts)
+		}
+		reply := p.do(t, append([]string{"SCAN", cursor}, opts...)...)
+		r := bufio.NewReader(bytes.NewReader(reply))
+		if line, _ := r.ReadString('\n'); line != "*2\r\n" {
+			t.Fatalf("%s: SCAN %s: %q", p.name, cursor, reply)
+		}
+		cur, err := kvReadReply(r)
+		rest, err2 := io.ReadAll(r)
+		keys, ok := kvMembers(rest)
+		if err != nil || err2 != nil || !ok {
+			t.Fatalf("%s: SCAN %s: %q", p.name, cursor, reply)
+		}
+		_, body, _ := strings.Cut(string(cur), "\r\n")
+		cursor = strings.TrimSuffix(body, "\r\n")
+		for _, k := range keys {
+			seen[k]++
+		}
+		if cursor == "0" {
+			return seen
+		}
+	}
+}
+
+// TestKVCmdsScan: SCAN (MATCH, COUNT, TYPE, redis-cli --scan) returns the
+// keys redis-server returns for the same data, each exactly once, and
+// MEMORY USAGE answers where redis-server does.
+func TestKVCmdsScan(t *testing.T) {
+	e, guest, redis := kvPeers(t)
+	var load []kvCmdCase
+	for i := 0; i < 300; i++ {
+		load = append(load, same("SET", fmt.Sprintf("key:%d", i), "v"))
+	}
+	for i := 0; i < 20; i++ {
+		load = append(load, same("RPUSH", fmt.Sprintf("list:%d", i), "a"),
+			same("SADD", fmt.Sprintf("set:%d", i), "a"),
+			same("HSET", fmt.Sprintf("hash:%d", i), "f", "v"),
+			same("ZADD", fmt.Sprintf("zset:%d", i), "1", "m"))
+	}
+	load = append(load, same("DBSIZE"),
+		same("SCAN", "x"), same("SCAN", "0", "COUNT", "0"), same("SCAN", "0", "COUNT", "x"),
+		same("SCAN", "0", "MATCH"), same("SCAN", "0", "NOSUCH", "1"),
+		same("SELECT", "5"), same("SCAN", "0"), same("SELECT", "0"),
+		same("MEMORY", "USAGE", "nosuch"), same("MEMORY", "USAGE"),
+		same("MEMORY", "USAGE", "key:1", "SAMPLES"), same("MEMORY", "USAGE", "key:1", "SAMPLES", "x"),
+		same("MEMORY", "NOSUCH"))
+	runKVCmdCases(t, guest, redis, load)
+	for _, opts := range [][]string{nil, {"COUNT", "1"}, {"COUNT", "1000"},
+		{"MATCH", "key:1*"}, {"MATCH", "*:1?", "COUNT", "3"}, {"TYPE", "list"},
+		{"TYPE", "zset", "MATCH", "zset:1*"}, {"TYPE", "nosuch"}} {
+		g, r := kvScanAll(t, guest, opts...), kvScanAll(t, redis, opts...)
+		for k, n := range g {
+			if n != 1 || r[k] != 1 {
+				t.Errorf("SCAN %v: key %q came %d times from the guest, %d from redis-server", opts, k, n, r[k])
+			}
+		}
+		for k := range r {
+			if g[k] == 0 {
+				t.Errorf("SCAN %v: key %q missing from the guest", opts, k)
+			}
+		}
+	}
+	// redis-cli --scan lists every key once; DBSIZE agrees.
+	keys := strings.Split(strings.TrimSpace(string(e.cli(t, nil, "--scan"))), "\n")
+	uniq := map[string]bool{}
+	for _, k := range keys {
+		uniq[k] = true
+	}
+	if len(keys) != 380 || len(uniq) != 380 {
+		t.Errorf("redis-cli --scan: %d lines, %d distinct, want 380", len(keys), len(uniq))
+	}
+	if got := string(e.cli(t, nil, "--scan", "--pattern", "set:*")); strings.Count(got, "\n") != 20 {
+		t.Errorf("redis-cli --scan --pattern set:*: %q", got)
+	}
+	// MEMORY USAGE: an integer for every type (redis-server's figure is its
+	// allocator's, so only the kind of reply is compared).
+	for _, k := range []string{"key:1", "list:1", "set:1", "hash:1", "zset:1"} {
+		g, r := guest.do(t, "MEMORY", "USAGE", k), redis.do(t, "MEMORY", "USAGE", k, "SAMPLES", "0")
+		if gv, ok := kvInt(g); !ok || gv < int64(len(k)) {
+			t.Errorf("guest: MEMORY USAGE %s: %q", k, g)
+		}
+		if _, ok := kvInt(r); !ok {
+			t.Errorf("redis-server: MEMORY USAGE %s: %q", k, r)
 		}
 	}
 }

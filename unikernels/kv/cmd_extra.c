@@ -1,6 +1,6 @@
 /*
  * Commands tools need (issue 11): TIME, GETRANGE, SETRANGE, INCRBYFLOAT,
- * OBJECT ENCODING.
+ * OBJECT ENCODING, SCAN, MEMORY USAGE.
  * EXPIREAT and PEXPIREAT share EXPIRE's code in cmd_keys.c.
  */
 #include <stdio.h>
@@ -318,7 +318,176 @@ static void cmd_object(struct client *c, int argc, struct arg *argv)
         reply_null(c);
 }
 
+static uint64_t rev64(uint64_t v)
+{
+    v = ((v >> 1) & 0x5555555555555555ULL) | ((v & 0x5555555555555555ULL) << 1);
+    v = ((v >> 2) & 0x3333333333333333ULL) | ((v & 0x3333333333333333ULL) << 2);
+    v = ((v >> 4) & 0x0F0F0F0F0F0F0F0FULL) | ((v & 0x0F0F0F0F0F0F0F0FULL) << 4);
+    v = ((v >> 8) & 0x00FF00FF00FF00FFULL) | ((v & 0x00FF00FF00FF00FFULL) << 8);
+    v = ((v >> 16) & 0x0000FFFF0000FFFFULL) | ((v & 0x0000FFFF0000FFFFULL) << 16);
+    return (v >> 32) | (v << 32);
+}
+
+/* SCAN cursor [MATCH pattern] [COUNT n] [TYPE type]. The cursor is a bucket
+ * index counted in reversed-bit order, as Redis' dictScan: a full iteration
+ * returns every key present throughout it, even if the table grew or shrank
+ * (a key may then come twice), and each exactly once when nothing changed. */
+static void cmd_scan(struct client *c, int argc, struct arg *argv)
+{
+    unsigned long long cursor = 0;
+    long long count = 10;
+    const struct arg *match = NULL, *type = NULL;
+
+    for (size_t i = 0; i < argv[1].len; i++) {
+        char x = argv[1].p[i];
+        if (x < '0' || x > '9' || cursor > (UINT64_MAX - (x - '0')) / 10) {
+            reply_error(c, "ERR invalid cursor");
+            return;
+        }
+        cursor = cursor * 10 + (x - '0');
+    }
+    if (argv[1].len == 0) {
+        reply_error(c, "ERR invalid cursor");
+        return;
+    }
+    for (int i = 2; i < argc; i += 2) {
+        if (i + 1 >= argc) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        if (arg_is(&argv[i], "count")) {
+            if (arg_ll(c, &argv[i + 1], &count) < 0)
+                return;
+            if (count < 1) {
+                reply_error(c, ERR_SYNTAX);
+                return;
+            }
+        } else if (arg_is(&argv[i], "match")) {
+            match = &argv[i + 1];
+        } else if (arg_is(&argv[i], "type")) {
+            type = &argv[i + 1];
+        } else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+
+    struct dict *d = &cdb(c)->keys;
+    struct dict_entry **found = NULL;
+    size_t nfound = 0, cap = 0;
+    if (d->size) {
+        uint64_t mask = d->size - 1;
+        /* Visit buckets until count keys came or the iteration ended; at
+         * most 10 * count empty buckets per call, as Redis. */
+        long long budget = count * 10;
+        do {
+            for (struct dict_entry *e = d->tab[cursor & mask]; e; e = e->next) {
+                struct obj *o = e->v.ptr;
+                if (o->expire && o->expire <= kv_now)
+                    continue;
+                if (match && !glob_match(match->p, match->len, e->key, e->klen, 0))
+                    continue;
+                if (type && !arg_is(type, obj_type_name(o->type)))
+                    continue;
+                if (nfound == cap) {
+                    size_t ncap = cap ? cap * 2 : 16;
+                    struct dict_entry **n = realloc(found, ncap * sizeof(*n));
+                    if (!n) {
+                        free(found);
+                        reply_error(c, ERR_OOM);
+                        return;
+                    }
+                    found = n;
+                    cap = ncap;
+                }
+                found[nfound++] = e;
+            }
+            cursor |= ~mask;
+            cursor = rev64(rev64(cursor) + 1);
+        } while (cursor && (long long)nfound < count && --budget > 0);
+    } else {
+        cursor = 0;
+    }
+    reply_array(c, 2);
+    char num[24];
+    int n = snprintf(num, sizeof(num), "%llu", cursor);
+    reply_bulk(c, num, n);
+    reply_array(c, nfound);
+    for (size_t i = 0; i < nfound; i++)
+        reply_bulk(c, found[i]->key, found[i]->klen);
+    free(found);
+}
+
+/* MEMORY USAGE key [SAMPLES n]: an estimate of the bytes the key and its
+ * value hold in kv's structures (redis-server's figure counts its own
+ * allocator's sizes, so the numbers differ). */
+static void cmd_memory(struct client *c, int argc, struct arg *argv)
+{
+    if (!arg_is(&argv[1], "usage")) {
+        reply_errorf(c, "ERR unknown subcommand '%.*s'. Try MEMORY HELP.",
+                     (int)(argv[1].len > 128 ? 128 : argv[1].len), argv[1].p);
+        return;
+    }
+    if (argc < 3) {
+        reply_error(c, "ERR wrong number of arguments for 'memory|usage' command");
+        return;
+    }
+    for (int i = 3; i < argc; i += 2) {
+        long long samples;
+        if (!arg_is(&argv[i], "samples") || i + 1 >= argc) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+        if (arg_ll(c, &argv[i + 1], &samples) < 0)
+            return;
+        if (samples < 0) {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    struct dict_entry *ke = db_find(cdb(c), argv[2].p, argv[2].len);
+    if (!ke) {
+        reply_null(c);
+        return;
+    }
+    struct obj *o = ke->v.ptr;
+    size_t n = sizeof(*ke) + ke->klen + 1 + sizeof(*o);
+    struct dict_iter it;
+    struct dict_entry *e;
+    switch (o->type) {
+    case T_STRING:
+        n += sizeof(struct sval) + o->u.str->cap + 1;
+        break;
+    case T_LIST:
+        n += o->u.list.cap * sizeof(struct sval *);
+        for (size_t i = 0; i < o->u.list.len; i++)
+            n += sizeof(struct sval) + list_at(&o->u.list, i)->cap + 1;
+        break;
+    case T_SET:
+    case T_HASH:
+        n += o->u.set.size * sizeof(struct dict_entry *);
+        dict_iter_init(&it, &o->u.set);
+        while ((e = dict_iter_next(&it))) {
+            n += sizeof(*e) + e->klen + 1;
+            if (o->type == T_HASH)
+                n += sizeof(struct sval) + ((struct sval *)e->v.ptr)->cap + 1;
+        }
+        break;
+    case T_ZSET:
+        n += sizeof(struct zset) + o->u.zset->members.size * sizeof(struct dict_entry *);
+        dict_iter_init(&it, &o->u.zset->members);
+        while ((e = dict_iter_next(&it))) {
+            const struct zs_node *x = e->v.ptr;
+            n += sizeof(*e) + e->klen + 1 + sizeof(*x) + x->nlevel * sizeof(x->lv[0]);
+        }
+        break;
+    }
+    reply_int(c, n);
+}
+
 const struct command kv_extra_commands[] = {
+    {"scan", cmd_scan, -2},
+    {"memory", cmd_memory, -2},
     {"object", cmd_object, -2},
     {"time", cmd_time, 1},
     {"getrange", cmd_getrange, 4},
