@@ -451,3 +451,24 @@ func TestKVCmdsScan(t *testing.T) {
 		}
 	}
 }
+
+// TestKVCmdsMulti: MULTI/EXEC/DISCARD queue and run as redis-server's.
+// WATCH is not implemented (kv answers an error), so it is not compared.
+func TestKVCmdsMulti(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		same("EXEC"), same("DISCARD"),
+		same("MULTI"), same("SET", "a", "1"), same("INCR", "a"), same("LPUSH", "a", "x"),
+		same("GET", "a"), same("EXEC"),
+		same("GET", "a"),
+		same("MULTI"), same("MULTI"), same("SET", "b", "1"), same("DISCARD"),
+		same("EXISTS", "b"), same("EXEC"),
+		same("MULTI"), same("SET", "b", "1"), same("NOSUCHCMD", "x"), same("EXEC"),
+		same("EXISTS", "b"),
+		same("MULTI"), same("SET", "b"), same("SET", "b", "2"), same("EXEC"),
+		same("EXISTS", "b"),
+		same("MULTI"), same("EXEC"),
+		same("MULTI"), same("SET", "c", "x y\r\nz"), same("GETRANGE", "c", "0", "-1"),
+		same("SCAN", "0", "MATCH", "c"), same("EXEC"),
+	})
+}

@@ -13,6 +13,9 @@
 
 static struct dict commands;
 
+static cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch;
+static int multi_queue(struct client *c, int argc, struct arg *argv);
+
 /* --- shared helpers ----------------------------------------------------------- */
 
 struct db *cdb(struct client *c)
@@ -129,8 +132,128 @@ static void cmd_command(struct client *c, int argc, struct arg *argv)
     }
 }
 
+/* --- MULTI / EXEC / DISCARD ----------------------------------------------- */
+
+static int multi_put(struct buf *b, const void *p, size_t n)
+{
+    if (b->len + n > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->len + n)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (!q)
+            return -1;
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+/* Copy the request into the client's queue: its arguments point into the
+ * input buffer, which the next read reuses. */
+static int multi_queue(struct client *c, int argc, struct arg *argv)
+{
+    if (multi_put(&c->multiq, &argc, sizeof(argc)) < 0)
+        return -1;
+    for (int i = 0; i < argc; i++)
+        if (multi_put(&c->multiq, &argv[i].len, sizeof(argv[i].len)) < 0 ||
+            multi_put(&c->multiq, argv[i].p, argv[i].len) < 0)
+            return -1;
+    c->multi_n++;
+    return 0;
+}
+
+static void multi_reset(struct client *c)
+{
+    c->multi = 0;
+    c->multi_n = 0;
+    c->multiq.len = 0;
+}
+
+static void cmd_multi(struct client *c, int argc, struct arg *argv)
+{
+    if (c->multi) {
+        reply_error(c, "ERR MULTI calls can not be nested");
+        return;
+    }
+    c->multi = 1;
+    reply_ok(c);
+}
+
+static void cmd_discard(struct client *c, int argc, struct arg *argv)
+{
+    if (!c->multi) {
+        reply_error(c, "ERR DISCARD without MULTI");
+        return;
+    }
+    multi_reset(c);
+    reply_ok(c);
+}
+
+/* WATCH is not implemented: optimistic locking needs per-key versions. */
+static void cmd_watch(struct client *c, int argc, struct arg *argv)
+{
+    if (c->multi)
+        reply_error(c, "ERR WATCH inside MULTI is not allowed");
+    else
+        reply_error(c, "ERR WATCH is not supported by kv");
+}
+
+static void cmd_exec(struct client *c, int argc, struct arg *argv)
+{
+    if (!c->multi) {
+        reply_error(c, "ERR EXEC without MULTI");
+        return;
+    }
+    if (c->multi == 2) {
+        multi_reset(c);
+        reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
+        return;
+    }
+    /* Take the queue: the commands run outside MULTI. */
+    struct buf q = c->multiq;
+    size_t n = c->multi_n;
+    c->multiq = (struct buf){0};
+    multi_reset(c);
+    reply_array(c, n);
+    size_t off = 0;
+    struct arg *av = NULL;
+    int avcap = 0;
+    for (size_t i = 0; i < n; i++) {
+        int ac;
+        memcpy(&ac, q.p + off, sizeof(ac));
+        off += sizeof(ac);
+        if (ac > avcap) {
+            struct arg *na = realloc(av, ac * sizeof(*av));
+            if (!na) {
+                /* The array is promised: answer the rest with errors. */
+                for (; i < n; i++)
+                    reply_error(c, ERR_OOM);
+                break;
+            }
+            av = na;
+            avcap = ac;
+        }
+        for (int j = 0; j < ac; j++) {
+            memcpy(&av[j].len, q.p + off, sizeof(av[j].len));
+            off += sizeof(av[j].len);
+            av[j].p = q.p + off;
+            off += av[j].len;
+        }
+        cmd_dispatch(c, ac, av);
+    }
+    free(av);
+    free(q.p);
+}
+
 static const struct command kv_commands[] = {
     {"command", cmd_command, -1},
+    {"multi", cmd_multi, 1},
+    {"exec", cmd_exec, 1},
+    {"discard", cmd_discard, 1},
+    {"watch", cmd_watch, -2},
     {NULL, NULL, 0},
 };
 
@@ -227,10 +350,24 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
     }
     if (!k) {
         unknown_command(c, argc, argv);
+        if (c->multi)
+            c->multi = 2;
         return;
     }
     if ((k->arity > 0 && argc != k->arity) || argc < -k->arity) {
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", k->name);
+        if (c->multi)
+            c->multi = 2;
+        return;
+    }
+    if (c->multi && k->fn != cmd_exec && k->fn != cmd_discard &&
+        k->fn != cmd_multi && k->fn != cmd_watch) {
+        if (multi_queue(c, argc, argv) < 0) {
+            c->multi = 2;
+            reply_error(c, ERR_OOM);
+        } else {
+            reply_status(c, "QUEUED");
+        }
         return;
     }
     if (over_maxmemory(k)) {

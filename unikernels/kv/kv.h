@@ -227,6 +227,12 @@ struct client {
     struct arg *argv;       /* argument offsets while parsing, pointers after */
     size_t argcap;
     struct sval *name;
+    /* MULTI: 1 queuing, 2 queuing after an error (EXEC aborts); the queued
+     * commands serialized in multiq (cmd.c): argc, then each length and
+     * its bytes. */
+    int multi;
+    size_t multi_n;
+    struct buf multiq;
     uint64_t created_ms;
     uint64_t last_ms;       /* last input, for the timeout option */
     struct client *prev, *next;     /* kv_client_list */

@@ -205,6 +205,7 @@ static void on_closed(struct conn *conn)
     free(c->scratch.p);
     free(c->argv);
     free(c->name);
+    free(c->multiq.p);
     free(c);
     conn_set_data(conn, NULL);
     kv_clients--;
