@@ -1,19 +1,11 @@
 #!/usr/bin/env bash
-# What the HAP lab needs besides the build's packages: qemu, busybox,
-# runc (Debian packages, installed), and Debian's linux-image-amd64
+# What the HAP lab needs besides the build's packages: the Debian
+# packages in hap/lab/packages.txt (installed), and Debian's linux-image-amd64
 # (downloaded and unpacked into DIR/kernel, not installed: the VM boots
 # it). Safe to run again.
 set -euo pipefail
 DIR=$1
-pkgs=(qemu-system-x86 busybox-static runc genisoimage redis-server redis-tools nginx-light curl iproute2)
-missing=()
-for p in "${pkgs[@]}"; do
-	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-	apt-get update -q
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
-fi
+bash "$(dirname "$0")/../../scripts/apt-install.sh" "$(dirname "$0")/packages.txt" redis-server nginx
 # The meta package names the current image package.
 img=$(apt-cache depends linux-image-amd64 | awk '/Depends: linux-image-/ { print $2; exit }')
 [ -n "$img" ] || { echo "hap-lab: no linux-image package behind linux-image-amd64" >&2; exit 1; }
