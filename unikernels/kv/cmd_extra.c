@@ -19,18 +19,6 @@ static void cmd_time(struct client *c, int argc, struct arg *argv)
     reply_bulk_ll(c, tv.tv_usec);
 }
 
-/* The string at key for a read: 0 with *o (maybe NULL), -1 after WRONGTYPE. */
-static int string_at(struct client *c, const struct arg *key, struct obj **o)
-{
-    int wrong;
-    *o = lookup_typed(c, key, T_STRING, &wrong);
-    if (wrong) {
-        reply_wrongtype(c);
-        return -1;
-    }
-    return 0;
-}
-
 /* GETRANGE key start end: Redis 7.0's clamping, inclusive end. */
 static void cmd_getrange(struct client *c, int argc, struct arg *argv)
 {
@@ -38,7 +26,7 @@ static void cmd_getrange(struct client *c, int argc, struct arg *argv)
     struct obj *o;
     if (arg_ll(c, &argv[2], &start) < 0 || arg_ll(c, &argv[3], &end) < 0)
         return;
-    if (string_at(c, &argv[1], &o) < 0)
+    if (get_string(c, &argv[1], &o) < 0)
         return;
     long long len = o ? (long long)o->u.str->len : 0;
     if (start < 0 && end < 0 && start > end) {
@@ -76,7 +64,7 @@ static void cmd_setrange(struct client *c, int argc, struct arg *argv)
         reply_error(c, "ERR offset is out of range");
         return;
     }
-    if (string_at(c, &argv[1], &o) < 0)
+    if (get_string(c, &argv[1], &o) < 0)
         return;
     size_t vlen = argv[3].len;
     if (vlen == 0) {
@@ -219,7 +207,7 @@ static void cmd_incrbyfloat(struct client *c, int argc, struct arg *argv)
 {
     long double v = 0, incr;
     struct obj *o;
-    if (string_at(c, &argv[1], &o) < 0)
+    if (get_string(c, &argv[1], &o) < 0)
         return;
     if (o && str2ld(o->u.str->d, o->u.str->len, &v) < 0) {
         reply_error(c, ERR_NOTFLOAT);

@@ -39,8 +39,7 @@ static int set_string(struct client *c, const struct arg *key, const struct arg 
     return 0;
 }
 
-/* The string at key: 0 with *o (maybe NULL), or -1 after a WRONGTYPE reply. */
-static int get_string(struct client *c, const struct arg *key, struct obj **o)
+int get_string(struct client *c, const struct arg *key, struct obj **o)
 {
     int wrong;
     *o = lookup_typed(c, key, T_STRING, &wrong);
@@ -130,17 +129,9 @@ static void cmd_set(struct client *c, int argc, struct arg *argv)
         free(prev);
         return;
     }
-    if (past) {
+    if (past)
         db_delete(cdb(c), argv[1].p, argv[1].len);
-        if (get) {
-            if (prev)
-                reply_bulk(c, prev->d, prev->len);
-            else
-                reply_null(c);
-        } else {
-            reply_ok(c);
-        }
-    } else if (set_string(c, &argv[1], &argv[2], expire, keep) < 0) {
+    if (!past && set_string(c, &argv[1], &argv[2], expire, keep) < 0) {
         reply_error(c, ERR_OOM);
     } else if (get) {
         if (prev)

@@ -301,6 +301,8 @@ struct obj *lookup_typed(struct client *c, const struct arg *key,
 struct obj *lookup_or_create(struct client *c, const struct arg *key,
                              enum obj_type t);
 void reply_wrongtype(struct client *c);
+/* The string at key: 0 with *o (maybe NULL), or -1 after a WRONGTYPE reply. */
+int get_string(struct client *c, const struct arg *key, struct obj **o);
 
 /* Shared free function for hash-field values. */
 void free_sval_entry(struct dict_entry *e);
