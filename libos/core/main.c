@@ -7,6 +7,7 @@
 #include <solo5.h>
 #include <libos/libos.h>
 #include <libos/heap.h>
+#include <libos/hex.h>
 #include "libos_priv.h"
 
 /* solo5's initial stack grows down from heap_start + heap_size: keep
@@ -30,17 +31,6 @@ char *getenv(const char *name)
     return NULL;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int bad_option(const char *opt, const char *want);
 
 /* Takes NAME=VALUE with %XX escapes into the environment. */
@@ -51,8 +41,8 @@ static int env_option(char *kv)
     if (strchr(kv, '=') == NULL || kv[0] == '=')
         return bad_option(kv - 6, "--env=NAME=VALUE");
     for (char *in = kv; *in; in++) {
-        if (*in == '%' && hexval(in[1]) >= 0 && hexval(in[2]) >= 0) {
-            *out++ = (char)(hexval(in[1]) << 4 | hexval(in[2]));
+        if (*in == '%' && libos_hexval(in[1]) >= 0 && libos_hexval(in[2]) >= 0) {
+            *out++ = (char)(libos_hexval(in[1]) << 4 | libos_hexval(in[2]));
             in += 2;
         } else {
             *out++ = *in;

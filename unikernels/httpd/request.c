@@ -6,6 +6,7 @@
  */
 #include <string.h>
 #include <strings.h>
+#include <libos/hex.h>
 
 #include "httpd.h"
 
@@ -16,17 +17,6 @@ static int is_tchar(unsigned char c)
             (c >= '0' && c <= '9'))
         return 1;
     return c != 0 && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int hexval(unsigned char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
 }
 
 /* Length of the line at p (up to end) without its terminator, and where
@@ -72,8 +62,8 @@ static int decode_path(const char *t, size_t n, char *out)
     for (size_t i = 0; i < n && t[i] != '?' && t[i] != '#'; i++) {
         unsigned char c = t[i];
         if (c == '%') {
-            int hi = i + 2 < n ? hexval(t[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(t[i + 2]) : -1;
+            int hi = i + 2 < n ? libos_hexval(t[i + 1]) : -1;
+            int lo = i + 2 < n ? libos_hexval(t[i + 2]) : -1;
             if (hi < 0 || lo < 0)
                 return -400;
             c = hi << 4 | lo;

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include <libos/net.h>
+#include <libos/hex.h>
 
 #include "kv.h"
 
@@ -87,17 +88,6 @@ static long line_len(const char *buf, size_t off, size_t len)
     return cr - (buf + off);
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static int is_space(char c)
 {
     return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
@@ -129,8 +119,8 @@ static long split_inline(struct client *c, const char *p, size_t n)
                 if (i == n)
                     return -1;
                 if (p[i] == '\\' && i + 3 < n && p[i + 1] == 'x' &&
-                    hexval(p[i + 2]) >= 0 && hexval(p[i + 3]) >= 0) {
-                    *out++ = hexval(p[i + 2]) * 16 + hexval(p[i + 3]);
+                    libos_hexval(p[i + 2]) >= 0 && libos_hexval(p[i + 3]) >= 0) {
+                    *out++ = libos_hexval(p[i + 2]) * 16 + libos_hexval(p[i + 3]);
                     i += 3;
                 } else if (p[i] == '\\' && i + 1 < n) {
                     char e = p[++i];
