@@ -22,6 +22,18 @@ long kv_maxclients = 10000, kv_timeout;
 struct client *kv_client_list;
 uint64_t kv_total_cmds, kv_start_ms, kv_now;
 struct db kv_dbs[KV_DBS];
+size_t kv_maxmemory;
+int kv_policy;
+
+int kv_policy_parse(const struct arg *a)
+{
+    return 0;
+}
+
+int kv_mem_value(const struct arg *a, unsigned long long *out)
+{
+    return 0;
+}
 
 void kv_clock(void)
 {

@@ -5,7 +5,11 @@
  * while keys with a TTL exist.
  *
  * Usage (after libos' own options): kv [--port=N] [--tcp-keepalive=SECONDS]
+ *     [--maxmemory=BYTES] [--maxmemory-policy=noeviction|allkeys-lru|allkeys-random]
+ * (maxmemory takes redis-server's units: 100mb, 1gb; 0, the default, is
+ * the heap less a reserve, see cmd.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +34,12 @@
 
 static uint64_t next_id;
 
+static void fmt_addr(char out[24], const struct conn_addr *a)
+{
+    snprintf(out, 24, "%u.%u.%u.%u:%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3],
+             a->port);
+}
+
 static struct client *client_new(struct conn *conn)
 {
     struct client *c = calloc(1, sizeof(*c));
@@ -40,6 +50,14 @@ static struct client *client_new(struct conn *conn)
     c->ps.argc = -1;
     c->ps.bulklen = -1;
     c->created_ms = c->last_ms = kv_now;
+    struct conn_addr local, peer;
+    if (conn_addrs(conn, &local, &peer) == 0) {
+        fmt_addr(c->addr, &peer);
+        fmt_addr(c->laddr, &local);
+    } else {
+        strcpy(c->addr, "?");
+        strcpy(c->laddr, "?");
+    }
     c->next = kv_client_list;
     if (c->next)
         c->next->prev = c;
@@ -281,8 +299,28 @@ int main(int argc, char **argv)
                 return 2;
             }
             continue;
+        } else if (strncmp(a, "--maxmemory=", 12) == 0) {
+            struct arg v = {a + 12, strlen(a + 12)};
+            unsigned long long bytes;
+            if (!kv_mem_value(&v, &bytes)) {
+                libos_log("kv: bad %s (bytes, or with a unit: 100mb, 1gb)\n", a);
+                return 2;
+            }
+            kv_maxmemory = bytes;
+            continue;
+        } else if (strncmp(a, "--maxmemory-policy=", 19) == 0) {
+            struct arg v = {a + 19, strlen(a + 19)};
+            int p = kv_policy_parse(&v);
+            if (p < 0) {
+                libos_log("kv: bad %s (noeviction, allkeys-lru or allkeys-random)\n", a);
+                return 2;
+            }
+            kv_policy = p;
+            continue;
         } else {
-            libos_log("kv: unknown argument %s (usage: kv [--port=N] [--tcp-keepalive=SECONDS])\n", a);
+            libos_log("kv: unknown argument %s (usage: kv [--port=N] "
+                      "[--tcp-keepalive=SECONDS] [--maxmemory=BYTES] "
+                      "[--maxmemory-policy=POLICY])\n", a);
             return 2;
         }
         if (port <= 0 || port > 65535) {

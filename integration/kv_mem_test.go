@@ -1,0 +1,197 @@
+package integration
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/runnc/runnc/integration/testnet"
+)
+
+// kv's memory behaviour next to redis-server's (issue 11): the
+// keyspace statistics and CLIENT LIST, maxmemory-policy allkeys-lru, and
+// -OOM on every path that needs memory. Long runs are in
+// hostile_long_test.go.
+
+// kvInfoField reads one numeric field of INFO from a peer.
+func kvInfoField(tb testing.TB, p *kvPeer, section, field string) int64 {
+	tb.Helper()
+	info := string(p.do(tb, "INFO", section))
+	m := regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(field) + `:(\d+)\r$`).FindStringSubmatch(info)
+	if m == nil {
+		tb.Fatalf("%s: INFO %s has no %s:\n%s", p.name, section, field, info)
+	}
+	v, _ := strconv.ParseInt(m[1], 10, 64)
+	return v
+}
+
+// keyspace_hits and keyspace_misses count the lookups of read commands
+// exactly as redis-server does; CLIENT LIST names every client with its
+// real address and the server's.
+func TestKVMemStats(t *testing.T) {
+	e, guest, redis := kvPeers(t)
+	for _, p := range []*kvPeer{guest, redis} {
+		p.do(t, "CONFIG", "RESETSTAT")
+		for _, args := range [][]string{
+			{"SET", "a", "1"}, {"RPUSH", "l", "x", "y"}, {"HSET", "h", "f", "v"},
+			{"GET", "a"}, {"GET", "nope"}, {"MGET", "a", "nope", "a"},
+			{"EXISTS", "a", "nope"}, {"LRANGE", "l", "0", "-1"}, {"LRANGE", "nol", "0", "-1"},
+			{"HGET", "h", "f"}, {"HGET", "noh", "f"}, {"STRLEN", "a"}, {"TYPE", "nope"},
+			{"INCR", "n"}, {"SET", "a", "2"}, {"DEL", "nope"}, {"LLEN", "l"},
+		} {
+			p.do(t, args...)
+		}
+	}
+	for _, f := range []string{"keyspace_hits", "keyspace_misses"} {
+		g, r := kvInfoField(t, guest, "stats", f), kvInfoField(t, redis, "stats", f)
+		if g != r || g == 0 {
+			t.Errorf("%s: guest %d, redis-server %d", f, g, r)
+		}
+	}
+
+	for _, p := range []*kvPeer{guest, redis} {
+		server := p.c.RemoteAddr().String()
+		other, err := e.net.Dial("tcp", server, 5*time.Second)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer other.Close()
+		kvExchange(t, other, kvBulk("CLIENT", "SETNAME", "other"), "+OK\r\n")
+		list := string(p.do(t, "CLIENT", "LIST"))
+		for _, c := range []net.Conn{p.c, other} {
+			want := fmt.Sprintf(" addr=%s laddr=%s ", c.LocalAddr(), server)
+			if !strings.Contains(list, want) {
+				t.Errorf("%s: CLIENT LIST lacks %q:\n%s", p.name, want, list)
+			}
+		}
+		if !regexp.MustCompile(` name=other .* cmd=client\|setname `).MatchString(list) {
+			t.Errorf("%s: CLIENT LIST lacks the other client's name and command:\n%s", p.name, list)
+		}
+		info := string(p.do(t, "CLIENT", "INFO"))
+		if want := fmt.Sprintf(" addr=%s ", p.c.LocalAddr()); !strings.Contains(info, want) || strings.Contains(info, "name=other") {
+			t.Errorf("%s: CLIENT INFO: %q, want only the caller", p.name, info)
+		}
+	}
+}
+
+// kvFillLRU SETs cold:N (10-byte values) in batches of 5000 and reads the
+// hot keys back after each batch, so they stay the most recently used;
+// it returns the first reply that was not +OK.
+func kvFillLRU(tb testing.TB, c net.Conn, cold, hot int) string {
+	tb.Helper()
+	br := bufio.NewReader(c)
+	const batch = 5000
+	for done := 0; done < cold; done += batch {
+		var req strings.Builder
+		for i := 0; i < batch; i++ {
+			req.WriteString(kvBulk("SET", fmt.Sprintf("cold:%d", done+i), "vvvvvvvvvv"))
+		}
+		for i := 0; i < hot; i++ {
+			req.WriteString(kvBulk("GET", fmt.Sprintf("hot:%d", i)))
+		}
+		c.SetDeadline(time.Now().Add(60 * time.Second))
+		if _, err := io.WriteString(c, req.String()); err != nil {
+			tb.Fatalf("fill: %v", err)
+		}
+		for i := 0; i < batch+hot; i++ {
+			reply, err := kvReadReply(br)
+			if err != nil {
+				tb.Fatalf("fill: reply %d: %v (the connection dropped)", done+i, err)
+			}
+			if i < batch && string(reply) != "+OK\r\n" {
+				return string(reply)
+			}
+		}
+	}
+	return ""
+}
+
+// maxmemory-policy allkeys-lru: with memory full, writes keep succeeding
+// while the least recently used keys go (evicted_keys counts them), and
+// keys in use survive, as on redis-server with the same maxmemory.
+// noeviction, the default, then refuses writes again.
+func TestKVMemLRU(t *testing.T) {
+	testnet.NeedRoot(t)
+	spt := testnet.BuildOutput(t, "build/unikernels/kv/kv.spt")
+	testnet.BuildOutput(t, "build/bin/runnc-spt")
+	n, _ := testnet.StartService(t, "rm1", []string{"--mem=32"}, spt, "", 6379,
+		"--maxmemory=16mb", "--maxmemory-policy=allkeys-lru")
+	startRedisServer(t, n)
+	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+	const hot, cold = 1000, 300000
+	for _, s := range []struct{ name, addr string }{
+		{"redis-server", net.JoinHostPort(n.HostIP, "6379")},
+		{"guest", net.JoinHostPort(n.GuestIP, "6379")},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			c, err := n.Dial("tcp", s.addr, 5*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			p := &kvPeer{name: s.name, c: c, r: bufio.NewReader(c)}
+			if s.name == "redis-server" {
+				p.do(t, "CONFIG", "SET", "maxmemory", "16mb", "maxmemory-policy", "allkeys-lru")
+			}
+			if got := string(p.do(t, "CONFIG", "GET", "maxmemory-policy")); got != "*2\r\n$16\r\nmaxmemory-policy\r\n$11\r\nallkeys-lru\r\n" {
+				t.Errorf("CONFIG GET maxmemory-policy: %q", got)
+			}
+			for i := 0; i < hot; i++ {
+				p.do(t, "SET", fmt.Sprintf("hot:%d", i), "hhhhhhhhhh")
+			}
+			p.do(t, "CONFIG", "RESETSTAT")
+			if refusal := kvFillLRU(t, c, cold, hot); refusal != "" {
+				t.Fatalf("a write with allkeys-lru at maxmemory: %q", refusal)
+			}
+			evicted := kvInfoField(t, p, "stats", "evicted_keys")
+			used := kvInfoField(t, p, "memory", "used_memory")
+			keys, _ := kvInt(p.do(t, "DBSIZE"))
+			hotLeft, kept := 0, ""
+			for i := 0; i < hot; i++ {
+				if k := fmt.Sprintf("hot:%d", i); string(p.do(t, "EXISTS", k)) == ":1\r\n" {
+					hotLeft++
+					kept = k
+				}
+			}
+			t.Logf("%s: %d keys, %d evicted, used_memory %d, %d of %d hot keys left",
+				s.name, keys, evicted, used, hotLeft, hot)
+			// INFO's own replies may evict a few more (redis-server too).
+			if evicted == 0 || keys+evicted > cold+hot || keys+evicted < (cold+hot)*99/100 {
+				t.Errorf("%d keys and %d evicted after %d writes", keys, evicted, cold+hot)
+			}
+			if used > (16<<20)*101/100 {
+				t.Errorf("used_memory %d above maxmemory 16mb", used)
+			}
+			// redis-server's clock ticks in seconds, so keys used within
+			// the same second tie: it keeps about 95%; evicting at random
+			// would keep about a third (the share of keys that fit).
+			if hotLeft < hot*80/100 {
+				t.Errorf("%d of %d keys in use survived the eviction", hotLeft, hot)
+			}
+			// Reads and deletes go on; noeviction refuses writes again.
+			p.do(t, "CONFIG", "SET", "maxmemory-policy", "noeviction")
+			if _, refusal := kvFill(t, c, "more", 2000000); refusal != oom {
+				t.Errorf("noeviction at the limit: %q, want %q", refusal, oom)
+			}
+			if got := string(p.do(t, "GET", kept)); kept != "" && got != "$10\r\nhhhhhhhhhh\r\n" {
+				t.Errorf("GET %s when full: %q", kept, got)
+			}
+			p.do(t, "FLUSHALL")
+			if got := string(p.do(t, "CONFIG", "SET", "maxmemory-policy", "volatile-lfu")); s.name == "guest" &&
+				!strings.HasPrefix(got, "-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy')") {
+				t.Errorf("CONFIG SET maxmemory-policy volatile-lfu: %q, want an error", got)
+			}
+			if got := string(p.do(t, "CONFIG", "SET", "maxmemory-policy", "bogus")); !strings.HasPrefix(got,
+				"-ERR CONFIG SET failed (possibly related to argument 'maxmemory-policy') - argument(s) must be one of the following:") {
+				t.Errorf("CONFIG SET maxmemory-policy bogus: %q", got)
+			}
+			p.do(t, "CONFIG", "SET", "maxmemory-policy", "allkeys-lru")
+		})
+	}
+}
