@@ -195,3 +195,146 @@ func TestKVMemLRU(t *testing.T) {
 		})
 	}
 }
+
+// kvAnswer sends one request and reads its reply with a generous limit,
+// failing the test if the connection drops instead.
+func kvAnswer(tb testing.TB, p *kvPeer, req string) string {
+	tb.Helper()
+	p.c.SetDeadline(time.Now().Add(2 * time.Minute))
+	if _, err := io.WriteString(p.c, req); err != nil {
+		tb.Fatalf("%s: write: %v", p.name, err)
+	}
+	got, err := kvReadReply(p.r)
+	if err != nil {
+		tb.Fatalf("%s: no answer (%v) after %.60q: the connection dropped", p.name, err, req)
+	}
+	return string(got)
+}
+
+// Every path that needs memory answers -OOM (or the data) at --mem=32,
+// never a silent close, next to redis-server with maxmemory 24mb: big
+// values, a list grown until full, and LRANGE of a 10 MB list (streamed
+// as the client reads it). After each case the server still answers
+// PING and as many small keys fit as before.
+func TestKVMemPaths(t *testing.T) {
+	e := startKV(t, "--mem=32")
+	startRedisServer(t, e.net)
+	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+	for _, s := range []struct{ name, addr string }{
+		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379")},
+		{"guest", e.addr},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			// Each case on its own connection: redis-server keeps a
+			// client's grown query buffer until the client goes.
+			var p *kvPeer
+			dial := func() {
+				if p != nil {
+					p.c.Close()
+				}
+				c := dialFor(t, e.net, s.addr, 5*time.Minute)
+				p = &kvPeer{name: s.name, c: c, r: bufio.NewReader(c)}
+			}
+			dial()
+			p.do(t, "FLUSHALL")
+			if s.name == "redis-server" {
+				p.do(t, "CONFIG", "SET", "maxmemory", "24mb")
+			}
+			capacity := func(what string) int {
+				dial()
+				p.do(t, "FLUSHALL")
+				n, refusal := kvFill(t, p.c, "small", 2000000)
+				if refusal != oom {
+					t.Fatalf("%s: small keys: %d, then %q", what, n, refusal)
+				}
+				p.c.Close()
+				dial()
+				p.do(t, "FLUSHALL")
+				if got := kvAnswer(t, p, "PING\r\n"); got != "+PONG\r\n" {
+					t.Fatalf("%s: PING: %q", what, got)
+				}
+				return n
+			}
+			first := capacity("before")
+			same := func(what string) {
+				if n := capacity("after " + what); n < first*99/100 || n > first*101/100 {
+					t.Errorf("after %s: %d small keys fit, before %d", what, n, first)
+				}
+			}
+
+			// Big values until full.
+			big := strings.Repeat("b", 4<<20)
+			var stored int
+			for i := 0; ; i++ {
+				got := kvAnswer(t, p, kvBulk("SET", fmt.Sprintf("big:%d", i), big))
+				if got == oom {
+					break
+				}
+				if got != "+OK\r\n" || i > 100 {
+					t.Fatalf("SET of 4 MB value %d: %q", i, got)
+				}
+				stored++
+			}
+			t.Logf("%s: %d values of 4 MB, then -OOM", s.name, stored)
+			if got := kvAnswer(t, p, kvBulk("STRLEN", "big:0")); got != fmt.Sprintf(":%d\r\n", len(big)) {
+				t.Errorf("STRLEN big:0 when full: %q", got)
+			}
+			// A value larger than the whole memory: refused, not stored.
+			huge := kvAnswer(t, p, kvBulk("SET", "huge", strings.Repeat("h", 40<<20)))
+			if huge != oom {
+				t.Errorf("SET of 40 MB: %q, want %q", huge, oom)
+			}
+			same("big values")
+
+			// One list grown until full.
+			var elems []string
+			for i := 0; i < 1000; i++ {
+				elems = append(elems, fmt.Sprintf("%0100d", i))
+			}
+			push := kvBulk(append([]string{"RPUSH", "list"}, elems...)...)
+			var pushed int
+			for {
+				got := kvAnswer(t, p, push)
+				if got == oom {
+					break
+				}
+				if !strings.HasPrefix(got, ":") {
+					t.Fatalf("RPUSH after %d elements: %q", pushed, got)
+				}
+				pushed += len(elems)
+			}
+			t.Logf("%s: a list of %d elements, then -OOM", s.name, pushed)
+			if got := kvAnswer(t, p, kvBulk("LLEN", "list")); got != fmt.Sprintf(":%d\r\n", pushed) {
+				t.Errorf("LLEN when full: %q, want %d", got, pushed)
+			}
+			same("list growth")
+
+			// LRANGE of a 10 MB list: the data, and the server goes on.
+			for i := 0; i < 100; i++ {
+				if got := kvAnswer(t, p, push); got != fmt.Sprintf(":%d\r\n", (i+1)*len(elems)) {
+					t.Fatalf("RPUSH for the 10 MB list: %q", got)
+				}
+			}
+			for round := 0; round < 2; round++ {
+				got := kvAnswer(t, p, kvBulk("LRANGE", "list", "0", "-1"))
+				want := fmt.Sprintf("*%d\r\n", 100*len(elems))
+				if !strings.HasPrefix(got, want) || len(got) != len(want)+100*len(elems)*(100+2+6) ||
+					!strings.HasSuffix(got, "$100\r\n"+elems[len(elems)-1]+"\r\n") {
+					t.Fatalf("LRANGE of the 10 MB list: %d bytes: %.60q", len(got), got)
+				}
+			}
+			// Pipelined behind it, in order.
+			got := kvAnswer(t, p, kvBulk("LRANGE", "list", "0", "-1")+kvBulk("LLEN", "list")+"PING\r\n")
+			if !strings.HasPrefix(got, "*100000\r\n") {
+				t.Fatalf("LRANGE pipelined: %.60q", got)
+			}
+			if got := kvAnswer(t, p, ""); got != ":100000\r\n" {
+				t.Errorf("LLEN behind LRANGE: %q", got)
+			}
+			if got := kvAnswer(t, p, ""); got != "+PONG\r\n" {
+				t.Errorf("PING behind LRANGE: %q", got)
+			}
+			same("LRANGE")
+		})
+	}
+}

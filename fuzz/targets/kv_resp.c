@@ -35,6 +35,18 @@ int kv_mem_value(const struct arg *a, unsigned long long *out)
     return 0;
 }
 
+/* The stand-in commands never stream. */
+int stream_more(struct client *c)
+{
+    CHECK(0);
+    return 0;
+}
+
+void stream_drop(struct client *c)
+{
+    CHECK(0);
+}
+
 void kv_clock(void)
 {
     kv_now = libos_now_ms();
@@ -55,6 +67,12 @@ void db_sweep(struct db *db, size_t max_buckets)
 size_t libos_heap_size(void)
 {
     return 64u << 20;
+}
+
+/* Half full: a request of a few MiB is dropped and answered -OOM. */
+size_t libos_heap_used(void)
+{
+    return 32u << 20;
 }
 
 static size_t received;

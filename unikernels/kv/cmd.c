@@ -379,6 +379,10 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
         return;
     }
     kv_note_cmd(c, k, cls, argc, argv);
+    if (kv_streams && !(cls & KV_CMD_NOWRITE))
+        stream_settle_cmd(k, argc, argv);
+    kv_dispatch_depth++;
     k->fn(c, argc, argv);
+    kv_dispatch_depth--;
     kv_cmd_reading = 0;
 }

@@ -130,6 +130,8 @@ void free_sval_entry(struct dict_entry *e)
 
 void obj_free(struct obj *o)
 {
+    if (kv_streams)
+        stream_settle_obj(o);
     switch (o->type) {
     case T_STRING:
         free(o->u.str);

@@ -213,6 +213,10 @@ struct parse {
     long bulklen;           /* -1: next bulk header not read yet */
     size_t off;             /* bytes of the request consumed so far */
     int inline_req;
+    /* A request too large to hold is read and dropped, then answered
+     * -OOM: skip is what is left of the bulk string being dropped. */
+    int discard;
+    size_t skip;
 };
 
 struct client {
@@ -236,6 +240,7 @@ struct client {
     struct buf multiq;
     uint64_t created_ms;
     uint64_t last_ms;       /* last input, for the timeout option */
+    struct stream *stream;  /* a reply still being produced (stream.c) */
     const char *last_cmd;   /* for CLIENT LIST: the name, and a */
     char last_sub[16];      /* subcommand's ("client|list") */
     char addr[24], laddr[24];   /* "ip:port" of the peer and of kv */
@@ -360,6 +365,27 @@ int kv_cmd_class(const struct command *k);
 /* Remember the command a client runs, for CLIENT LIST. */
 void kv_note_cmd(struct client *c, const struct command *k, int cls, int argc,
                  const struct arg *argv);
+
+/* --- replies streamed as the client reads them (stream.c) ----------------- */
+
+#define STREAM_MIN_ELEMENTS 1024
+#define STREAM_MIN_BYTES (256 * 1024)
+/* Streams running, and how deep cmd_dispatch() is (EXEC runs commands). */
+extern size_t kv_streams;
+extern int kv_dispatch_depth;
+/* Send the n elements of list o from index from (after the array header)
+ * or string o whole, as the client reads; 0 if the caller must reply
+ * itself (too small, or inside EXEC). */
+int stream_list(struct client *c, struct obj *o, const struct arg *key,
+                size_t from, size_t n);
+int stream_string(struct client *c, struct obj *o, const struct arg *key);
+/* main.c, when the client can take more: 1 while the stream goes on. */
+int stream_more(struct client *c);
+/* The client is gone. */
+void stream_drop(struct client *c);
+/* Finish the streams that read o, or that a command may change. */
+void stream_settle_obj(const struct obj *o);
+void stream_settle_cmd(const struct command *k, int argc, const struct arg *argv);
 
 /* --- util.c ---------------------------------------------------------------- */
 

@@ -122,19 +122,12 @@ static int in_append(struct client *c, const char *p, size_t len)
     return 0;
 }
 
-static void on_received(struct conn *conn, const char *data, size_t len)
+/* Run the requests in c->in and data (in that order) and keep what is
+ * left of a partial request. Stops after a command whose reply streams
+ * (stream.c): the requests behind it wait, in c->in, until it is sent. */
+static void serve(struct client *c, const char *data, size_t len)
 {
-    struct client *c = conn_data(conn);
-    if (c == &refused)
-        return;
-    if (!c && !(c = client_new(conn))) {
-        conn_close(conn);
-        return;
-    }
-    if (c->closing)
-        return;
-    kv_clock();
-    c->last_ms = kv_now;
+    struct conn *conn = c->conn;
 
     /* Parse straight from the segment unless a request is already partly
      * buffered; only an incomplete tail gets copied. */
@@ -142,7 +135,7 @@ static void on_received(struct conn *conn, const char *data, size_t len)
     size_t blen = len, pos = 0;
     int copied = c->in.len > 0;
     if (copied) {
-        if (in_append(c, data, len) < 0) {
+        if (len && in_append(c, data, len) < 0) {
             c->closing = 1;
             conn_close(conn);
             return;
@@ -150,7 +143,7 @@ static void on_received(struct conn *conn, const char *data, size_t len)
         buf = c->in.p;
         blen = c->in.len;
     }
-    while (pos < blen && !c->closing) {
+    while (pos < blen && !c->closing && !c->stream) {
         long argc;
         char err[PROTO_ERR_MAX];
         long n = resp_parse(c, buf + pos, blen - pos, &argc, err);
@@ -188,18 +181,51 @@ static void on_received(struct conn *conn, const char *data, size_t len)
         c->in.p = NULL;
         c->in.cap = 0;
     }
-    if (!c->paused && conn_pending(conn) > PAUSE_AT) {
+    if (!c->paused && (c->stream || conn_pending(conn) > PAUSE_AT)) {
         c->paused = 1;
         conn_pause(conn);
     }
 }
 
-static void on_writable(struct conn *conn)
+static void on_received(struct conn *conn, const char *data, size_t len)
 {
     struct client *c = conn_data(conn);
     if (c == &refused)
         return;
-    if (c && c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
+    if (!c && !(c = client_new(conn))) {
+        conn_close(conn);
+        return;
+    }
+    if (c->closing)
+        return;
+    kv_clock();
+    c->last_ms = kv_now;
+    if (c->stream) {
+        /* Replies wait for the stream: keep the requests for later. */
+        if (in_append(c, data, len) < 0) {
+            c->closing = 1;
+            conn_close(conn);
+        }
+        return;
+    }
+    serve(c, data, len);
+}
+
+static void on_writable(struct conn *conn)
+{
+    struct client *c = conn_data(conn);
+    if (c == &refused || !c || c->closing)
+        return;
+    kv_clock();
+    if (c->stream && stream_more(c))
+        return;
+    if (c->in.len && !c->stream) {
+        /* Requests that waited for a stream (or its settling). */
+        serve(c, NULL, 0);
+        if (c->stream || c->closing)
+            return;
+    }
+    if (c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
         c->paused = 0;
         conn_resume(conn);
     }
@@ -212,6 +238,8 @@ static void on_closed(struct conn *conn)
         conn_set_data(conn, NULL);
     if (!c || c == &refused)
         return;
+    if (c->stream)
+        stream_drop(c);
     if (c->prev)
         c->prev->next = c->next;
     else
