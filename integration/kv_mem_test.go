@@ -338,3 +338,80 @@ func TestKVMemPaths(t *testing.T) {
 		})
 	}
 }
+
+// A streamed reply is the value as it was when the command ran, as
+// redis-server's is: another client deleting or rewriting the key, or the
+// key expiring, while the reply is still going out changes nothing in it.
+func TestKVMemStreamSnapshot(t *testing.T) {
+	e, guest, redis := kvPeers(t)
+	var elems []string
+	for i := 0; i < 1000; i++ {
+		elems = append(elems, fmt.Sprintf("%0100d", i))
+	}
+	value := strings.Repeat("v", 8<<20)
+	for _, p := range []*kvPeer{redis, guest} {
+		t.Run(p.name, func(t *testing.T) {
+			// 200k elements: 21 MB, more than the client's socket buffers
+			// take, so the guest is still streaming when the others write.
+			for i := 0; i < 200; i++ {
+				p.do(t, append([]string{"RPUSH", "list"}, elems...)...)
+			}
+			p.do(t, "SET", "str", value)
+			p.do(t, "PEXPIRE", "str", "1500")
+			reader := func(req string) net.Conn {
+				c, err := e.net.Dial("tcp", p.c.RemoteAddr().String(), 5*time.Second)
+				if err != nil {
+					t.Fatal(err)
+				}
+				t.Cleanup(func() { c.Close() })
+				if _, err := io.WriteString(c, req+"PING\r\n"); err != nil {
+					t.Fatal(err)
+				}
+				return c
+			}
+			list := reader(kvBulk("LRANGE", "list", "0", "-1"))
+			str := reader(kvBulk("GET", "str"))
+			str2 := reader(kvBulk("GET", "str"))
+			time.Sleep(200 * time.Millisecond)
+			if got := string(p.do(t, "DEL", "list")); got != ":1\r\n" {
+				t.Errorf("DEL list: %q", got)
+			}
+			p.do(t, "RPUSH", "list", "new")
+			p.do(t, "APPEND", "str", "more")
+			time.Sleep(2 * time.Second) // str expires
+			if got := string(p.do(t, "EXISTS", "str")); got != ":0\r\n" {
+				t.Errorf("EXISTS str after its TTL: %q", got)
+			}
+
+			var want strings.Builder
+			fmt.Fprintf(&want, "*%d\r\n", 200*len(elems))
+			for i := 0; i < 200; i++ {
+				for _, el := range elems {
+					fmt.Fprintf(&want, "$%d\r\n%s\r\n", len(el), el)
+				}
+			}
+			want.WriteString("+PONG\r\n")
+			for _, r := range []struct {
+				what string
+				c    net.Conn
+				want string
+			}{
+				{"LRANGE", list, want.String()},
+				{"GET", str, fmt.Sprintf("$%d\r\n%s\r\n+PONG\r\n", len(value), value)},
+				{"GET then APPEND", str2, fmt.Sprintf("$%d\r\n%s\r\n+PONG\r\n", len(value), value)},
+			} {
+				got := make([]byte, len(r.want))
+				r.c.SetReadDeadline(time.Now().Add(time.Minute))
+				n, err := io.ReadFull(r.c, got)
+				if err != nil || string(got) != r.want {
+					i := 0
+					for i < n && got[i] == r.want[i] {
+						i++
+					}
+					t.Errorf("%s while others write: %d of %d bytes (%v), first difference at %d", r.what, n, len(r.want), err, i)
+				}
+			}
+			p.do(t, "FLUSHALL")
+		})
+	}
+}
