@@ -335,6 +335,34 @@ func TestKVMemPaths(t *testing.T) {
 				t.Errorf("PING behind LRANGE: %q", got)
 			}
 			same("LRANGE")
+
+			// HGETALL of a 6 MB hash with memory full of small keys:
+			// redis-server answers the data; the guest the data or
+			// -OOM when it cannot hold the reply, never a close.
+			hset := []string{"HSET", "hash"}
+			for i := 0; i < 1000; i++ {
+				hset = append(hset, "", elems[i])
+			}
+			for i := 0; i < 60; i++ {
+				for j := 0; j < 1000; j++ {
+					hset[2+2*j] = fmt.Sprintf("f%d", i*1000+j)
+				}
+				if got := kvAnswer(t, p, kvBulk(hset...)); got != ":1000\r\n" {
+					t.Fatalf("HSET for the 6 MB hash: %q", got)
+				}
+			}
+			if n, refusal := kvFill(t, p.c, "fill", 2000000); refusal != oom {
+				t.Fatalf("filling around the hash: %d, then %q", n, refusal)
+			}
+			got = kvAnswer(t, p, kvBulk("HGETALL", "hash"))
+			t.Logf("%s: HGETALL with memory full: %d bytes, %.40q", s.name, len(got), got)
+			if got != oom && (!strings.HasPrefix(got, "*120000\r\n") || len(got) < 6000000) {
+				t.Errorf("HGETALL with memory full: %d bytes: %.60q", len(got), got)
+			}
+			if got := kvAnswer(t, p, "PING\r\n"); got != "+PONG\r\n" {
+				t.Errorf("PING after HGETALL: %q", got)
+			}
+			same("HGETALL")
 		})
 	}
 }

@@ -24,6 +24,7 @@ uint64_t kv_total_cmds, kv_start_ms, kv_now;
 struct db kv_dbs[KV_DBS];
 size_t kv_maxmemory;
 int kv_policy;
+int kv_dispatch_depth;
 
 int kv_policy_parse(const struct arg *a)
 {

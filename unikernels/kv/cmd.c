@@ -381,8 +381,18 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
     kv_note_cmd(c, k, cls, argc, argv);
     if (kv_streams && !(cls & KV_CMD_NOWRITE))
         stream_settle_cmd(k, argc, argv);
+    /* A reply that cannot be held becomes -OOM if none of it went out. */
+    size_t mark = c->out.len;
+    int sent = c->reply_sent;
+    c->reply_sent = 0;
     kv_dispatch_depth++;
     k->fn(c, argc, argv);
     kv_dispatch_depth--;
+    if (c->reply_oom) {
+        c->reply_oom = 0;
+        c->out.len = mark;
+        reply_error(c, ERR_OOM);
+    }
+    c->reply_sent |= sent;
     kv_cmd_reading = 0;
 }

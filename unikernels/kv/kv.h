@@ -241,6 +241,10 @@ struct client {
     uint64_t created_ms;
     uint64_t last_ms;       /* last input, for the timeout option */
     struct stream *stream;  /* a reply still being produced (stream.c) */
+    /* The running command's reply could not be held (reply_oom) and
+     * whether part of it went out already (reply_sent): cmd_dispatch()
+     * then answers -OOM instead, or the client is closed. */
+    int reply_oom, reply_sent;
     const char *last_cmd;   /* for CLIENT LIST: the name, and a */
     char last_sub[16];      /* subcommand's ("client|list") */
     char addr[24], laddr[24];   /* "ip:port" of the peer and of kv */

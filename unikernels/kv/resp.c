@@ -366,10 +366,23 @@ long resp_parse(struct client *c, const char *buf, size_t len, long *argc,
 
 /* --- replies --------------------------------------------------------------- */
 
+/* No memory for a reply: if none of the command's reply went out yet,
+ * cmd_dispatch() replaces it with -OOM; else the reply cannot be
+ * finished in order any more: hang up. */
+static void reply_failed(struct client *c)
+{
+    if (kv_dispatch_depth > 0 && !c->reply_sent)
+        c->reply_oom = 1;
+    else
+        c->closing = 1;
+}
+
 void reply_raw(struct client *c, const void *p, size_t len)
 {
+    if (c->reply_oom)
+        return;
     if (buf_reserve(&c->out, len) < 0) {
-        c->closing = 1;     /* cannot answer in order any more: hang up */
+        reply_failed(c);
         return;
     }
     memcpy(c->out.p + c->out.len, p, len);
@@ -378,6 +391,8 @@ void reply_raw(struct client *c, const void *p, size_t len)
 
 void reply_flush(struct client *c)
 {
+    if (c->out.len && kv_dispatch_depth > 0)
+        c->reply_sent = 1;
     if (c->out.len && conn_write(c->conn, c->out.p, c->out.len) < 0)
         c->closing = 1;
     c->out.len = 0;
@@ -452,10 +467,12 @@ void reply_array(struct client *c, long long n)
 
 void reply_bulk(struct client *c, const char *p, size_t len)
 {
+    if (c->reply_oom)
+        return;
     if (len < BIG_BULK) {
         /* The common case, in one reservation: "$<len>\r\n<bytes>\r\n". */
         if (buf_reserve(&c->out, len + 32) < 0) {
-            c->closing = 1;
+            reply_failed(c);
             return;
         }
         char *o = c->out.p + c->out.len;
@@ -473,6 +490,8 @@ void reply_bulk(struct client *c, const char *p, size_t len)
     /* A large value goes to libos directly instead of through the reply
      * buffer; flushing first keeps replies in order. */
     reply_prefixed(c, '$', len);
+    if (c->reply_oom || c->closing)
+        return;
     reply_flush(c);
     if (conn_write(c->conn, p, len) < 0)
         c->closing = 1;
