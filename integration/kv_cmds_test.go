@@ -95,17 +95,24 @@ func (p *kvPeer) do(tb testing.TB, args ...string) []byte {
 func kvPeers(t *testing.T) (e *kvEnv, guest, redis *kvPeer) {
 	e = startKV(t)
 	startRedisServer(t, e.net)
-	mk := func(name, addr string) *kvPeer {
-		c, err := e.net.Dial("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Cleanup(func() { c.Close() })
-		p := &kvPeer{name: name, c: c, r: bufio.NewReader(c)}
-		p.do(t, "FLUSHALL")
-		return p
+	guest, redis = e.peer(t, "guest", e.addr), e.peer(t, "redis-server", kvRedisAddr(e))
+	guest.do(t, "FLUSHALL")
+	redis.do(t, "FLUSHALL")
+	return e, guest, redis
+}
+
+// kvRedisAddr is where kvPeers' redis-server listens.
+func kvRedisAddr(e *kvEnv) string { return net.JoinHostPort(e.net.HostIP, "6379") }
+
+// peer opens one more connection, to the guest or to redis-server at addr.
+func (e *kvEnv) peer(t *testing.T, name, addr string) *kvPeer {
+	t.Helper()
+	c, err := e.net.Dial("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	return e, mk("guest", e.addr), mk("redis-server", net.JoinHostPort(e.net.HostIP, "6379"))
+	t.Cleanup(func() { c.Close() })
+	return &kvPeer{name: name, c: c, r: bufio.NewReader(c)}
 }
 
 func kvInt(b []byte) (int64, bool) {
@@ -453,7 +460,6 @@ func TestKVCmdsScan(t *testing.T) {
 }
 
 // TestKVCmdsMulti: MULTI/EXEC/DISCARD queue and run as redis-server's.
-// WATCH is not implemented (kv answers an error), so it is not compared.
 func TestKVCmdsMulti(t *testing.T) {
 	_, guest, redis := kvPeers(t)
 	runKVCmdCases(t, guest, redis, []kvCmdCase{
@@ -471,4 +477,141 @@ func TestKVCmdsMulti(t *testing.T) {
 		same("MULTI"), same("SET", "c", "x y\r\nz"), same("GETRANGE", "c", "0", "-1"),
 		same("SCAN", "0", "MATCH", "c"), same("EXEC"),
 	})
+}
+
+// A step of a two-client case: which connection sends it (0 or 1), or a
+// pause (args == nil) for keys to expire.
+type kvStep struct {
+	conn  int
+	args  []string
+	pause time.Duration
+}
+
+func on(conn int, args ...string) kvStep { return kvStep{conn: conn, args: args} }
+
+// runKVSteps runs steps on two connections to the guest and two to
+// redis-server; each reply must be the same bytes from both.
+func runKVSteps(t *testing.T, guest, redis [2]*kvPeer, steps []kvStep) {
+	t.Helper()
+	for i, st := range steps {
+		if st.args == nil {
+			time.Sleep(st.pause)
+			continue
+		}
+		g, r := guest[st.conn].do(t, st.args...), redis[st.conn].do(t, st.args...)
+		if !bytes.Equal(g, r) {
+			t.Errorf("step %d, client %d: %s:\nguest        %q\nredis-server %q",
+				i, st.conn, strings.Join(st.args, " "), g, r)
+		}
+	}
+}
+
+// TestKVCmdsWatch: WATCH/UNWATCH with MULTI/EXEC, one client watching and
+// another writing, on the guest and on redis-server: EXEC answers nil
+// after a watched key was written, deleted or expired, and runs otherwise
+// (writes that change nothing, other databases, keys that had expired
+// before WATCH).
+func TestKVCmdsWatch(t *testing.T) {
+	e, g0, r0 := kvPeers(t)
+	guest := [2]*kvPeer{g0, e.peer(t, "guest (2nd client)", e.addr)}
+	redis := [2]*kvPeer{r0, e.peer(t, "redis-server (2nd client)", kvRedisAddr(e))}
+	// tx: client 0 watches key, client 1 runs write, client 0's
+	// transaction follows (EXEC nil if write touched key).
+	tx := func(key string, write ...string) []kvStep {
+		return []kvStep{on(0, "WATCH", key), on(1, write...), on(0, "MULTI"),
+			on(0, "INCR", "tx"), on(0, "EXEC")}
+	}
+	steps := []kvStep{
+		on(0, "WATCH"), on(0, "UNWATCH", "x"), on(0, "UNWATCH"),
+		on(0, "MULTI"), on(0, "WATCH", "k"), on(0, "SET", "a", "1"), on(0, "EXEC"),
+		on(0, "MULTI"), on(0, "WATCH"), on(0, "EXEC"),
+		on(0, "MULTI"), on(0, "UNWATCH"), on(0, "EXEC"),
+		// Written by another client: nil; the watches are gone after EXEC.
+		on(0, "SET", "k", "v"),
+		on(0, "WATCH", "k", "other"), on(1, "SET", "k", "v2"), on(0, "MULTI"),
+		on(0, "SET", "r", "x"), on(0, "EXEC"), on(0, "GET", "r"),
+		on(1, "SET", "k", "v3"), on(0, "MULTI"), on(0, "SET", "r", "y"), on(0, "EXEC"),
+		// Untouched, or written by the watching client itself.
+		on(0, "WATCH", "k"), on(0, "MULTI"), on(0, "INCR", "n"), on(0, "EXEC"),
+		on(0, "WATCH", "k"), on(0, "SET", "k", "mine"), on(0, "MULTI"), on(0, "EXEC"),
+		// UNWATCH, DISCARD and EXEC clear the watches; EXEC without MULTI
+		// does not.
+		on(0, "WATCH", "k"), on(1, "SET", "k", "1"), on(0, "UNWATCH"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		on(0, "WATCH", "k"), on(0, "MULTI"), on(0, "DISCARD"), on(1, "SET", "k", "2"),
+		on(0, "MULTI"), on(0, "GET", "k"), on(0, "EXEC"),
+		on(0, "WATCH", "k"), on(0, "EXEC"), on(1, "SET", "k", "3"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		// A transaction that writes a key another client watches.
+		on(0, "WATCH", "k"), on(1, "WATCH", "k"), on(0, "MULTI"), on(0, "SET", "k", "4"),
+		on(0, "EXEC"), on(1, "MULTI"), on(1, "GET", "k"), on(1, "EXEC"),
+		// Another database, and an absent key flushed: no change.
+		on(0, "WATCH", "k", "absent"), on(1, "SELECT", "1"), on(1, "SET", "k", "db1"),
+		on(1, "FLUSHDB"), on(1, "SELECT", "0"), on(1, "DEL", "absent"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		// An EXECABORT clears them too.
+		on(0, "WATCH", "k"), on(0, "MULTI"), on(0, "NOSUCH"), on(0, "EXEC"),
+		on(1, "SET", "k", "5"), on(0, "MULTI"), on(0, "GET", "k"), on(0, "EXEC"),
+		// Setup for the writes below.
+		on(1, "MSET", "s1", "a", "s2", "b", "num", "1", "f", "1.5"),
+		on(1, "RPUSH", "list", "a", "b", "c"), on(1, "SADD", "set", "a", "b", "c"),
+		on(1, "HSET", "hash", "f", "1", "g", "2"), on(1, "ZADD", "zset", "1", "a", "2", "b", "3", "c"),
+		on(1, "SET", "ttl", "v", "EX", "1000"),
+	}
+	// Every kind of write: EXEC answers nil.
+	for _, w := range [][]string{
+		{"SET", "s1", "x"}, {"SET", "new1", "x", "NX"}, {"SETEX", "s1", "100", "y"},
+		{"GETSET", "s1", "z"}, {"APPEND", "s1", "!"}, {"INCR", "num"}, {"DECRBY", "num", "5"},
+		{"INCRBYFLOAT", "f", "1"}, {"SETRANGE", "s1", "1", "ab"}, {"MSET", "s2", "1", "x", "2"},
+		{"MSETNX", "new2", "1"}, {"SETNX", "new3", "1"}, {"GETDEL", "s2"},
+		{"EXPIRE", "s1", "100"}, {"PEXPIRE", "s1", "0"}, {"PERSIST", "ttl"},
+		{"RENAME", "num", "num2"}, {"RENAME", "num2", "num"}, {"RENAMENX", "num", "fresh"},
+		{"DEL", "fresh"}, {"LPUSH", "list", "x"}, {"RPOP", "list"}, {"LSET", "list", "0", "y"},
+		{"SADD", "set", "d"}, {"SREM", "set", "d"}, {"SPOP", "set"},
+		{"HSET", "hash", "f", "1"}, {"HSETNX", "hash", "h", "3"}, {"HDEL", "hash", "h"},
+		{"HINCRBY", "hash", "f", "1"}, {"ZADD", "zset", "5", "a"}, {"ZADD", "zset", "1", "d"},
+		{"ZINCRBY", "zset", "1", "a"}, {"ZREM", "zset", "d"}, {"ZPOPMIN", "zset"},
+	} {
+		key := w[1]
+		if w[0] == "RENAME" || w[0] == "RENAMENX" {
+			steps = append(steps, tx(w[2], w...)...) // the destination
+			w = []string{w[0], w[2], w[1]}             // and back, for the source
+			if w[0] == "RENAMENX" {
+				w[0] = "RENAME"
+			}
+		}
+		steps = append(steps, tx(key, w...)...)
+	}
+	// Writes that change nothing: EXEC runs.
+	for _, w := range [][]string{
+		{"SET", "s1", "x", "NX"}, {"SET", "nosuch", "x", "XX"}, {"SETNX", "s1", "y"},
+		{"MSETNX", "s1", "1", "nosuch", "2"}, {"SETRANGE", "s1", "0", ""},
+		{"DEL", "nosuch"}, {"EXPIRE", "nosuch", "10"}, {"PERSIST", "s1"},
+		{"EXPIRE", "s1", "100", "NX"}, {"RENAME", "s1", "s1"}, {"RENAMENX", "s1", "num"},
+		{"LPUSHX", "nosuch", "x"}, {"RPOP", "nosuch"}, {"LPOP", "list", "0"},
+		{"SADD", "set", "a"}, {"SREM", "set", "nosuch"}, {"SPOP", "nosuch"},
+		{"HSETNX", "hash", "f", "9"}, {"HDEL", "hash", "nosuch"},
+		{"ZADD", "zset", "3", "c"}, {"ZADD", "zset", "NX", "9", "c"}, {"ZADD", "zset", "XX", "1", "nosuch"},
+		{"ZINCRBY", "zset", "0", "c"}, {"ZREM", "zset", "nosuch"}, {"ZPOPMIN", "nosuch"},
+		{"GET", "s1"}, {"LRANGE", "list", "0", "-1"}, {"FLUSHDB", "x"},
+	} {
+		steps = append(steps, tx(w[1], w...)...)
+	}
+	steps = append(steps,
+		// FLUSHDB and FLUSHALL touch the watched keys that exist.
+		on(1, "SET", "k", "1"), on(0, "WATCH", "k"), on(1, "FLUSHDB"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		on(1, "SET", "k", "1"), on(0, "WATCH", "k"), on(1, "FLUSHALL"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		// A key that expires after WATCH has changed (whether or not it
+		// was deleted yet); one that had expired before has not.
+		on(1, "SET", "e", "v", "PX", "100"), on(0, "WATCH", "e"),
+		kvStep{pause: 300 * time.Millisecond}, on(0, "MULTI"), on(0, "GET", "e"), on(0, "EXEC"),
+		on(1, "SET", "e", "v", "PX", "50"), kvStep{pause: 200 * time.Millisecond},
+		on(0, "WATCH", "e"), kvStep{pause: 200 * time.Millisecond},
+		on(0, "MULTI"), on(0, "GET", "e"), on(0, "EXEC"),
+		on(1, "SET", "e", "v", "PX", "50"), on(0, "WATCH", "e"), on(1, "PERSIST", "e"),
+		on(0, "MULTI"), on(0, "GET", "e"), on(0, "EXEC"),
+	)
+	runKVSteps(t, guest, redis, steps)
 }

@@ -96,6 +96,7 @@ static void cmd_setrange(struct client *c, int argc, struct arg *argv)
         }
     }
     memcpy(o->u.str->d + off, argv[3].p, vlen);
+    touch_arg(c, &argv[1]);
     reply_int(c, o->u.str->len);
 }
 
@@ -237,6 +238,7 @@ static void cmd_incrbyfloat(struct client *c, int argc, struct arg *argv)
         reply_error(c, ERR_OOM);
         return;
     }
+    touch_arg(c, &argv[1]);
     reply_bulk(c, buf, n);
 }
 

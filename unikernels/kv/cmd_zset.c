@@ -133,6 +133,8 @@ static void cmd_zadd(struct client *c, int argc, struct arg *argv)
         }
     }
     free(scores);
+    if (added || updated)
+        touch_arg(c, &argv[1]);
     drop_if_empty(c, o, &argv[1]);
     if (incr) {
         if (done)
@@ -156,7 +158,8 @@ static void cmd_zincrby(struct client *c, int argc, struct arg *argv)
     if (!o && !(o = lookup_or_create(c, &argv[1], T_ZSET)))
         return;
     struct dict_entry *e = dict_find(&o->u.zset->members, argv[3].p, argv[3].len);
-    double score = e ? ((struct zs_node *)e->v.ptr)->score + by : by;
+    double old = e ? ((struct zs_node *)e->v.ptr)->score : 0;
+    double score = e ? old + by : by;
     if (score != score) {
         reply_error(c, "ERR resulting score is not a number (NaN)");
         drop_if_empty(c, o, &argv[1]);
@@ -167,6 +170,9 @@ static void cmd_zincrby(struct client *c, int argc, struct arg *argv)
         drop_if_empty(c, o, &argv[1]);
         return;
     }
+    /* As ZADD INCR: a score that stays the same is no change. */
+    if (!e || score != old)
+        touch_arg(c, &argv[1]);
     reply_bulk_double(c, score);
 }
 
@@ -179,6 +185,8 @@ static void cmd_zrem(struct client *c, int argc, struct arg *argv)
         return;
     for (int i = 2; o && i < argc; i++)
         n += zset_remove(o->u.zset, argv[i].p, argv[i].len);
+    if (n)
+        touch_arg(c, &argv[1]);
     drop_if_empty(c, o, &argv[1]);
     reply_int(c, n);
 }
@@ -263,6 +271,8 @@ static void pop_generic(struct client *c, int argc, struct arg *argv, int max)
         reply_bulk_double(c, x->score);
         zset_remove(z, m->key, m->klen);
     }
+    if (count > 0)
+        touch_arg(c, &argv[1]);
     drop_if_empty(c, o, &argv[1]);
 }
 

@@ -206,6 +206,7 @@ static void on_closed(struct conn *conn)
     free(c->argv);
     free(c->name);
     free(c->multiq.p);
+    watch_forget(c);
     free(c);
     conn_set_data(conn, NULL);
     kv_clients--;
