@@ -554,7 +554,7 @@ func TestKVCmdsWatch(t *testing.T) {
 		on(1, "SET", "k", "5"), on(0, "MULTI"), on(0, "GET", "k"), on(0, "EXEC"),
 		// Setup for the writes below.
 		on(1, "MSET", "s1", "a", "s2", "b", "num", "1", "f", "1.5"),
-		on(1, "RPUSH", "list", "a", "b", "c"), on(1, "SADD", "set", "a", "b", "c"),
+		on(1, "RPUSH", "list", "a", "b", "c"), on(1, "SADD", "set", "a", "b", "c"), on(1, "SADD", "one", "x"),
 		on(1, "HSET", "hash", "f", "1", "g", "2"), on(1, "ZADD", "zset", "1", "a", "2", "b", "3", "c"),
 		on(1, "SET", "ttl", "v", "EX", "1000"),
 	}
@@ -567,7 +567,7 @@ func TestKVCmdsWatch(t *testing.T) {
 		{"EXPIRE", "s1", "100"}, {"PEXPIRE", "s1", "0"}, {"PERSIST", "ttl"},
 		{"RENAME", "num", "num2"}, {"RENAME", "num2", "num"}, {"RENAMENX", "num", "fresh"},
 		{"DEL", "fresh"}, {"LPUSH", "list", "x"}, {"RPOP", "list"}, {"LSET", "list", "0", "y"},
-		{"SADD", "set", "d"}, {"SREM", "set", "d"}, {"SPOP", "set"},
+		{"SADD", "set", "d"}, {"SREM", "set", "d"}, {"SPOP", "one"}, // one member: not random
 		{"HSET", "hash", "f", "1"}, {"HSETNX", "hash", "h", "3"}, {"HDEL", "hash", "h"},
 		{"HINCRBY", "hash", "f", "1"}, {"ZADD", "zset", "5", "a"}, {"ZADD", "zset", "1", "d"},
 		{"ZINCRBY", "zset", "1", "a"}, {"ZREM", "zset", "d"}, {"ZPOPMIN", "zset"},
@@ -575,7 +575,7 @@ func TestKVCmdsWatch(t *testing.T) {
 		key := w[1]
 		if w[0] == "RENAME" || w[0] == "RENAMENX" {
 			steps = append(steps, tx(w[2], w...)...) // the destination
-			w = []string{w[0], w[2], w[1]}             // and back, for the source
+			w = []string{w[0], w[2], w[1]}           // and back, for the source
 			if w[0] == "RENAMENX" {
 				w[0] = "RENAME"
 			}
