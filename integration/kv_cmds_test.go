@@ -615,3 +615,114 @@ func TestKVCmdsWatch(t *testing.T) {
 	)
 	runKVSteps(t, guest, redis, steps)
 }
+
+// TestKVCmdsZRange: ZRANGE BYSCORE/BYLEX/REV/LIMIT, ZRANGEBYSCORE,
+// ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZCOUNT and ZLEXCOUNT,
+// bounds of every form and bad input, byte for byte against redis-server.
+func TestKVCmdsZRange(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	cases := []kvCmdCase{
+		same("ZADD", "z", "-inf", "ninf", "-2.5", "neg", "0", "zero", "1", "a", "1", "b",
+			"2", "c", "3.5", "d", "10", "e", "1e300", "huge", "+inf", "pinf"),
+		same("ZADD", "lex", "0", "a", "0", "aa", "0", "ab", "0", "b", "0", "ba", "0", "c",
+			"0", "d", "0", "", "0", "é", "0", "\x00z", "0", "z\x00"),
+		same("SET", "str", "x"),
+	}
+	scoreRanges := [][2]string{
+		{"-inf", "+inf"}, {"1", "2"}, {"(1", "2"}, {"1", "(2"}, {"(1", "(2"},
+		{"(1", "(1"}, {"1", "1"}, {"2", "1"}, {"-inf", "0"}, {"(-inf", "(+inf"},
+		{"inf", "inf"}, {"-INF", "Infinity"}, {"0x1", "0x2"}, {" 1", "  3.5"},
+		{"", "1"}, {"(", "1"}, {"1e2", "1e400"}, {"-1e400", "1e-400"}, {"1.", ".5e1"},
+		{"3.5", "10"}, {"(3.5", "+inf"},
+		{"nan", "1"}, {"1", "x"}, {"1 ", "2"}, {"((1", "2"}, {"1", "[2"}, {"1e", "2"},
+	}
+	for _, rg := range scoreRanges {
+		cases = append(cases,
+			same("ZRANGEBYSCORE", "z", rg[0], rg[1]),
+			same("ZRANGEBYSCORE", "z", rg[0], rg[1], "WITHSCORES"),
+			same("ZREVRANGEBYSCORE", "z", rg[1], rg[0], "WITHSCORES"),
+			same("ZRANGE", "z", rg[0], rg[1], "BYSCORE"),
+			same("ZRANGE", "z", rg[1], rg[0], "BYSCORE", "REV", "WITHSCORES"),
+			same("ZCOUNT", "z", rg[0], rg[1]))
+	}
+	lexRanges := [][2]string{
+		{"-", "+"}, {"[a", "[b"}, {"(a", "[b"}, {"[a", "(b"}, {"(a", "(b"}, {"[aa", "[aa"},
+		{"(aa", "[aa"}, {"[b", "[a"}, {"-", "[b"}, {"(b", "+"}, {"-", "-"}, {"+", "+"},
+		{"+", "-"}, {"[", "[a"}, {"(", "+"}, {"[é", "+"}, {"-", "(\x00zz"}, {"[z", "+"},
+		{"a", "[b"}, {"[a", "b"}, {"", "+"}, {"-x", "+"}, {"+x", "+"}, {"-", "++"},
+	}
+	for _, rg := range lexRanges {
+		cases = append(cases,
+			same("ZRANGEBYLEX", "lex", rg[0], rg[1]),
+			same("ZREVRANGEBYLEX", "lex", rg[1], rg[0]),
+			same("ZRANGE", "lex", rg[0], rg[1], "BYLEX"),
+			same("ZRANGE", "lex", rg[1], rg[0], "BYLEX", "REV"),
+			same("ZLEXCOUNT", "lex", rg[0], rg[1]))
+	}
+	for _, lim := range [][2]string{{"0", "3"}, {"2", "2"}, {"1", "-1"}, {"0", "0"},
+		{"-1", "2"}, {"9", "1"}, {"10", "5"}, {"100", "1"}, {"3", "100"}, {"x", "1"}, {"1", "1.5"}} {
+		cases = append(cases,
+			same("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", lim[0], lim[1]),
+			same("ZREVRANGEBYSCORE", "z", "+inf", "-inf", "WITHSCORES", "LIMIT", lim[0], lim[1]),
+			same("ZRANGE", "z", "(0", "10", "BYSCORE", "LIMIT", lim[0], lim[1], "WITHSCORES"),
+			same("ZRANGE", "z", "10", "(0", "BYSCORE", "REV", "LIMIT", lim[0], lim[1]),
+			same("ZRANGEBYLEX", "lex", "-", "+", "LIMIT", lim[0], lim[1]),
+			same("ZREVRANGEBYLEX", "lex", "+", "[a", "LIMIT", lim[0], lim[1]),
+			same("ZRANGE", "lex", "[a", "(d", "BYLEX", "LIMIT", lim[0], lim[1]))
+	}
+	cases = append(cases,
+		// ranks, REV
+		same("ZRANGE", "z", "0", "2", "REV"), same("ZRANGE", "z", "-3", "-1", "REV", "WITHSCORES"),
+		same("ZRANGE", "z", "0", "-1", "WITHSCORES"), same("ZREVRANGE", "z", "1", "3"),
+		same("ZRANGE", "z", "5", "2"), same("ZRANGE", "z", "0", "1", "LIMIT", "0", "-1"),
+		// option errors, in redis-server's order
+		same("ZRANGE", "z", "0", "1", "LIMIT", "0", "1"),
+		same("ZREVRANGE", "z", "0", "1", "LIMIT", "0", "1"),
+		same("ZRANGE", "z", "0", "1", "LIMIT", "0"), same("ZRANGE", "z", "0", "1", "LIMIT"),
+		same("ZRANGE", "z", "0", "1", "REV", "REV"), same("ZRANGE", "z", "0", "1", "BYSCORE", "BYLEX"),
+		same("ZRANGE", "z", "0", "1", "BYSCORE", "BYSCORE"), same("ZRANGE", "z", "0", "1", "NOSUCH"),
+		same("ZRANGE", "lex", "-", "+", "BYLEX", "WITHSCORES"),
+		same("ZRANGEBYLEX", "lex", "-", "+", "WITHSCORES"),
+		same("ZRANGEBYSCORE", "z", "0", "1", "REV"), same("ZRANGEBYSCORE", "z", "0", "1", "BYSCORE"),
+		same("ZREVRANGEBYSCORE", "z", "1", "0", "REV"), same("ZRANGEBYLEX", "lex", "-", "+", "BYLEX"),
+		same("ZREVRANGE", "z", "0", "1", "REV"), same("ZREVRANGE", "z", "0", "1", "BYSCORE"),
+		same("ZRANGE", "z", "a", "1"), same("ZRANGE", "z", "x", "y", "BYSCORE"),
+		same("ZRANGE", "z", "x", "y", "BYLEX"), same("ZRANGE", "z", "x", "y", "BYSCORE", "LIMIT", "a", "1"),
+		same("ZRANGE", "z", "0", "1", "WITHSCORES", "LIMIT", "x", "1", "NOSUCH"),
+		same("ZRANGE", "z", "0", "1", "NOSUCH", "LIMIT", "x", "1"),
+		// absent keys and other types
+		same("ZRANGEBYSCORE", "nosuch", "0", "1"), same("ZRANGEBYLEX", "nosuch", "-", "+"),
+		same("ZCOUNT", "nosuch", "0", "1"), same("ZLEXCOUNT", "nosuch", "-", "+"),
+		same("ZRANGEBYSCORE", "str", "0", "1"), same("ZRANGEBYLEX", "str", "-", "+"),
+		same("ZCOUNT", "str", "0", "1"), same("ZLEXCOUNT", "str", "-", "+"),
+		same("ZRANGEBYSCORE", "str", "x", "1"), same("ZLEXCOUNT", "str", "x", "+"),
+		same("ZRANGEBYSCORE", "nosuch", "0", "1", "LIMIT", "-1", "1"),
+		// arity
+		same("ZRANGEBYLEX", "lex", "-"), same("ZREVRANGEBYLEX", "lex"),
+		same("ZLEXCOUNT", "lex", "-"), same("ZLEXCOUNT", "lex", "-", "+", "x"),
+		same("ZCOUNT", "z", "0"), same("ZRANGEBYSCORE", "z", "0"),
+	)
+	runKVCmdCases(t, guest, redis, cases)
+	// A bigger set (skiplist encoding in redis-server) with shared scores.
+	var big []string
+	for i := 0; i < 300; i++ {
+		big = append(big, strconv.Itoa(i%7), fmt.Sprintf("m%03d", i))
+	}
+	var lexbig []string
+	for i := 0; i < 300; i++ {
+		lexbig = append(lexbig, "0", fmt.Sprintf("k%03d", i))
+	}
+	cases = []kvCmdCase{same(append([]string{"ZADD", "big"}, big...)...),
+		same(append([]string{"ZADD", "lexbig"}, lexbig...)...)}
+	for _, rg := range [][2]string{{"2", "4"}, {"(2", "(4"}, {"-inf", "(1"}, {"6", "+inf"}, {"(6", "+inf"}} {
+		cases = append(cases, same("ZRANGEBYSCORE", "big", rg[0], rg[1], "LIMIT", "5", "20"),
+			same("ZREVRANGEBYSCORE", "big", rg[1], rg[0], "WITHSCORES", "LIMIT", "3", "7"),
+			same("ZCOUNT", "big", rg[0], rg[1]))
+	}
+	for _, rg := range [][2]string{{"[k100", "(k200"}, {"(k299", "+"}, {"-", "[k000"}, {"[k05", "[k06"}} {
+		cases = append(cases, same("ZRANGEBYLEX", "lexbig", rg[0], rg[1], "LIMIT", "10", "15"),
+			same("ZREVRANGEBYLEX", "lexbig", rg[1], rg[0], "LIMIT", "0", "4"),
+			same("ZLEXCOUNT", "lexbig", rg[0], rg[1]))
+	}
+	runKVCmdCases(t, guest, redis, cases)
+}
