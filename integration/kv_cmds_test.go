@@ -726,3 +726,56 @@ func TestKVCmdsZRange(t *testing.T) {
 	}
 	runKVCmdCases(t, guest, redis, cases)
 }
+
+// TestKVCmdsShutdown: SHUTDOWN's errors as redis-server's; then
+// `redis-cli SHUTDOWN NOSAVE` prints and exits as it does against
+// redis-server, every connection is closed, and the tender exits 0.
+func TestKVCmdsShutdown(t *testing.T) {
+	e, guest, redis := kvPeers(t)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		same("SET", "k", "v"),
+		same("SHUTDOWN", "ABORT"), same("SHUTDOWN", "NOSAVE", "SAVE"), same("SHUTDOWN", "ABORT", "NOW"),
+		same("SHUTDOWN", "NOW", "ABORT"), same("SHUTDOWN", "x"), same("SHUTDOWN", "SAVE", "NOSUCH"),
+		same("MULTI"), same("SHUTDOWN"), same("SET", "a", "1"), same("EXEC"),
+		same("MULTI"), same("SHUTDOWN", "NOSUCH"), same("EXEC"),
+		same("EXISTS", "a"), same("GET", "k"),
+	})
+	// An idle client, and one whose pipelined replies are due when the
+	// SHUTDOWN comes: it gets them, then the close.
+	idle := e.dial(t)
+	busy := e.dial(t)
+	kvExchange(t, busy, kvBulk("PING"), "+PONG\r\n")
+	cli := func(addr string) (string, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		var out bytes.Buffer
+		cmd := e.net.InClient("redis-cli", "-h", host, "-p", "6379", "SHUTDOWN", "NOSAVE")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	rOut, rErr := cli(kvRedisAddr(e))
+	io.WriteString(busy, strings.Repeat(kvBulk("GET", "k"), 100))
+	time.Sleep(100 * time.Millisecond)
+	gOut, gErr := cli(e.addr)
+	if gOut != rOut || (gErr == nil) != (rErr == nil) {
+		t.Errorf("redis-cli SHUTDOWN NOSAVE: guest %q (%v), redis-server %q (%v)", gOut, gErr, rOut, rErr)
+	}
+	for _, c := range []net.Conn{idle, busy} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	}
+	if got, err := io.ReadAll(idle); err != nil || len(got) != 0 {
+		t.Errorf("idle client: read %q, %v; want the connection closed", got, err)
+	}
+	want := strings.Repeat("$1\r\nv\r\n", 100)
+	if got, err := io.ReadAll(busy); err != nil || string(got) != want {
+		t.Errorf("pipelining client: read %d bytes (%v), want its %d bytes of replies then the close",
+			len(got), err, len(want))
+	}
+	out, err := e.guest.Wait(10 * time.Second)
+	if err != nil {
+		t.Errorf("tender after SHUTDOWN: %v, want exit status 0\n%s", err, out)
+	}
+	if !strings.Contains(out, "SHUTDOWN") {
+		t.Errorf("guest console does not log the SHUTDOWN:\n%s", out)
+	}
+}

@@ -389,6 +389,12 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
             c->multi = 2;
         return;
     }
+    /* redis-server's "no-multi" commands (of kv's, only SHUTDOWN). */
+    if (c->multi && !strcmp(k->name, "shutdown")) {
+        reply_error(c, "ERR Command not allowed inside a transaction");
+        c->multi = 2;
+        return;
+    }
     if (c->multi && k->fn != cmd_exec && k->fn != cmd_discard &&
         k->fn != cmd_multi && k->fn != cmd_watch) {
         if (multi_queue(c, argc, argv) < 0) {

@@ -324,6 +324,8 @@ extern long kv_maxclients, kv_timeout;
 extern size_t kv_maxmemory;
 size_t kv_memory_limit(void);
 extern struct client *kv_client_list;
+/* SHUTDOWN (main.c): close every connection, then exit with status 0. */
+void kv_shutdown(void);
 extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
 
 /* --- WATCH (watch.c) -------------------------------------------------------- */
