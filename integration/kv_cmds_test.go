@@ -218,8 +218,7 @@ func TestKVCmds(t *testing.T) {
 		same("INCRBYFLOAT", "s", "1"),
 		same("INCRBYFLOAT", "l", "1"),
 		// 2^63 twice: at 2^64 and above the integer digits are printed in
-		// full. (Numbers of more than 19 digits, or 1e300, are not: libos's
-		// strtold rounds them differently from glibc's in the last bits.)
+		// full (more in TestKVCmdsIncrByFloat).
 		same("SET", "big", "9223372036854775808"),
 		same("INCRBYFLOAT", "big", "9223372036854775808"),
 		same("INCRBYFLOAT", "big", "9223372036854775808"),
@@ -634,7 +633,7 @@ func TestKVCmdsZRange(t *testing.T) {
 		{"inf", "inf"}, {"-INF", "Infinity"}, {"0x1", "0x2"}, {" 1", "  3.5"},
 		{"", "1"}, {"(", "1"}, {"1e2", "1e400"}, {"-1e400", "1e-400"}, {"1.", ".5e1"},
 		{"3.5", "10"}, {"(3.5", "+inf"},
-		{"nan", "1"}, {"1", "x"}, {"1 ", "2"}, {"((1", "2"}, {"1", "[2"}, {"1e", "2"},
+		{"nan", "1"}, {"1", "x"}, {"1 ", "2"}, {"1\x00x", "2"}, {"(1\x00", "2"}, {"((1", "2"}, {"1", "[2"}, {"1e", "2"},
 	}
 	for _, rg := range scoreRanges {
 		cases = append(cases,
@@ -649,7 +648,7 @@ func TestKVCmdsZRange(t *testing.T) {
 		{"-", "+"}, {"[a", "[b"}, {"(a", "[b"}, {"[a", "(b"}, {"(a", "(b"}, {"[aa", "[aa"},
 		{"(aa", "[aa"}, {"[b", "[a"}, {"-", "[b"}, {"(b", "+"}, {"-", "-"}, {"+", "+"},
 		{"+", "-"}, {"[", "[a"}, {"(", "+"}, {"[é", "+"}, {"-", "(\x00zz"}, {"[z", "+"},
-		{"a", "[b"}, {"[a", "b"}, {"", "+"}, {"-x", "+"}, {"+x", "+"}, {"-", "++"},
+		{"a", "[b"}, {"[a", "b"}, {"", "+"}, {"-x", "+"}, {"+x", "+"}, {"-", "++"}, {"-\x00", "+\x00x"},
 	}
 	for _, rg := range lexRanges {
 		cases = append(cases,
@@ -778,4 +777,58 @@ func TestKVCmdsShutdown(t *testing.T) {
 	if !strings.Contains(out, "SHUTDOWN") {
 		t.Errorf("guest console does not log the SHUTDOWN:\n%s", out)
 	}
+}
+
+// TestKVCmdsIncrByFloat: INCRBYFLOAT parses (strtold) and prints ("%.17Lf"
+// trimmed) long doubles exactly as redis-server does, on edge cases and on
+// a deterministic stream of random increments.
+func TestKVCmdsIncrByFloat(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	cases := []kvCmdCase{
+		same("SET", "a", "0.1"), same("INCRBYFLOAT", "a", "0.2"), same("INCRBYFLOAT", "a", "0.7"),
+		same("INCRBYFLOAT", "b", "1e300"), same("INCRBYFLOAT", "b", "1e300"), same("GET", "b"),
+		same("INCRBYFLOAT", "c", "3.0000000000000000001"), same("INCRBYFLOAT", "c", "1e-20"),
+		same("INCRBYFLOAT", "d", "-1e-30"), same("GET", "d"), same("INCRBYFLOAT", "d", "1e-18"),
+		same("INCRBYFLOAT", "d", "-5e-18"), same("INCRBYFLOAT", "d", "0.000000000000000005"),
+		same("INCRBYFLOAT", "e", "0x10"), same("INCRBYFLOAT", "e", "0x1.8p-1"),
+		same("INCRBYFLOAT", "e", "123456789012345678901234567890"),
+		same("INCRBYFLOAT", "e", "-123456789012345678901234567890.5"),
+		same("INCRBYFLOAT", "f", "1.18973149535723176502e4932"), same("INCRBYFLOAT", "f", "1e4932"),
+		same("INCRBYFLOAT", "f", "-1e4930"), same("STRLEN", "f"),
+		same("INCRBYFLOAT", "g", "3.6e-4951"), same("INCRBYFLOAT", "g", "1e-5000"),
+		same("INCRBYFLOAT", "g", "1e5000"), same("INCRBYFLOAT", "g", "-1e5000"),
+		same("INCRBYFLOAT", "g", "1.5\x00junk"), same("INCRBYFLOAT", "g", " 1"),
+		same("INCRBYFLOAT", "g", "\n1"), same("INCRBYFLOAT", "g", "1 "), same("INCRBYFLOAT", "g", ""),
+		same("INCRBYFLOAT", "g", "infinity"), same("INCRBYFLOAT", "g", "-nan"),
+		same("INCRBYFLOAT", "g", "1e"), same("INCRBYFLOAT", "g", ".5"), same("INCRBYFLOAT", "g", "5."),
+		same("SET", "h", "0.00000000000000000390625"), same("INCRBYFLOAT", "h", "0"),
+		same("SET", "h", "0.0000000000000000048828125"), same("INCRBYFLOAT", "h", "0"),
+		same("SET", "h", "2.5e-17"), same("INCRBYFLOAT", "h", "0"),
+		same("SET", "h", "0.99999999999999999999"), same("INCRBYFLOAT", "h", "0"),
+	}
+	// Random increments on a few keys: digits of every length, exponents
+	// from -30 to 30, both signs.
+	rnd := uint64(0x9e3779b97f4a7c15)
+	next := func(n uint64) uint64 {
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 7
+		rnd ^= rnd << 17
+		return rnd % n
+	}
+	for i := 0; i < 400; i++ {
+		digits := make([]byte, 1+next(24))
+		for j := range digits {
+			digits[j] = byte('0' + next(10))
+		}
+		point := int(next(uint64(len(digits)) + 1))
+		num := string(digits[:point]) + "." + string(digits[point:])
+		if next(2) == 0 {
+			num = "-" + num
+		}
+		if next(3) == 0 {
+			num += fmt.Sprintf("e%d", int(next(61))-30)
+		}
+		cases = append(cases, same("INCRBYFLOAT", fmt.Sprintf("r%d", next(5)), num))
+	}
+	runKVCmdCases(t, guest, redis, cases)
 }
