@@ -832,3 +832,37 @@ func TestKVCmdsIncrByFloat(t *testing.T) {
 	}
 	runKVCmdCases(t, guest, redis, cases)
 }
+
+// TestKVCmdsZAddScores: scores parse as redis-server parses them (strtod,
+// correctly rounded, hex and inf accepted; spaces, NaN, overflow and
+// underflow to zero refused) and print the same ("%.17g").
+func TestKVCmdsZAddScores(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	var cases []kvCmdCase
+	for _, score := range []string{"0x10", "0x1.8p-3", " 1", "1 ", "\t1", "1e400", "-1e400",
+		"1e-400", "4.9e-324", "2.5e-324", "2.4e-324", "1.5\x00", "", "+inf", "-Infinity", "inf",
+		"nan", "-nan", "1e", ".5", "5.", "+.5e-1", "0.1000000000000000055511151231257827021181583404541015625",
+		"123456789012345678901234567890", "9007199254740993", "9007199254740993.000000000000000000001",
+		"1.7976931348623157e308", "1.7976931348623158e308", "1.7976931348623159e308",
+		"2.2250738585072011e-308", "0.30000000000000004", "-0", "0e999999"} {
+		cases = append(cases, same("ZADD", "z", score, "m"), same("ZSCORE", "z", "m"),
+			same("ZINCRBY", "y", score, "m"))
+	}
+	rnd := uint64(0x243f6a8885a308d3)
+	next := func(n uint64) uint64 {
+		rnd ^= rnd << 13
+		rnd ^= rnd >> 7
+		rnd ^= rnd << 17
+		return rnd % n
+	}
+	for i := 0; i < 300; i++ {
+		digits := make([]byte, 1+next(30))
+		for j := range digits {
+			digits[j] = byte('0' + next(10))
+		}
+		point := int(next(uint64(len(digits)) + 1))
+		score := string(digits[:point]) + "." + string(digits[point:]) + fmt.Sprintf("e%d", int(next(640))-320)
+		cases = append(cases, same("ZADD", "r", score, "m"), same("ZSCORE", "r", "m"))
+	}
+	runKVCmdCases(t, guest, redis, cases)
+}
