@@ -806,29 +806,9 @@ func TestKVCmdsIncrByFloat(t *testing.T) {
 		same("SET", "h", "2.5e-17"), same("INCRBYFLOAT", "h", "0"),
 		same("SET", "h", "0.99999999999999999999"), same("INCRBYFLOAT", "h", "0"),
 	}
-	// Random increments on a few keys: digits of every length, exponents
-	// from -30 to 30, both signs.
-	rnd := uint64(0x9e3779b97f4a7c15)
-	next := func(n uint64) uint64 {
-		rnd ^= rnd << 13
-		rnd ^= rnd >> 7
-		rnd ^= rnd << 17
-		return rnd % n
-	}
-	for i := 0; i < 400; i++ {
-		digits := make([]byte, 1+next(24))
-		for j := range digits {
-			digits[j] = byte('0' + next(10))
-		}
-		point := int(next(uint64(len(digits)) + 1))
-		num := string(digits[:point]) + "." + string(digits[point:])
-		if next(2) == 0 {
-			num = "-" + num
-		}
-		if next(3) == 0 {
-			num += fmt.Sprintf("e%d", int(next(61))-30)
-		}
-		cases = append(cases, same("INCRBYFLOAT", fmt.Sprintf("r%d", next(5)), num))
+	// Random increments on a few keys.
+	for i, num := range kvDecimals(0x9e3779b97f4a7c15, 400, 24, 30) {
+		cases = append(cases, same("INCRBYFLOAT", fmt.Sprintf("r%d", i%5), num))
 	}
 	runKVCmdCases(t, guest, redis, cases)
 }
@@ -848,21 +828,37 @@ func TestKVCmdsZAddScores(t *testing.T) {
 		cases = append(cases, same("ZADD", "z", score, "m"), same("ZSCORE", "z", "m"),
 			same("ZINCRBY", "y", score, "m"))
 	}
-	rnd := uint64(0x243f6a8885a308d3)
-	next := func(n uint64) uint64 {
-		rnd ^= rnd << 13
-		rnd ^= rnd >> 7
-		rnd ^= rnd << 17
-		return rnd % n
-	}
-	for i := 0; i < 300; i++ {
-		digits := make([]byte, 1+next(30))
-		for j := range digits {
-			digits[j] = byte('0' + next(10))
-		}
-		point := int(next(uint64(len(digits)) + 1))
-		score := string(digits[:point]) + "." + string(digits[point:]) + fmt.Sprintf("e%d", int(next(640))-320)
+	for _, score := range kvDecimals(0x243f6a8885a308d3, 300, 30, 320) {
 		cases = append(cases, same("ZADD", "r", score, "m"), same("ZSCORE", "r", "m"))
 	}
 	runKVCmdCases(t, guest, redis, cases)
+}
+
+// kvDecimals returns count decimal numbers from a fixed seed: 1 to
+// maxDigits digits with a point somewhere, half of them negative, two
+// thirds with an exponent within +-maxExp.
+func kvDecimals(seed uint64, count, maxDigits, maxExp int) []string {
+	next := func(n int) int {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		return int(seed % uint64(n))
+	}
+	var out []string
+	for i := 0; i < count; i++ {
+		digits := make([]byte, 1+next(maxDigits))
+		for j := range digits {
+			digits[j] = byte('0' + next(10))
+		}
+		point := next(len(digits) + 1)
+		num := string(digits[:point]) + "." + string(digits[point:])
+		if next(2) == 0 {
+			num = "-" + num
+		}
+		if next(3) != 0 {
+			num += fmt.Sprintf("e%d", next(2*maxExp+1)-maxExp)
+		}
+		out = append(out, num)
+	}
+	return out
 }
