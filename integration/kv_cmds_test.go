@@ -739,11 +739,16 @@ func TestKVCmdsShutdown(t *testing.T) {
 		same("MULTI"), same("SHUTDOWN", "NOSUCH"), same("EXEC"),
 		same("EXISTS", "a"), same("GET", "k"),
 	})
-	// An idle client, and one whose pipelined replies are due when the
-	// SHUTDOWN comes: it gets them, then the close.
+	// An idle client, and one with 5 MB of replies still to read when the
+	// SHUTDOWN comes: it gets them all, then the close.
 	idle := e.dial(t)
 	busy := e.dial(t)
-	kvExchange(t, busy, kvBulk("PING"), "+PONG\r\n")
+	// A small receive buffer keeps most of the replies in the guest.
+	if tc, ok := busy.(*net.TCPConn); ok {
+		tc.SetReadBuffer(64 * 1024)
+	}
+	big := strings.Repeat("v", 256*1024)
+	kvExchange(t, busy, kvBulk("SET", "big", big), "+OK\r\n")
 	cli := func(addr string) (string, error) {
 		host, _, _ := net.SplitHostPort(addr)
 		var out bytes.Buffer
@@ -753,8 +758,8 @@ func TestKVCmdsShutdown(t *testing.T) {
 		return out.String(), err
 	}
 	rOut, rErr := cli(kvRedisAddr(e))
-	io.WriteString(busy, strings.Repeat(kvBulk("GET", "k"), 100))
-	time.Sleep(100 * time.Millisecond)
+	io.WriteString(busy, strings.Repeat(kvBulk("GET", "big"), 20))
+	time.Sleep(300 * time.Millisecond)
 	gOut, gErr := cli(e.addr)
 	if gOut != rOut || (gErr == nil) != (rErr == nil) {
 		t.Errorf("redis-cli SHUTDOWN NOSAVE: guest %q (%v), redis-server %q (%v)", gOut, gErr, rOut, rErr)
@@ -765,7 +770,7 @@ func TestKVCmdsShutdown(t *testing.T) {
 	if got, err := io.ReadAll(idle); err != nil || len(got) != 0 {
 		t.Errorf("idle client: read %q, %v; want the connection closed", got, err)
 	}
-	want := strings.Repeat("$1\r\nv\r\n", 100)
+	want := strings.Repeat(fmt.Sprintf("$%d\r\n%s\r\n", len(big), big), 20)
 	if got, err := io.ReadAll(busy); err != nil || string(got) != want {
 		t.Errorf("pipelining client: read %d bytes (%v), want its %d bytes of replies then the close",
 			len(got), err, len(want))

@@ -6,9 +6,10 @@
  * Files: main.c (libos glue, connections, expiry timer), resp.c (request
  * parser, reply encoder), dict.c (the hash table), db.c (keyspace, objects,
  * expiry), list.c and zset.c (deque and skiplist), util.c (numbers, glob,
- * random), cmd.c (command table, dispatch, shared helpers), cmd_server.c
- * (connection and server commands), cmd_keys.c (keyspace commands) and
- * cmd_string.c, cmd_list.c, cmd_set.c, cmd_hash.c, cmd_zset.c (per type).
+ * random), cmd.c (command table, dispatch, shared helpers, MULTI/EXEC/
+ * WATCH), watch.c (the watched keys), cmd_server.c (connection and server
+ * commands), cmd_keys.c (keyspace commands) and cmd_string.c, cmd_list.c,
+ * cmd_set.c, cmd_hash.c, cmd_zset.c (per type), cmd_extra.c.
  */
 #ifndef KV_H
 #define KV_H
