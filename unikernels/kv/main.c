@@ -40,6 +40,10 @@ static void fmt_addr(char out[24], const struct conn_addr *a)
              a->port);
 }
 
+/* Connections past maxclients get redis-server's error and a close; they
+ * carry this marker rather than a client. */
+static struct client refused;
+
 static struct client *client_new(struct conn *conn)
 {
     struct client *c = calloc(1, sizeof(*c));
@@ -73,15 +77,54 @@ static struct client *client_new(struct conn *conn)
  * 0 (the default here) sends none. */
 static long keepalive_s;
 
-/* Connections past maxclients get redis-server's error and a close; they
- * carry this marker rather than a client. */
-static struct client refused;
+
+/* SHUTDOWN: every connection is closed once its replies are out, new
+ * ones are closed at once, and libos_run() ends when the clients are gone
+ * (or after SHUTDOWN_GRACE_MS, for clients that do not read): main()
+ * returns 0, the guest's exit status. */
+#define SHUTDOWN_GRACE_MS 3000
+static int shutting_down;
+static uint64_t shutdown_deadline;
+
+static void shutdown_poll(void *arg)
+{
+    kv_clock();
+    if (kv_clients == 0 || kv_now >= shutdown_deadline)
+        libos_stop();
+    else
+        libos_timer(10, shutdown_poll, NULL);
+}
+
+void kv_shutdown(void)
+{
+    if (shutting_down)
+        return;
+    shutting_down = 1;
+    libos_log("kv: SHUTDOWN: closing %zu connections and exiting\n", kv_clients);
+    for (struct client *c = kv_client_list; c; c = c->next) {
+        if (c->stream) {
+            /* Its stream, and the requests waiting behind it, finish
+             * first (on_writable), as redis-server answers what it read. */
+            c->close_after = 1;
+        } else if (!c->closing) {
+            c->closing = 1;
+            conn_close(c->conn);
+        }
+    }
+    shutdown_deadline = kv_now + SHUTDOWN_GRACE_MS;
+    libos_timer(0, shutdown_poll, NULL);
+}
 
 static void on_opened(struct conn *conn)
 {
     static const char full[] = "-ERR max number of clients reached\r\n";
 
     kv_clock();
+    if (shutting_down) {
+        conn_set_data(conn, &refused);
+        conn_close(conn);
+        return;
+    }
     if (kv_clients >= (size_t)kv_maxclients) {
         conn_set_data(conn, &refused);
         conn_write(conn, full, sizeof full - 1);
@@ -200,6 +243,8 @@ static void on_received(struct conn *conn, const char *data, size_t len)
         return;
     kv_clock();
     c->last_ms = kv_now;
+    if (c->close_after)
+        return;     /* SHUTDOWN: only what came before it is answered */
     if (c->stream) {
         /* Replies wait for the stream: keep the requests for later. */
         if (in_append(c, data, len) < 0) {
@@ -224,6 +269,11 @@ static void on_writable(struct conn *conn)
         serve(c, NULL, 0);
         if (c->stream || c->closing)
             return;
+    }
+    if (c->close_after && !c->stream) {
+        c->closing = 1;
+        conn_close(conn);
+        return;
     }
     if (c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
         c->paused = 0;
@@ -252,6 +302,7 @@ static void on_closed(struct conn *conn)
     free(c->argv);
     free(c->name);
     free(c->multiq.p);
+    watch_forget(c);
     free(c);
     conn_set_data(conn, NULL);
     kv_clients--;
