@@ -211,6 +211,100 @@ func kvAnswer(tb testing.TB, p *kvPeer, req string) string {
 	return string(got)
 }
 
+const kvOOM = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
+
+// kvMemPeer is one server under a memory test, redialled for each case:
+// redis-server keeps a client's grown query buffer until the client goes.
+type kvMemPeer struct {
+	t          *testing.T
+	e          *kvEnv
+	name, addr string
+	limit      int // most small keys to try
+	p          *kvPeer
+}
+
+// newKVMemPeer dials the server, empties it, and gives redis-server the
+// maxmemory the guest has.
+func newKVMemPeer(t *testing.T, e *kvEnv, name, addr, redisMaxmemory string, limit int) *kvMemPeer {
+	m := &kvMemPeer{t: t, e: e, name: name, addr: addr, limit: limit}
+	m.dial()
+	m.p.do(t, "FLUSHALL")
+	if name == "redis-server" {
+		m.p.do(t, "CONFIG", "SET", "maxmemory", redisMaxmemory)
+	}
+	return m
+}
+
+func (m *kvMemPeer) dial() {
+	if m.p != nil {
+		m.p.c.Close()
+	}
+	c := dialFor(m.t, m.e.net, m.addr, 10*time.Minute)
+	m.p = &kvPeer{name: m.name, c: c, r: bufio.NewReader(c)}
+}
+
+// capacity counts the small keys that fit until -OOM, on a new
+// connection, and leaves the server empty, answering PING.
+func (m *kvMemPeer) capacity(what string) int {
+	m.t.Helper()
+	m.dial()
+	m.p.do(m.t, "FLUSHALL")
+	n, refusal := kvFill(m.t, m.p.c, "small", m.limit)
+	if refusal != kvOOM {
+		m.t.Fatalf("%s: small keys: %d, then %q", what, n, refusal)
+	}
+	m.dial()
+	m.p.do(m.t, "FLUSHALL")
+	if got := kvAnswer(m.t, m.p, "PING\r\n"); got != "+PONG\r\n" {
+		m.t.Fatalf("%s: PING: %q", what, got)
+	}
+	return n
+}
+
+// same checks as many small keys fit after a case as before it (1%).
+func (m *kvMemPeer) same(what string, before int) {
+	m.t.Helper()
+	if n := m.capacity("after " + what); n < before*99/100 || n > before*101/100 {
+		m.t.Errorf("after %s: %d small keys fit, before %d", what, n, before)
+	}
+}
+
+// kvMemEach runs body against redis-server (with maxmemory
+// redisMaxmemory) and the guest, each with the small keys that fit
+// (at most limit) counted first.
+func kvMemEach(t *testing.T, e *kvEnv, redisMaxmemory string, limit int,
+	body func(t *testing.T, m *kvMemPeer, first int)) {
+	for _, s := range []struct{ name, addr string }{
+		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379")},
+		{"guest", e.addr},
+	} {
+		t.Run(s.name, func(t *testing.T) {
+			m := newKVMemPeer(t, e, s.name, s.addr, redisMaxmemory, limit)
+			body(t, m, m.capacity("before"))
+		})
+	}
+}
+
+// kvSetUntilOOM stores big:0, big:1, ... (size bytes each, sent by set)
+// until -OOM, and checks that at least one was stored and reads back.
+func kvSetUntilOOM(t *testing.T, p *kvPeer, size int, set func(key string) string) {
+	t.Helper()
+	stored := 0
+	for ; ; stored++ {
+		got := set(fmt.Sprintf("big:%d", stored))
+		if got == kvOOM {
+			break
+		}
+		if got != "+OK\r\n" || stored > 100 {
+			t.Fatalf("SET of a %d-byte value, %d stored: %q", size, stored, got)
+		}
+	}
+	t.Logf("%s: %d values of %d bytes, then -OOM", p.name, stored, size)
+	if got := kvAnswer(t, p, kvBulk("STRLEN", "big:0")); got != fmt.Sprintf(":%d\r\n", size) {
+		t.Errorf("STRLEN big:0 when full: %q", got)
+	}
+}
+
 // Every path that needs memory answers -OOM (or the data) at --mem=32,
 // never a silent close, next to redis-server with maxmemory 24mb: big
 // values, a list grown until full, and LRANGE of a 10 MB list (streamed
@@ -219,152 +313,97 @@ func kvAnswer(tb testing.TB, p *kvPeer, req string) string {
 func TestKVMemPaths(t *testing.T) {
 	e := startKV(t, "--mem=32")
 	startRedisServer(t, e.net)
-	const oom = "-OOM command not allowed when used memory > 'maxmemory'.\r\n"
-	for _, s := range []struct{ name, addr string }{
-		{"redis-server", net.JoinHostPort(e.net.HostIP, "6379")},
-		{"guest", e.addr},
-	} {
-		t.Run(s.name, func(t *testing.T) {
-			// Each case on its own connection: redis-server keeps a
-			// client's grown query buffer until the client goes.
-			var p *kvPeer
-			dial := func() {
-				if p != nil {
-					p.c.Close()
-				}
-				c := dialFor(t, e.net, s.addr, 5*time.Minute)
-				p = &kvPeer{name: s.name, c: c, r: bufio.NewReader(c)}
-			}
-			dial()
-			p.do(t, "FLUSHALL")
-			if s.name == "redis-server" {
-				p.do(t, "CONFIG", "SET", "maxmemory", "24mb")
-			}
-			capacity := func(what string) int {
-				dial()
-				p.do(t, "FLUSHALL")
-				n, refusal := kvFill(t, p.c, "small", 2000000)
-				if refusal != oom {
-					t.Fatalf("%s: small keys: %d, then %q", what, n, refusal)
-				}
-				p.c.Close()
-				dial()
-				p.do(t, "FLUSHALL")
-				if got := kvAnswer(t, p, "PING\r\n"); got != "+PONG\r\n" {
-					t.Fatalf("%s: PING: %q", what, got)
-				}
-				return n
-			}
-			first := capacity("before")
-			same := func(what string) {
-				if n := capacity("after " + what); n < first*99/100 || n > first*101/100 {
-					t.Errorf("after %s: %d small keys fit, before %d", what, n, first)
-				}
-			}
-
-			// Big values until full.
-			big := strings.Repeat("b", 4<<20)
-			var stored int
-			for i := 0; ; i++ {
-				got := kvAnswer(t, p, kvBulk("SET", fmt.Sprintf("big:%d", i), big))
-				if got == oom {
-					break
-				}
-				if got != "+OK\r\n" || i > 100 {
-					t.Fatalf("SET of 4 MB value %d: %q", i, got)
-				}
-				stored++
-			}
-			t.Logf("%s: %d values of 4 MB, then -OOM", s.name, stored)
-			if got := kvAnswer(t, p, kvBulk("STRLEN", "big:0")); got != fmt.Sprintf(":%d\r\n", len(big)) {
-				t.Errorf("STRLEN big:0 when full: %q", got)
-			}
-			// A value larger than the whole memory: refused, not stored.
-			huge := kvAnswer(t, p, kvBulk("SET", "huge", strings.Repeat("h", 40<<20)))
-			if huge != oom {
-				t.Errorf("SET of 40 MB: %q, want %q", huge, oom)
-			}
-			same("big values")
-
-			// One list grown until full.
-			var elems []string
-			for i := 0; i < 1000; i++ {
-				elems = append(elems, fmt.Sprintf("%0100d", i))
-			}
-			push := kvBulk(append([]string{"RPUSH", "list"}, elems...)...)
-			var pushed int
-			for {
-				got := kvAnswer(t, p, push)
-				if got == oom {
-					break
-				}
-				if !strings.HasPrefix(got, ":") {
-					t.Fatalf("RPUSH after %d elements: %q", pushed, got)
-				}
-				pushed += len(elems)
-			}
-			t.Logf("%s: a list of %d elements, then -OOM", s.name, pushed)
-			if got := kvAnswer(t, p, kvBulk("LLEN", "list")); got != fmt.Sprintf(":%d\r\n", pushed) {
-				t.Errorf("LLEN when full: %q, want %d", got, pushed)
-			}
-			same("list growth")
-
-			// LRANGE of a 10 MB list: the data, and the server goes on.
-			for i := 0; i < 100; i++ {
-				if got := kvAnswer(t, p, push); got != fmt.Sprintf(":%d\r\n", (i+1)*len(elems)) {
-					t.Fatalf("RPUSH for the 10 MB list: %q", got)
-				}
-			}
-			for round := 0; round < 2; round++ {
-				got := kvAnswer(t, p, kvBulk("LRANGE", "list", "0", "-1"))
-				want := fmt.Sprintf("*%d\r\n", 100*len(elems))
-				if !strings.HasPrefix(got, want) || len(got) != len(want)+100*len(elems)*(100+2+6) ||
-					!strings.HasSuffix(got, "$100\r\n"+elems[len(elems)-1]+"\r\n") {
-					t.Fatalf("LRANGE of the 10 MB list: %d bytes: %.60q", len(got), got)
-				}
-			}
-			// Pipelined behind it, in order.
-			got := kvAnswer(t, p, kvBulk("LRANGE", "list", "0", "-1")+kvBulk("LLEN", "list")+"PING\r\n")
-			if !strings.HasPrefix(got, "*100000\r\n") {
-				t.Fatalf("LRANGE pipelined: %.60q", got)
-			}
-			if got := kvAnswer(t, p, ""); got != ":100000\r\n" {
-				t.Errorf("LLEN behind LRANGE: %q", got)
-			}
-			if got := kvAnswer(t, p, ""); got != "+PONG\r\n" {
-				t.Errorf("PING behind LRANGE: %q", got)
-			}
-			same("LRANGE")
-
-			// HGETALL of a 6 MB hash with memory full of small keys:
-			// redis-server answers the data; the guest the data or
-			// -OOM when it cannot hold the reply, never a close.
-			hset := []string{"HSET", "hash"}
-			for i := 0; i < 1000; i++ {
-				hset = append(hset, "", elems[i])
-			}
-			for i := 0; i < 60; i++ {
-				for j := 0; j < 1000; j++ {
-					hset[2+2*j] = fmt.Sprintf("f%d", i*1000+j)
-				}
-				if got := kvAnswer(t, p, kvBulk(hset...)); got != ":1000\r\n" {
-					t.Fatalf("HSET for the 6 MB hash: %q", got)
-				}
-			}
-			if n, refusal := kvFill(t, p.c, "fill", 2000000); refusal != oom {
-				t.Fatalf("filling around the hash: %d, then %q", n, refusal)
-			}
-			got = kvAnswer(t, p, kvBulk("HGETALL", "hash"))
-			t.Logf("%s: HGETALL with memory full: %d bytes, %.40q", s.name, len(got), got)
-			if got != oom && (!strings.HasPrefix(got, "*120000\r\n") || len(got) < 6000000) {
-				t.Errorf("HGETALL with memory full: %d bytes: %.60q", len(got), got)
-			}
-			if got := kvAnswer(t, p, "PING\r\n"); got != "+PONG\r\n" {
-				t.Errorf("PING after HGETALL: %q", got)
-			}
-			same("HGETALL")
+	kvMemEach(t, e, "24mb", 2000000, func(t *testing.T, m *kvMemPeer, first int) {
+		// Big values until full.
+		big := strings.Repeat("b", 4<<20)
+		kvSetUntilOOM(t, m.p, len(big), func(key string) string {
+			return kvAnswer(t, m.p, kvBulk("SET", key, big))
 		})
-	}
+		// A value larger than the whole memory: refused, not stored.
+		huge := kvAnswer(t, m.p, kvBulk("SET", "huge", strings.Repeat("h", 40<<20)))
+		if huge != kvOOM {
+			t.Errorf("SET of 40 MB: %q, want %q", huge, kvOOM)
+		}
+		m.same("big values", first)
+
+		// One list grown until full.
+		var elems []string
+		for i := 0; i < 1000; i++ {
+			elems = append(elems, fmt.Sprintf("%0100d", i))
+		}
+		push := kvBulk(append([]string{"RPUSH", "list"}, elems...)...)
+		var pushed int
+		for {
+			got := kvAnswer(t, m.p, push)
+			if got == kvOOM {
+				break
+			}
+			if !strings.HasPrefix(got, ":") {
+				t.Fatalf("RPUSH after %d elements: %q", pushed, got)
+			}
+			pushed += len(elems)
+		}
+		t.Logf("%s: a list of %d elements, then -OOM", m.name, pushed)
+		if got := kvAnswer(t, m.p, kvBulk("LLEN", "list")); got != fmt.Sprintf(":%d\r\n", pushed) {
+			t.Errorf("LLEN when full: %q, want %d", got, pushed)
+		}
+		m.same("list growth", first)
+
+		// LRANGE of a 10 MB list: the data, and the server goes on.
+		for i := 0; i < 100; i++ {
+			if got := kvAnswer(t, m.p, push); got != fmt.Sprintf(":%d\r\n", (i+1)*len(elems)) {
+				t.Fatalf("RPUSH for the 10 MB list: %q", got)
+			}
+		}
+		for round := 0; round < 2; round++ {
+			got := kvAnswer(t, m.p, kvBulk("LRANGE", "list", "0", "-1"))
+			want := fmt.Sprintf("*%d\r\n", 100*len(elems))
+			if !strings.HasPrefix(got, want) || len(got) != len(want)+100*len(elems)*(100+2+6) ||
+				!strings.HasSuffix(got, "$100\r\n"+elems[len(elems)-1]+"\r\n") {
+				t.Fatalf("LRANGE of the 10 MB list: %d bytes: %.60q", len(got), got)
+			}
+		}
+		// Pipelined behind it, in order.
+		got := kvAnswer(t, m.p, kvBulk("LRANGE", "list", "0", "-1")+kvBulk("LLEN", "list")+"PING\r\n")
+		if !strings.HasPrefix(got, "*100000\r\n") {
+			t.Fatalf("LRANGE pipelined: %.60q", got)
+		}
+		if got := kvAnswer(t, m.p, ""); got != ":100000\r\n" {
+			t.Errorf("LLEN behind LRANGE: %q", got)
+		}
+		if got := kvAnswer(t, m.p, ""); got != "+PONG\r\n" {
+			t.Errorf("PING behind LRANGE: %q", got)
+		}
+		m.same("LRANGE", first)
+
+		// HGETALL of a 6 MB hash with memory full of small keys:
+		// redis-server answers the data; the guest the data or
+		// -OOM when it cannot hold the reply, never a close.
+		hset := []string{"HSET", "hash"}
+		for i := 0; i < 1000; i++ {
+			hset = append(hset, "", elems[i])
+		}
+		for i := 0; i < 60; i++ {
+			for j := 0; j < 1000; j++ {
+				hset[2+2*j] = fmt.Sprintf("f%d", i*1000+j)
+			}
+			if got := kvAnswer(t, m.p, kvBulk(hset...)); got != ":1000\r\n" {
+				t.Fatalf("HSET for the 6 MB hash: %q", got)
+			}
+		}
+		if n, refusal := kvFill(t, m.p.c, "fill", 2000000); refusal != kvOOM {
+			t.Fatalf("filling around the hash: %d, then %q", n, refusal)
+		}
+		got = kvAnswer(t, m.p, kvBulk("HGETALL", "hash"))
+		t.Logf("%s: HGETALL with memory full: %d bytes, %.40q", m.name, len(got), got)
+		if got != kvOOM && (!strings.HasPrefix(got, "*120000\r\n") || len(got) < 6000000) {
+			t.Errorf("HGETALL with memory full: %d bytes: %.60q", len(got), got)
+		}
+		if got := kvAnswer(t, m.p, "PING\r\n"); got != "+PONG\r\n" {
+			t.Errorf("PING after HGETALL: %q", got)
+		}
+		m.same("HGETALL", first)
+	})
 }
 
 // A streamed reply is the value as it was when the command ran, as
