@@ -76,6 +76,7 @@ static const char *reason(int status)
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     }
     return "Error";
@@ -245,6 +246,30 @@ static void encode_path(const char *p, char *dst, size_t size)
 }
 
 /*
+ * The status for a filesystem error, as nginx's (ngx_http_static_module):
+ * not there, 404; a symlink that leads out of the image (the library OS
+ * refuses it: EACCES) or round in a loop (ELOOP), 403; short of memory,
+ * 503 (try again later); anything else, 500.
+ */
+static int status_of(int err)
+{
+    switch (err) {
+    case 0:
+        return 0;
+    case -ENOENT:
+    case -ENOTDIR:
+    case -ENAMETOOLONG:     /* a name too long for any file */
+        return 404;
+    case -EACCES:
+    case -ELOOP:
+        return 403;
+    case -ENOMEM:
+        return 503;
+    }
+    return 500;
+}
+
+/*
  * Map a request path to a file in pathbuf: "--root" prepended, a
  * directory to its index.html. Returns 0 with st filled, or the status to
  * answer (301 when a directory was named without its trailing '/', 414
@@ -265,10 +290,8 @@ static int resolve(const char *path, struct fs_stat *st)
         strcpy(pathbuf, "/");
     int err = fs_stat(pathbuf, st);
     /* A file named as a directory ("/index.html/") is not there, as for
-     * nginx; so is a name too long for any file. */
+     * nginx. */
     if (err == 0 && !st->is_dir && dir)
-        return 404;
-    if (err == -ENAMETOOLONG)
         return 404;
     if (err == 0 && st->is_dir) {
         if (path[pl - 1] != '/')
@@ -284,9 +307,7 @@ static int resolve(const char *path, struct fs_stat *st)
         if (err == -ENOENT)
             return 403;     /* a directory without an index: no listings */
     }
-    if (err == -ENOENT || err == -ENOTDIR)
-        return 404;
-    return err == 0 ? 0 : 500;
+    return status_of(err);
 }
 
 static int redirect_to_dir(struct client *cl, const char *path, int ka,
@@ -446,8 +467,10 @@ static void serve(struct client *cl, const struct request *r)
             err = redirect_to_dir(cl, r->path, ka, head);
             goto done;
         }
-        if (status != 0 || fs_open(pathbuf, &f) != 0) {
-            respond_error(cl, status ? status : 500, ka, head);
+        if (status == 0)
+            status = status_of(fs_open(pathbuf, &f));
+        if (status != 0) {
+            respond_error(cl, status, ka, head);
             return;
         }
     }
