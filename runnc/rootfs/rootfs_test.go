@@ -39,9 +39,9 @@ func built(t *testing.T, rel string) string {
 // want is what a reader must find in the image: every path, and for
 // files their bytes (nil for a symlink the reader sees as itself).
 type want struct {
-	files  map[string][]byte
-	dirs   map[string]bool
-	links  map[string]string // Rock Ridge symlinks: path -> target
+	files map[string][]byte
+	dirs  map[string]bool
+	links map[string]string // Rock Ridge symlinks: path -> target
 	// Symlinks the library OS follows: path -> the file or directory
 	// reached (the others dangle, loop or climb out of the image).
 	through map[string]string
