@@ -1,12 +1,22 @@
 package integration
 
 import (
+	"bufio"
+	"bytes"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // withSymlinks adds symlinks of every kind to a site, and a file just
@@ -101,4 +111,134 @@ func TestHostileHTTPDSymlinks(t *testing.T) {
 			e.get(t, "/index.html")
 		})
 	}
+}
+
+// withFile adds a file of size random bytes at path to a site.
+func withFile(path string, size int) siteOption {
+	return func(tb testing.TB, s *httpdSite) {
+		data := make([]byte, size)
+		rand.Read(data)
+		if err := os.WriteFile(filepath.Join(s.dir, path), data, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		s.sums[path] = hex.EncodeToString(sum[:])
+		s.sizes[path] = size
+	}
+}
+
+// readerTally is what slowReaders saw.
+type readerTally struct {
+	whole, refused int
+	broken         []string // what went wrong, one line each
+}
+
+// slowReaders starts n clients at once, each GETting path and then
+// reading nothing for pause, so that the guest's output queues fill up
+// to whatever it allows, and then reading the rest at full speed. Each
+// response must be the whole file, or a 503 before any of the file's
+// bytes (issue 11: 200s cut short mid-body under memory pressure).
+func slowReaders(tb testing.TB, e *httpdEnv, path string, n int, pause time.Duration) readerTally {
+	tb.Helper()
+	want, err := os.ReadFile(filepath.Join(e.site.dir, path))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var mu sync.Mutex
+	var tally readerTally
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			whole, refused, problem := slowRead(e, path, want, pause)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case whole:
+				tally.whole++
+			case refused:
+				tally.refused++
+			default:
+				tally.broken = append(tally.broken, fmt.Sprintf("reader %d: %s", i, problem))
+			}
+		}(i)
+	}
+	wg.Wait()
+	return tally
+}
+
+// slowRead is one of slowReaders' clients.
+func slowRead(e *httpdEnv, path string, want []byte, pause time.Duration) (whole, refused bool, problem string) {
+	c, err := e.net.Dial("tcp", e.net.GuestIP+":80", 30*time.Second)
+	if err != nil {
+		return false, false, fmt.Sprintf("connect: %v", err)
+	}
+	defer c.Close()
+	if tc, ok := c.(*net.TCPConn); ok {
+		tc.SetReadBuffer(16 << 10) // the kernel takes little for us
+	}
+	c.SetDeadline(time.Now().Add(pause + 5*time.Minute))
+	if _, err := fmt.Fprintf(c, "GET %s HTTP/1.1\r\nHost: guest\r\nConnection: close\r\n\r\n", path); err != nil {
+		return false, false, fmt.Sprintf("send: %v", err)
+	}
+	time.Sleep(pause)
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		return false, false, fmt.Sprintf("no response: %v", err)
+	}
+	body, err := io.ReadAll(resp.Body)
+	switch {
+	case resp.StatusCode == 503 && err == nil && !bytes.Contains(want, body[:min(len(body), 64)]):
+		return false, true, ""
+	case resp.StatusCode != 200:
+		return false, false, fmt.Sprintf("status %d, %d bytes (err %v)", resp.StatusCode, len(body), err)
+	case err != nil || resp.ContentLength != int64(len(want)) || len(body) != len(want):
+		return false, false, fmt.Sprintf("200 with Content-Length %d: %d of %d bytes (%v)", resp.ContentLength, len(body), len(want), err)
+	case !bytes.Equal(body, want):
+		return false, false, "200 with the right length and the wrong bytes"
+	}
+	return true, false, ""
+}
+
+// checkReaders fails the test for every broken response, and for a run
+// in which nothing was served whole.
+func checkReaders(tb testing.TB, e *httpdEnv, name string, tally readerTally) {
+	tb.Helper()
+	tb.Logf("%s: %d whole, %d refused (503), %d broken", name, tally.whole, tally.refused, len(tally.broken))
+	for i, b := range tally.broken {
+		if i == 10 {
+			tb.Errorf("... and %d more", len(tally.broken)-i)
+			break
+		}
+		tb.Errorf("%s: %s", name, b)
+	}
+	if tally.whole == 0 {
+		tb.Errorf("%s: no download served whole", name)
+	}
+	if len(tally.broken) > 0 {
+		tb.Logf("guest console:\n%s", lastLines(e.guest.Output(), 30))
+	}
+}
+
+func lastLines(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Downloads under memory pressure (issue 11): at --mem=32, 150 clients
+// that leave a 2 MiB file unread for a while would need more output
+// queued than the guest has memory. Each gets the whole file or a 503
+// before it; none is cut short. The long run (300 readers of 50 MiB) is
+// TestHostileHTTPDMemoryLong (make hostile-test).
+func TestHostileHTTPDMemory(t *testing.T) {
+	site := makeHTTPDSite(t, withFile("/2m.bin", 2<<20))
+	e := startHTTPDSite(t, site, "--mem=32")
+	checkReaders(t, e, "150 slow readers of 2 MiB", slowReaders(t, e, "/2m.bin", 150, 3*time.Second))
+	// Nothing lost: the memory the downloads held is free again.
+	checkReaders(t, e, "150 more", slowReaders(t, e, "/2m.bin", 150, 3*time.Second))
+	e.get(t, "/16m.bin")
 }

@@ -11,6 +11,7 @@
  * Options: --port=N (default 80), --root=DIR (serve a subtree of the image).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <libos/libos.h>
 #include <libos/net.h>
 #include <libos/fs.h>
+#include <libos/heap.h>
 
 #include "httpd.h"
 
@@ -28,6 +30,28 @@
 #define STREAM_HIGH     (4 * CHUNK)
 /* Input buffered while a response streams; beyond it, stop reading. */
 #define INPUT_PAUSE     (2 * HTTP_MAX_HEADER)
+
+/*
+ * Memory for downloads. A streamed response keeps up to its "high" bytes
+ * queued (libos's chunks and lwIP's segments hold them until the client
+ * acknowledges), so many slow clients could ask for more than the heap
+ * has, and a download would be cut short mid-body. Before its headers go
+ * out each stream reserves its high mark (plus slack for chunk rounding
+ * and segment headers) from a budget of half the heap left free at start:
+ * the full STREAM_MAX while the budget is roomy, less as it runs low
+ * (slower for a fast client, as fast for a slow one), and with less than
+ * STREAM_MIN left the request is answered 503 with Retry-After, before
+ * any byte of the file. Should memory still run out mid-body (something
+ * else took it), the stream waits for memory and resumes where it was;
+ * the send timeout (--idle-timeout) ends a wait that never does.
+ */
+#define STREAM_MAX      (STREAM_HIGH + CHUNK)
+#define STREAM_MIN      (32 * 1024)
+#define STREAM_SLACK    (16 * 1024)
+#define STREAM_SHARE    8       /* a new stream takes at most 1/8 of what is left */
+#define RETRY_MS        50      /* a stream waiting for memory tries again */
+static size_t stream_budget, stream_reserved;
+static int retry_armed;
 
 struct client {
     struct client *prev, *next;     /* all clients, for the timeouts */
@@ -39,6 +63,8 @@ struct client {
     uint64_t skip;              /* request body bytes still to discard */
     struct fs_file *file;       /* response body being streamed */
     uint64_t pos, end;
+    size_t high;                /* output the stream may keep queued */
+    int starved;                /* the stream waits for memory */
     enum { OPEN, CLOSE_AFTER_STREAM, CLOSING } closing;
     int paused;
 };
@@ -188,11 +214,74 @@ static void respond_error(struct client *cl, int status, int keep_alive,
 {
     char body[64];
     int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
-    const char *allow = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" :
+            status == 503 ? "Retry-After: 1\r\n" : NULL;
 
     if (respond(cl, status, "text/plain; charset=utf-8", body, n,
-                keep_alive, head, allow) < 0 || !keep_alive)
+                keep_alive, head, extra) < 0 || !keep_alive)
         close_conn(cl);
+}
+
+/* Log a line about memory at most once a second: many clients meet the
+ * same shortage at once. */
+static void log_pressure(const char *fmt, ...)
+{
+    static uint64_t last;
+    static unsigned held;
+    uint64_t now = libos_now_ms();
+    char line[256];
+    va_list ap;
+
+    if (last != 0 && now - last < 1000) {
+        held++;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (held > 0)
+        libos_log("%s (and %u more since the last such line)\n", line, held);
+    else
+        libos_log("%s\n", line);
+    last = now;
+    held = 0;
+}
+
+/* A high mark for a new stream from the budget, reserved; 0 if even
+ * STREAM_MIN does not fit. */
+static size_t stream_reserve(void)
+{
+    size_t left = stream_budget - stream_reserved;
+
+    if (left < STREAM_MIN + STREAM_SLACK)
+        return 0;
+    size_t high = left / STREAM_SHARE;
+    high = high > STREAM_SLACK ? high - STREAM_SLACK : 0;
+    if (high > STREAM_MAX)
+        high = STREAM_MAX;
+    if (high < STREAM_MIN)
+        high = STREAM_MIN;
+    stream_reserved += high + STREAM_SLACK;
+    return high;
+}
+
+static void stream_release(struct client *cl)
+{
+    if (cl->high > 0) {
+        stream_reserved -= cl->high + STREAM_SLACK;
+        cl->high = 0;
+    }
+}
+
+/* Is there memory to queue len more bytes of output now? A probe: the
+ * block is freed at once, and the conn_write() that follows finds it
+ * again (nothing else runs in between). */
+static int can_queue(size_t len)
+{
+    void *p = malloc(len + STREAM_SLACK);
+
+    free(p);
+    return p != NULL;
 }
 
 static void stream_stop(struct client *cl)
@@ -201,24 +290,59 @@ static void stream_stop(struct client *cl)
         fs_close(cl->file);
         cl->file = NULL;
     }
+    stream_release(cl);
+    cl->starved = 0;
 }
 
-/* Queue file data while the output queue is short. A read error after
- * the headers went out cannot be reported: closing early is the only way
- * to tell the client the body is incomplete. */
+static void retry_starved(void *arg);
+
+/* Queue file data while less than the stream's high mark is queued. A
+ * read error after the headers went out cannot be reported: closing
+ * early is the only way to tell the client the body is incomplete. Out
+ * of memory, the stream waits (retry_starved()) and goes on from the
+ * byte that did not fit. */
 static void stream_fill(struct client *cl)
 {
-    while (cl->file != NULL && conn_pending(cl->c) < STREAM_HIGH) {
+    while (cl->file != NULL) {
+        size_t pending = conn_pending(cl->c);
         uint64_t left = cl->end - cl->pos;
         size_t want = left < CHUNK ? left : CHUNK;
+        if (want > cl->high)
+            want = cl->high;
+        if (pending + want > cl->high)
+            return;
         long n = fs_read(cl->file, cl->pos, chunk, want);
-        if (n <= 0 || conn_write(cl->c, chunk, n) < 0) {
-            libos_log("httpd: read error at %llu: %ld\n",
-                    (unsigned long long)cl->pos, n);
+        if (n <= 0) {
+            libos_log("httpd: read error at byte %llu of %llu: %ld\n",
+                    (unsigned long long)cl->pos,
+                    (unsigned long long)cl->end, n);
             stream_stop(cl);
             close_conn(cl);
             return;
         }
+        errno = 0;
+        if (conn_write(cl->c, chunk, n) < 0) {
+            /* Part may have been queued: conn_pending() counts it (no
+             * ACK can come in during the call). */
+            cl->pos += conn_pending(cl->c) - pending;
+            if (errno != ENOMEM) {
+                stream_stop(cl);    /* the connection is gone */
+                close_conn(cl);
+                return;
+            }
+            if (!cl->starved)
+                log_pressure("httpd: out of memory at byte %llu of %llu "
+                        "of a download: it waits for memory (heap %zu of "
+                        "%zu KiB in use)", (unsigned long long)cl->pos,
+                        (unsigned long long)cl->end,
+                        libos_heap_used() / 1024, libos_heap_size() / 1024);
+            cl->starved = 1;
+            if (!retry_armed && libos_timer(RETRY_MS, retry_starved,
+                        NULL) == 0)
+                retry_armed = 1;
+            return;
+        }
+        cl->starved = 0;
         cl->pos += n;
         if (cl->pos == cl->end)
             stream_stop(cl);
@@ -353,17 +477,23 @@ static int send_small(struct client *cl, const char *key, struct fs_file *f,
             a->extra);
 }
 
-/* A large file: headers now, the body from stream_fill(). */
+/* A large file: headers now, the body from stream_fill(), which keeps
+ * up to high bytes queued (reserved by the caller; released here on
+ * failure or by stream_stop()). */
 static int send_stream(struct client *cl, struct fs_file *f,
-        const char *type, const struct answer *a, int ka, int head)
+        const char *type, const struct answer *a, int ka, int head,
+        size_t high)
 {
     size_t n = header(a->status, type, a->len, ka, a->extra);
 
+    cl->high = high;
     if (n == 0 || conn_write(cl->c, out, n) < 0) {
+        stream_release(cl);
         fs_close(f);
         return -1;
     }
     if (head || a->len == 0) {
+        stream_release(cl);
         fs_close(f);
         return 0;
     }
@@ -451,6 +581,38 @@ unsatisfiable:
     return 416;
 }
 
+/*
+ * Before the headers of a body of len bytes: is there memory to send it?
+ * A stream (high non-NULL) reserves its high mark from the budget; every
+ * body needs its first write's worth free now. On no, logs why and
+ * returns 0: the caller answers 503, and no byte of the body is sent.
+ */
+static int memory_for(struct client *cl, const struct request *r,
+        size_t *high, uint64_t len)
+{
+    size_t first = len < CHUNK ? (size_t)len : CHUNK;
+
+    if (high != NULL && (*high = stream_reserve()) == 0) {
+        log_pressure("httpd: 503 for %.200s: %zu KiB of the %zu KiB for "
+                "downloads are taken", r->path, stream_reserved / 1024,
+                stream_budget / 1024);
+        return 0;
+    }
+    if (high != NULL && first > *high)
+        first = *high;
+    if (!can_queue(first + 1024)) {
+        if (high != NULL) {
+            cl->high = *high;
+            stream_release(cl);
+        }
+        log_pressure("httpd: 503 for %.200s: out of memory (heap %zu of "
+                "%zu KiB in use)", r->path, libos_heap_used() / 1024,
+                libos_heap_size() / 1024);
+        return 0;
+    }
+    return 1;
+}
+
 /* Answer a GET or HEAD. */
 static void serve(struct client *cl, const struct request *r)
 {
@@ -460,6 +622,7 @@ static void serve(struct client *cl, const struct request *r)
     const struct cached *hit = cache_get(r->path);
     struct fs_stat st;
     struct fs_file *f = NULL;
+    size_t high = 0;            /* reserved by memory_for(); HEAD none */
     int status, err;
 
     if (hit == NULL) {
@@ -484,6 +647,12 @@ static void serve(struct client *cl, const struct request *r)
         err = respond(cl, status, "text/plain; charset=utf-8", body,
                 status == 304 ? 0 : (size_t)n, ka, head || status == 304,
                 a.extra);
+    } else if (!head && !memory_for(cl, r, hit == NULL && size >
+                CACHE_MAX_FILE ? &high : NULL, a.len)) {
+        if (f != NULL)
+            fs_close(f);
+        respond_error(cl, 503, ka, head);
+        return;
     } else if (hit != NULL) {
         err = respond(cl, a.status, hit->type, hit->data + a.first, a.len, ka,
                 head, a.extra);
@@ -491,7 +660,7 @@ static void serve(struct client *cl, const struct request *r)
         err = send_small(cl, r->path, f, size, st.mtime, mime_type(pathbuf),
                 &a, ka, head);
     } else {
-        err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head);
+        err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head, high);
         if (err == 0 && cl->file != NULL)
             return;
     }
@@ -559,6 +728,30 @@ static void process(struct client *cl)
     }
 }
 
+/* Go on with the streams that waited for memory. Progress counts as
+ * the client taking the response (touch()), as in writable(). */
+static void retry_starved(void *arg)
+{
+    int waiting = 0;
+
+    retry_armed = 0;
+    for (struct client *cl = clients, *next; cl != NULL; cl = next) {
+        next = cl->next;
+        if (!cl->starved || cl->closing == CLOSING)
+            continue;
+        uint64_t pos = cl->pos;
+        stream_fill(cl);
+        if (cl->pos != pos)
+            touch(cl);
+        if (cl->file == NULL)
+            process(cl);
+        waiting |= cl->starved;
+    }
+    if (waiting && !retry_armed && libos_timer(RETRY_MS, retry_starved,
+                NULL) == 0)
+        retry_armed = 1;
+}
+
 /* Every SWEEP_MS: close the clients whose timeout passed. */
 static void sweep(void *arg)
 {
@@ -569,9 +762,17 @@ static void sweep(void *arg)
             continue;
         uint64_t limit = cl->in_request && cl->file == NULL ?
                 header_timeout : idle_timeout;
-        if (now - cl->since >= limit)
-            close_conn(cl);     /* closed() unlinks it later */
+        if (now - cl->since < limit)
+            continue;
+        if (cl->starved)
+            libos_log("httpd: a download waited %llu s for memory at byte "
+                    "%llu of %llu: closed\n", (unsigned long long)limit / 1000,
+                    (unsigned long long)cl->pos, (unsigned long long)cl->end);
+        close_conn(cl);         /* closed() unlinks it later */
     }
+    /* Should the retry timer have found no memory to be armed. */
+    if (!retry_armed)
+        retry_starved(NULL);
     libos_timer(SWEEP_MS, sweep, NULL);
 }
 
@@ -706,7 +907,14 @@ int main(int argc, char **argv)
         return 1;
     }
     libos_timer(SWEEP_MS, sweep, NULL);
-    libos_log("httpd: serving rootfs%s on port %ld\n", root, port);
+    /* What is free now is for connections, small files and downloads:
+     * half for downloads, an eighth (up to CACHE_BUDGET) for the cache. */
+    size_t spare = libos_heap_size() - libos_heap_used();
+    stream_budget = spare / 2;
+    cache_limit(spare / 8 < CACHE_BUDGET ? spare / 8 : CACHE_BUDGET);
+    libos_log("httpd: serving rootfs%s on port %ld (%zu MiB for downloads: "
+            "%zu at full speed)\n", root, port, stream_budget >> 20,
+            stream_budget / (STREAM_MAX + STREAM_SLACK));
     libos_run();
     return 0;
 }
