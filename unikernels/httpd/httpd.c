@@ -33,24 +33,26 @@
 
 /*
  * Memory for downloads. A streamed response keeps up to its "high" bytes
- * queued (libos's chunks and lwIP's segments hold them until the client
+ * queued (lwIP's segments and libos's chunks hold them until the client
  * acknowledges), so many slow clients could ask for more than the heap
  * has, and a download would be cut short mid-body. Before its headers go
- * out each stream reserves its high mark (plus slack for chunk rounding
- * and segment headers) from a budget of half the heap left free at start:
- * the full STREAM_MAX while the budget is roomy, less as it runs low
- * (slower for a fast client, as fast for a slow one), and with less than
- * STREAM_MIN left the request is answered 503 with Retry-After, before
- * any byte of the file. Should memory still run out mid-body (something
- * else took it), the stream waits for memory and resumes where it was;
- * the send timeout (--idle-timeout) ends a wait that never does.
+ * out each stream reserves what its high mark costs from a budget of
+ * half the heap left free at start. The high mark is a fair share of the
+ * budget among the streams and the requests waiting for one, between
+ * STREAM_MIN and STREAM_MAX: a few downloads go at full speed, many go
+ * slower (as fast as a slow client takes them anyway). A request that
+ * finds no room waits, its connection kept, until streams end; after
+ * STREAM_WAIT it is answered 503 with Retry-After, before any byte of
+ * the file. Should memory still run out mid-body (something else took
+ * it), the stream waits for memory and resumes where it was; the send
+ * timeout (--idle-timeout) ends a wait that never does.
  */
 #define STREAM_MAX      (STREAM_HIGH + CHUNK)
 #define STREAM_MIN      (32 * 1024)
-#define STREAM_SLACK    (16 * 1024)
-#define STREAM_SHARE    8       /* a new stream takes at most 1/8 of what is left */
+#define STREAM_WAIT     10000   /* ms a request waits for room */
 #define RETRY_MS        50      /* a stream waiting for memory tries again */
 static size_t stream_budget, stream_reserved;
+static unsigned streams, waiting;   /* clients with a stream, waiting for one */
 static int retry_armed;
 
 struct client {
@@ -65,6 +67,8 @@ struct client {
     uint64_t pos, end;
     size_t high;                /* output the stream may keep queued */
     int starved;                /* the stream waits for memory */
+    int waiting;                /* the request waits for a stream's room */
+    uint64_t wait_since;        /* ms */
     enum { OPEN, CLOSE_AFTER_STREAM, CLOSING } closing;
     int paused;
 };
@@ -76,7 +80,7 @@ struct client {
  * (send_timeout). Milliseconds; --header-timeout=S, --idle-timeout=S. */
 static uint64_t header_timeout = 60000, idle_timeout = 75000;
 #define SWEEP_MS        1000
-static struct client *clients;
+static struct client *clients, *clients_tail;
 
 static const char *root = "";   /* prefix of every served path */
 static struct request req;      /* one at a time: single-threaded */
@@ -222,54 +226,79 @@ static void respond_error(struct client *cl, int status, int keep_alive,
         close_conn(cl);
 }
 
-/* Log a line about memory at most once a second: many clients meet the
- * same shortage at once. */
-static void log_pressure(const char *fmt, ...)
+/* What log_pressure() tells. */
+enum pressure { WAIT_ROOM, REFUSED, STARVED, LOST, NPRESSURE };
+
+/* Log a line about memory, of each kind at most one a second: many
+ * clients meet the same shortage at once. */
+static void log_pressure(enum pressure kind, const char *fmt, ...)
 {
-    static uint64_t last;
-    static unsigned held;
+    static uint64_t last[NPRESSURE];
+    static unsigned held[NPRESSURE];
     uint64_t now = libos_now_ms();
     char line[256];
     va_list ap;
 
-    if (last != 0 && now - last < 1000) {
-        held++;
+    if (last[kind] != 0 && now - last[kind] < 1000) {
+        held[kind]++;
         return;
     }
     va_start(ap, fmt);
     vsnprintf(line, sizeof line, fmt, ap);
     va_end(ap);
-    if (held > 0)
-        libos_log("%s (and %u more since the last such line)\n", line, held);
+    if (held[kind] > 0)
+        libos_log("%s (and %u more since the last such line)\n", line,
+                held[kind]);
     else
         libos_log("%s\n", line);
-    last = now;
-    held = 0;
+    last[kind] = now;
+    held[kind] = 0;
 }
 
-/* A high mark for a new stream from the budget, reserved; 0 if even
- * STREAM_MIN does not fit. */
-static size_t stream_reserve(void)
+/* What a stream with high mark h costs: the bytes, and lwIP's segment
+ * and libos's chunk headers and rounding. */
+static size_t stream_cost(size_t h)
 {
-    size_t left = stream_budget - stream_reserved;
-
-    if (left < STREAM_MIN + STREAM_SLACK)
-        return 0;
-    size_t high = left / STREAM_SHARE;
-    high = high > STREAM_SLACK ? high - STREAM_SLACK : 0;
-    if (high > STREAM_MAX)
-        high = STREAM_MAX;
-    if (high < STREAM_MIN)
-        high = STREAM_MIN;
-    stream_reserved += high + STREAM_SLACK;
-    return high;
+    return h + h / 8 + 4096;
 }
+
+/* Reserve a high mark for cl's new stream: its fair share, if the budget
+ * has room for it; 0 if not. */
+static size_t stream_reserve(struct client *cl)
+{
+    size_t share = stream_budget / (streams + waiting + !cl->waiting);
+
+    if (share > STREAM_MAX)
+        share = STREAM_MAX;
+    if (share < STREAM_MIN)
+        share = STREAM_MIN;
+    if (stream_reserved + stream_cost(share) > stream_budget)
+        return 0;
+    stream_reserved += stream_cost(share);
+    streams++;
+    return share;
+}
+
+static void retry_waiting(void *arg);
 
 static void stream_release(struct client *cl)
 {
     if (cl->high > 0) {
-        stream_reserved -= cl->high + STREAM_SLACK;
+        stream_reserved -= stream_cost(cl->high);
+        streams--;
         cl->high = 0;
+        /* Room for a waiting request. */
+        if (waiting > 0 && !retry_armed && libos_timer(0, retry_waiting,
+                    NULL) == 0)
+            retry_armed = 1;
+    }
+}
+
+static void wait_end(struct client *cl)
+{
+    if (cl->waiting) {
+        cl->waiting = 0;
+        waiting--;
     }
 }
 
@@ -278,7 +307,7 @@ static void stream_release(struct client *cl)
  * again (nothing else runs in between). */
 static int can_queue(size_t len)
 {
-    void *p = malloc(len + STREAM_SLACK);
+    void *p = malloc(stream_cost(len));
 
     free(p);
     return p != NULL;
@@ -294,12 +323,11 @@ static void stream_stop(struct client *cl)
     cl->starved = 0;
 }
 
-static void retry_starved(void *arg);
 
 /* Queue file data while less than the stream's high mark is queued. A
  * read error after the headers went out cannot be reported: closing
  * early is the only way to tell the client the body is incomplete. Out
- * of memory, the stream waits (retry_starved()) and goes on from the
+ * of memory, the stream waits (retry_waiting()) and goes on from the
  * byte that did not fit. */
 static void stream_fill(struct client *cl)
 {
@@ -326,18 +354,22 @@ static void stream_fill(struct client *cl)
              * ACK can come in during the call). */
             cl->pos += conn_pending(cl->c) - pending;
             if (errno != ENOMEM) {
-                stream_stop(cl);    /* the connection is gone */
+                /* The connection is gone (reset, or failed). */
+                libos_log("httpd: connection lost at byte %llu of %llu of "
+                        "a download\n", (unsigned long long)cl->pos,
+                        (unsigned long long)cl->end);
+                stream_stop(cl);
                 close_conn(cl);
                 return;
             }
             if (!cl->starved)
-                log_pressure("httpd: out of memory at byte %llu of %llu "
+                log_pressure(STARVED, "httpd: out of memory at byte %llu of %llu "
                         "of a download: it waits for memory (heap %zu of "
                         "%zu KiB in use)", (unsigned long long)cl->pos,
                         (unsigned long long)cl->end,
                         libos_heap_used() / 1024, libos_heap_size() / 1024);
             cl->starved = 1;
-            if (!retry_armed && libos_timer(RETRY_MS, retry_starved,
+            if (!retry_armed && libos_timer(RETRY_MS, retry_waiting,
                         NULL) == 0)
                 retry_armed = 1;
             return;
@@ -583,21 +615,37 @@ unsatisfiable:
 
 /*
  * Before the headers of a body of len bytes: is there memory to send it?
- * A stream (high non-NULL) reserves its high mark from the budget; every
- * body needs its first write's worth free now. On no, logs why and
- * returns 0: the caller answers 503, and no byte of the body is sent.
+ * A stream (high non-NULL) reserves its high mark from the budget, or
+ * waits for room (returns -1: the caller leaves the request unanswered,
+ * to be tried again); every body needs its first write's worth free now.
+ * On no, logs why and returns 0: the caller answers 503, and no byte of
+ * the body is sent. 1: go on.
  */
 static int memory_for(struct client *cl, const struct request *r,
         size_t *high, uint64_t len)
 {
     size_t first = len < CHUNK ? (size_t)len : CHUNK;
 
-    if (high != NULL && (*high = stream_reserve()) == 0) {
-        log_pressure("httpd: 503 for %.200s: %zu KiB of the %zu KiB for "
-                "downloads are taken", r->path, stream_reserved / 1024,
-                stream_budget / 1024);
+    if (high != NULL && (*high = stream_reserve(cl)) == 0) {
+        uint64_t now = libos_now_ms();
+        if (!cl->waiting) {
+            cl->waiting = 1;
+            cl->wait_since = now;
+            waiting++;
+            log_pressure(WAIT_ROOM, "httpd: %.200s waits for room: %u "
+                    "downloads hold the %zu KiB for them (heap %zu of %zu "
+                    "KiB in use)", r->path, streams, stream_budget / 1024,
+                    libos_heap_used() / 1024, libos_heap_size() / 1024);
+        }
+        if (now - cl->wait_since < STREAM_WAIT)
+            return -1;
+        wait_end(cl);
+        log_pressure(REFUSED, "httpd: 503 for %.200s after %d s: %u downloads hold "
+                "the %zu KiB for them", r->path, STREAM_WAIT / 1000,
+                streams, stream_budget / 1024);
         return 0;
     }
+    wait_end(cl);
     if (high != NULL && first > *high)
         first = *high;
     if (!can_queue(first + 1024)) {
@@ -605,7 +653,7 @@ static int memory_for(struct client *cl, const struct request *r,
             cl->high = *high;
             stream_release(cl);
         }
-        log_pressure("httpd: 503 for %.200s: out of memory (heap %zu of "
+        log_pressure(REFUSED, "httpd: 503 for %.200s: out of memory (heap %zu of "
                 "%zu KiB in use)", r->path, libos_heap_used() / 1024,
                 libos_heap_size() / 1024);
         return 0;
@@ -613,8 +661,9 @@ static int memory_for(struct client *cl, const struct request *r,
     return 1;
 }
 
-/* Answer a GET or HEAD. */
-static void serve(struct client *cl, const struct request *r)
+/* Answer a GET or HEAD; 1 if it must wait for room for its stream,
+ * nothing sent. */
+static int serve(struct client *cl, const struct request *r)
 {
     static struct answer a;
     int head = r->method == HTTP_HEAD;
@@ -623,7 +672,7 @@ static void serve(struct client *cl, const struct request *r)
     struct fs_stat st;
     struct fs_file *f = NULL;
     size_t high = 0;            /* reserved by memory_for(); HEAD none */
-    int status, err;
+    int status, err, room;
 
     if (hit == NULL) {
         if ((status = resolve(r->path, &st)) == 301) {
@@ -634,7 +683,7 @@ static void serve(struct client *cl, const struct request *r)
             status = status_of(fs_open(pathbuf, &f));
         if (status != 0) {
             respond_error(cl, status, ka, head);
-            return;
+            return 0;
         }
     }
     uint64_t size = hit ? hit->len : fs_size(f);
@@ -647,12 +696,14 @@ static void serve(struct client *cl, const struct request *r)
         err = respond(cl, status, "text/plain; charset=utf-8", body,
                 status == 304 ? 0 : (size_t)n, ka, head || status == 304,
                 a.extra);
-    } else if (!head && !memory_for(cl, r, hit == NULL && size >
-                CACHE_MAX_FILE ? &high : NULL, a.len)) {
+    } else if (!head && (room = memory_for(cl, r, hit == NULL && size >
+                CACHE_MAX_FILE ? &high : NULL, a.len)) <= 0) {
         if (f != NULL)
             fs_close(f);
+        if (room < 0)
+            return 1;
         respond_error(cl, 503, ka, head);
-        return;
+        return 0;
     } else if (hit != NULL) {
         err = respond(cl, a.status, hit->type, hit->data + a.first, a.len, ka,
                 head, a.extra);
@@ -662,11 +713,12 @@ static void serve(struct client *cl, const struct request *r)
     } else {
         err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head, high);
         if (err == 0 && cl->file != NULL)
-            return;
+            return 0;
     }
 done:
     if ((err < 0 || !ka) && cl->closing == OPEN)
         close_conn(cl);
+    return 0;
 }
 
 /* Answer the complete requests in the input buffer, in order. */
@@ -703,9 +755,13 @@ static void process(struct client *cl)
             respond_error(cl, 405, req.keep_alive && !req.has_te, 0);
         } else if (req.has_te) {
             respond_error(cl, 501, 0, req.method == HTTP_HEAD);
-        } else {
-            serve(cl, &req);
+        } else if (serve(cl, &req)) {
+            /* Waits for room for its stream: parsed again then. */
+            cl->off -= n;
+            cl->skip = 0;
+            break;
         }
+        wait_end(cl);
     }
     if (cl->closing == CLOSE_AFTER_STREAM && cl->file == NULL)
         close_conn(cl);
@@ -728,26 +784,28 @@ static void process(struct client *cl)
     }
 }
 
-/* Go on with the streams that waited for memory. Progress counts as
- * the client taking the response (touch()), as in writable(). */
-static void retry_starved(void *arg)
+/* Go on with the streams that waited for memory, and the requests that
+ * waited for room for theirs. Progress counts as the client taking the
+ * response (touch()), as in writable(). */
+static void retry_waiting(void *arg)
 {
-    int waiting = 0;
+    int again = 0;
 
     retry_armed = 0;
     for (struct client *cl = clients, *next; cl != NULL; cl = next) {
         next = cl->next;
-        if (!cl->starved || cl->closing == CLOSING)
+        if (cl->closing == CLOSING || !(cl->starved || cl->waiting))
             continue;
         uint64_t pos = cl->pos;
-        stream_fill(cl);
+        if (cl->starved)
+            stream_fill(cl);
         if (cl->pos != pos)
             touch(cl);
         if (cl->file == NULL)
             process(cl);
-        waiting |= cl->starved;
+        again |= cl->starved;
     }
-    if (waiting && !retry_armed && libos_timer(RETRY_MS, retry_starved,
+    if (again && !retry_armed && libos_timer(RETRY_MS, retry_waiting,
                 NULL) == 0)
         retry_armed = 1;
 }
@@ -770,9 +828,10 @@ static void sweep(void *arg)
                     (unsigned long long)cl->pos, (unsigned long long)cl->end);
         close_conn(cl);         /* closed() unlinks it later */
     }
-    /* Should the retry timer have found no memory to be armed. */
+    /* Requests that waited long enough get their 503; and should the
+     * retry timer have found no memory to be armed, this is it. */
     if (!retry_armed)
-        retry_starved(NULL);
+        retry_waiting(NULL);
     libos_timer(SWEEP_MS, sweep, NULL);
 }
 
@@ -786,10 +845,13 @@ static void opened(struct conn *c)
     }
     cl->c = c;
     touch(cl);
-    cl->next = clients;
-    if (clients != NULL)
-        clients->prev = cl;
-    clients = cl;
+    /* At the end: walks of the list (waiting requests) go oldest first. */
+    cl->prev = clients_tail;
+    if (clients_tail != NULL)
+        clients_tail->next = cl;
+    else
+        clients = cl;
+    clients_tail = cl;
     conn_set_data(c, cl);
 }
 
@@ -838,13 +900,22 @@ static void closed(struct conn *c)
 
     if (cl == NULL)
         return;
+    if (cl->file != NULL)
+        log_pressure(LOST, "httpd: a download ended at byte %llu of %llu: "
+                "the connection was reset or timed out (heap %zu of %zu "
+                "KiB in use, at most %zu)", (unsigned long long)cl->pos,
+                (unsigned long long)cl->end, libos_heap_used() / 1024,
+                libos_heap_size() / 1024, libos_heap_peak() / 1024);
     stream_stop(cl);
+    wait_end(cl);
     if (cl->prev != NULL)
         cl->prev->next = cl->next;
     else
         clients = cl->next;
     if (cl->next != NULL)
         cl->next->prev = cl->prev;
+    else
+        clients_tail = cl->prev;
     free(cl->in);
     free(cl);
     conn_set_data(c, NULL);
@@ -913,8 +984,9 @@ int main(int argc, char **argv)
     stream_budget = spare / 2;
     cache_limit(spare / 8 < CACHE_BUDGET ? spare / 8 : CACHE_BUDGET);
     libos_log("httpd: serving rootfs%s on port %ld (%zu MiB for downloads: "
-            "%zu at full speed)\n", root, port, stream_budget >> 20,
-            stream_budget / (STREAM_MAX + STREAM_SLACK));
+            "%zu at full speed, %zu at the least)\n", root, port,
+            stream_budget >> 20, stream_budget / stream_cost(STREAM_MAX),
+            stream_budget / stream_cost(STREAM_MIN));
     libos_run();
     return 0;
 }
