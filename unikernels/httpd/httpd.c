@@ -36,21 +36,24 @@
  * queued (lwIP's segments and libos's chunks hold them until the client
  * acknowledges), so many slow clients could ask for more than the heap
  * has, and a download would be cut short mid-body. Before its headers go
- * out each stream reserves what its high mark costs from a budget of
- * half the heap left free at start. The high mark is a fair share of the
+ * out each stream reserves what its high mark costs from a budget (3/5
+ * of the heap left free at start). The high mark is a fair share of the
  * budget among the streams and the requests waiting for one, between
  * STREAM_MIN and STREAM_MAX: a few downloads go at full speed, many go
- * slower (as fast as a slow client takes them anyway). A request that
- * finds no room waits, its connection kept, until streams end; after
- * STREAM_WAIT it is answered 503 with Retry-After, before any byte of
- * the file. Should memory still run out mid-body (something else took
- * it), the stream waits for memory and resumes where it was; the send
- * timeout (--idle-timeout) ends a wait that never does.
+ * slower (as fast as a slow client takes them anyway). Running streams
+ * move to the fair share as their clients take data: down when others
+ * wait (their charge falls as their queue drains below the new mark), up
+ * when the budget has room. A request that finds no room waits, its
+ * connection kept, until streams end or shrink; after STREAM_WAIT it is
+ * answered 503 with Retry-After, before any byte of the file. Should
+ * memory still run out mid-body (something else took it), the stream
+ * waits for memory and resumes where it was; the send timeout
+ * (--idle-timeout) ends a wait that never does.
  */
 #define STREAM_MAX      (STREAM_HIGH + CHUNK)
 #define STREAM_MIN      (32 * 1024)
 #define STREAM_WAIT     10000   /* ms a request waits for room */
-#define RETRY_MS        50      /* a stream waiting for memory tries again */
+#define RETRY_MS        50      /* waiting streams and requests try again */
 static size_t stream_budget, stream_reserved;
 static unsigned streams, waiting;   /* clients with a stream, waiting for one */
 static int retry_armed;
@@ -66,6 +69,7 @@ struct client {
     struct fs_file *file;       /* response body being streamed */
     uint64_t pos, end;
     size_t high;                /* output the stream may keep queued */
+    size_t charge;              /* of the budget, for high and what is queued */
     int starved;                /* the stream waits for memory */
     int waiting;                /* the request waits for a stream's room */
     uint64_t wait_since;        /* ms */
@@ -262,35 +266,71 @@ static size_t stream_cost(size_t h)
     return h + h / 8 + 4096;
 }
 
-/* Reserve a high mark for cl's new stream: its fair share, if the budget
- * has room for it; 0 if not. */
-static size_t stream_reserve(struct client *cl)
+/* The high mark every stream should have now, with n streams and
+ * requests waiting for one. */
+static size_t fair_share(unsigned n)
 {
-    size_t share = stream_budget / (streams + waiting + !cl->waiting);
+    size_t share = stream_budget / (n ? n : 1);
 
     if (share > STREAM_MAX)
         share = STREAM_MAX;
     if (share < STREAM_MIN)
         share = STREAM_MIN;
-    if (stream_reserved + stream_cost(share) > stream_budget)
-        return 0;
-    stream_reserved += stream_cost(share);
-    streams++;
     return share;
 }
 
 static void retry_waiting(void *arg);
 
+static void arm_retry(uint64_t ms)
+{
+    if (!retry_armed && libos_timer(ms, retry_waiting, NULL) == 0)
+        retry_armed = 1;
+}
+
+/* Reserve a high mark for cl's new stream: its fair share, if the budget
+ * has room for it; 0 if not. */
+static size_t stream_reserve(struct client *cl)
+{
+    size_t share = fair_share(streams + waiting + !cl->waiting);
+
+    if (stream_reserved + stream_cost(share) > stream_budget)
+        return 0;
+    cl->charge = stream_cost(share);
+    stream_reserved += cl->charge;
+    streams++;
+    return share;
+}
+
+/* Move a running stream's high mark to the fair share, as far as the
+ * budget allows, and its charge to cover the mark and what is queued
+ * (which only shrinks until the next stream_fill()). */
+static void stream_rebalance(struct client *cl)
+{
+    size_t pending = conn_pending(cl->c);
+    size_t high = fair_share(streams + waiting);
+    size_t charge = stream_cost(high > pending ? high : pending);
+
+    if (charge > cl->charge &&
+            stream_reserved - cl->charge + charge > stream_budget) {
+        high = cl->high;        /* no room to grow now */
+        charge = stream_cost(high > pending ? high : pending);
+    }
+    stream_reserved = stream_reserved - cl->charge + charge;
+    if (charge < cl->charge && waiting > 0)
+        arm_retry(RETRY_MS);    /* room for a waiting request, maybe */
+    cl->charge = charge;
+    cl->high = high;
+}
+
 static void stream_release(struct client *cl)
 {
     if (cl->high > 0) {
-        stream_reserved -= stream_cost(cl->high);
+        stream_reserved -= cl->charge;
         streams--;
         cl->high = 0;
-        /* Room for a waiting request. */
-        if (waiting > 0 && !retry_armed && libos_timer(0, retry_waiting,
-                    NULL) == 0)
-            retry_armed = 1;
+        cl->charge = 0;
+        if (waiting > 0)
+            arm_retry(0);
     }
 }
 
@@ -331,6 +371,8 @@ static void stream_stop(struct client *cl)
  * byte that did not fit. */
 static void stream_fill(struct client *cl)
 {
+    if (cl->file != NULL)
+        stream_rebalance(cl);
     while (cl->file != NULL) {
         size_t pending = conn_pending(cl->c);
         uint64_t left = cl->end - cl->pos;
@@ -369,9 +411,7 @@ static void stream_fill(struct client *cl)
                         (unsigned long long)cl->end,
                         libos_heap_used() / 1024, libos_heap_size() / 1024);
             cl->starved = 1;
-            if (!retry_armed && libos_timer(RETRY_MS, retry_waiting,
-                        NULL) == 0)
-                retry_armed = 1;
+            arm_retry(RETRY_MS);
             return;
         }
         cl->starved = 0;
@@ -805,9 +845,8 @@ static void retry_waiting(void *arg)
             process(cl);
         again |= cl->starved;
     }
-    if (again && !retry_armed && libos_timer(RETRY_MS, retry_waiting,
-                NULL) == 0)
-        retry_armed = 1;
+    if (again)
+        arm_retry(RETRY_MS);
 }
 
 /* Every SWEEP_MS: close the clients whose timeout passed. */
@@ -979,9 +1018,9 @@ int main(int argc, char **argv)
     }
     libos_timer(SWEEP_MS, sweep, NULL);
     /* What is free now is for connections, small files and downloads:
-     * half for downloads, an eighth (up to CACHE_BUDGET) for the cache. */
+     * 3/5 for downloads, an eighth (up to CACHE_BUDGET) for the cache. */
     size_t spare = libos_heap_size() - libos_heap_used();
-    stream_budget = spare / 2;
+    stream_budget = spare / 5 * 3;
     cache_limit(spare / 8 < CACHE_BUDGET ? spare / 8 : CACHE_BUDGET);
     libos_log("httpd: serving rootfs%s on port %ld (%zu MiB for downloads: "
             "%zu at full speed, %zu at the least)\n", root, port,
