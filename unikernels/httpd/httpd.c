@@ -52,7 +52,7 @@
  */
 #define STREAM_MAX      (STREAM_HIGH + CHUNK)
 #define STREAM_MIN      (32 * 1024)
-#define STREAM_WAIT     10000   /* ms a request waits for room */
+#define STREAM_WAIT     20000   /* ms a request waits for room */
 #define RETRY_MS        50      /* waiting streams and requests try again */
 static size_t stream_budget, stream_reserved;
 static unsigned streams, waiting;   /* clients with a stream, waiting for one */
@@ -363,7 +363,6 @@ static void stream_stop(struct client *cl)
     cl->starved = 0;
 }
 
-
 /* Queue file data while less than the stream's high mark is queued. A
  * read error after the headers went out cannot be reported: closing
  * early is the only way to tell the client the body is incomplete. Out
@@ -394,7 +393,9 @@ static void stream_fill(struct client *cl)
         if (conn_write(cl->c, chunk, n) < 0) {
             /* Part may have been queued: conn_pending() counts it (no
              * ACK can come in during the call). */
-            cl->pos += conn_pending(cl->c) - pending;
+            size_t now = conn_pending(cl->c);
+            if (now > pending)
+                cl->pos += now - pending;
             if (errno != ENOMEM) {
                 /* The connection is gone (reset, or failed). */
                 libos_log("httpd: connection lost at byte %llu of %llu of "
@@ -405,9 +406,9 @@ static void stream_fill(struct client *cl)
                 return;
             }
             if (!cl->starved)
-                log_pressure(STARVED, "httpd: out of memory at byte %llu of %llu "
-                        "of a download: it waits for memory (heap %zu of "
-                        "%zu KiB in use)", (unsigned long long)cl->pos,
+                log_pressure(STARVED, "httpd: out of memory at byte %llu "
+                        "of %llu of a download: it waits for memory (heap "
+                        "%zu of %zu KiB in use)", (unsigned long long)cl->pos,
                         (unsigned long long)cl->end,
                         libos_heap_used() / 1024, libos_heap_size() / 1024);
             cl->starved = 1;
@@ -680,9 +681,9 @@ static int memory_for(struct client *cl, const struct request *r,
         if (now - cl->wait_since < STREAM_WAIT)
             return -1;
         wait_end(cl);
-        log_pressure(REFUSED, "httpd: 503 for %.200s after %d s: %u downloads hold "
-                "the %zu KiB for them", r->path, STREAM_WAIT / 1000,
-                streams, stream_budget / 1024);
+        log_pressure(REFUSED, "httpd: 503 for %.200s after %d s: %u "
+                "downloads hold the %zu KiB for them", r->path,
+                STREAM_WAIT / 1000, streams, stream_budget / 1024);
         return 0;
     }
     wait_end(cl);
@@ -693,8 +694,8 @@ static int memory_for(struct client *cl, const struct request *r,
             cl->high = *high;
             stream_release(cl);
         }
-        log_pressure(REFUSED, "httpd: 503 for %.200s: out of memory (heap %zu of "
-                "%zu KiB in use)", r->path, libos_heap_used() / 1024,
+        log_pressure(REFUSED, "httpd: 503 for %.200s: out of memory (heap "
+                "%zu of %zu KiB in use)", r->path, libos_heap_used() / 1024,
                 libos_heap_size() / 1024);
         return 0;
     }
