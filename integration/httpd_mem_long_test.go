@@ -13,11 +13,5 @@ import (
 // whole file, or a 503 before any of it; and the guest serves a normal
 // client afterwards. TestHostileHTTPDMemory is the short version.
 func TestHostileHTTPDMemoryLong(t *testing.T) {
-	site := makeHTTPDSite(t, withFile("/50m.bin", 50<<20))
-	e := startHTTPDSite(t, site, "--mem=32")
-	start := time.Now()
-	checkReaders(t, e, "300 slow readers of 50 MiB", slowReaders(t, e, "/50m.bin", 300, 10*time.Second))
-	t.Logf("in %v", time.Since(start))
-	e.get(t, "/16m.bin")
-	t.Logf("guest console:\n%s", lastLines(e.guest.Output(), 20))
+	memoryRun(t, "/50m.bin", 50<<20, 300, 10*time.Second, 1)
 }
