@@ -523,7 +523,7 @@ static int lookup(const char *path, struct node *out)
         if (len == 2 && name[0] == '.' && name[1] == '.') {
             if (depth > 0)
                 cur = stack[--depth];
-            else if (name < link_end)
+            else if (link_end != NULL && name < link_end)
                 return -EACCES;
             continue;
         }
