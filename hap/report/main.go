@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image/color"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -210,7 +211,8 @@ func markdown(s Summary, tradeoff string) string {
 			fmt.Fprintf(&b, "| %s | %d | %s |\n", r.Workload, r.UniqueSyscalls, strings.Join(r.Syscalls, ", "))
 		}
 	}
-	fmt.Fprintf(&b, "\nReproduce: `make hap-lab` (boots the VM, about %s), then `make hap-report`. Raw profiles: `build/hap/lab-*.json`; this summary: `results.json`.\n", "3 minutes under TCG on an idle 2-core machine, 11 on a heavily loaded one")
+	fmt.Fprintf(&b, "\nReproduce: `make hap-lab` (boots the VM, about %s), then `make hap-report` (after `make bench` for the throughput). Raw profiles: `build/hap/lab-*.json`; this summary: `results.json`.\n", "128 s under TCG on an idle 2-core machine before the offload's five workloads were added and about 190 s with them "+
+		"(scaled from a loaded run in which they took a third of the time), 26 minutes on a heavily loaded one")
 	return b.String()
 }
 
@@ -258,7 +260,9 @@ func chart(rows []Row, base string) error {
 		p.Y.Label.Text = ylabel
 		p.X.Label.Text = "workload (same client load in every sandbox)"
 		p.Y.Min = 0
-		w := vg.Points(28)
+		// Four bars a group fill about 80% of a group's width (a tile is
+		// about 400 points wide).
+		w := vg.Points(math.Min(28, 80/float64(len(workloads))))
 		for i, sb := range sandboxes {
 			vals := make(plotter.Values, len(workloads))
 			var labels []string
@@ -311,7 +315,7 @@ func chart(rows []Row, base string) error {
 					servers = append(servers, r.Server)
 				}
 			}
-			names = append(names, wl+": "+strings.Join(servers, " / "))
+			names = append(names, wl+"\n"+strings.Join(servers, " / "))
 		}
 		p.NominalX(names...)
 		return p, nil
