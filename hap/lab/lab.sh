@@ -11,7 +11,8 @@
 #    and the kv and httpd guests, Debian's redis-server, nginx, runc, ip,
 #    redis-benchmark, redis-cli and curl with their libraries.
 # 3. Boots it under qemu-system-x86_64 (TCG; HAP_LAB_ACCEL=kvm where KVM
-#    works; for HAP_LAB_TIMEOUT seconds at most, 1200 by default; only the
+#    works; for HAP_LAB_TIMEOUT seconds at most, 2400 by default (a loaded
+#    2-core machine took 1563 s); only the
 #    workloads HAP_LAB_ONLY=lab-redis-kv,... names if set) and collects
 #    the per-workload JSON the VM writes to its
 #    second serial port into build/hap/.
@@ -90,7 +91,7 @@ echo "hap-lab: initramfs $(du -h "$LAB/initramfs.gz" | cut -f1), kernel $KVER, a
 
 # --- boot ------------------------------------------------------------------
 rm -f "$LAB/console.log" "$LAB/results.txt"
-timeout ${HAP_LAB_TIMEOUT:-1200} qemu-system-x86_64 -accel "$ACCEL" -cpu max -smp ${HAP_LAB_CPUS:-1} -m 2048 \
+timeout ${HAP_LAB_TIMEOUT:-2400} qemu-system-x86_64 -accel "$ACCEL" -cpu max -smp ${HAP_LAB_CPUS:-1} -m 2048 \
 	-kernel "$KDIR/boot/vmlinuz-$KVER" -initrd "$LAB/initramfs.gz" \
 	-append "console=ttyS0 quiet panic=-1 init=/init${HAP_LAB_ONLY:+ hap.only=$HAP_LAB_ONLY}" \
 	-display none -no-reboot -nic none \
