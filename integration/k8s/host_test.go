@@ -75,12 +75,16 @@ var kinds = []string{"sysctl", "iptables", "link", "netns", "mount", "cgroup", "
 // "kernel tunables") and the bridge plugin's forwarding switch.
 var sysctls = []string{"kernel.panic", "kernel.panic_on_oops", "vm.overcommit_memory", "net.ipv4.ip_forward"}
 
-// machineDirs are the folders at the machine's default paths the kubelet,
-// containerd's shims and the CNI plugins write to whatever they are told:
-// the kubelet's log links and its default root, libcni's cache, the shims'
-// sockets. snapshot lists everything in them.
-var machineDirs = []string{"/var/lib/kubelet", "/var/log/containers", "/var/log/pods", "/var/lib/cni",
-	"/run/containerd", "/run/netns", "/root/.kube"}
+// kubeletDirs are the folders at the machine's default paths the kubelet
+// writes to whatever it is told (its log links and its default root) and
+// kubectl's home; restore removes what is new in them. sharedDirs are
+// those other daemons on the machine use too: containerd's shims' sockets,
+// libcni's cache; restore removes only folders they got, once empty.
+// snapshot lists everything in both.
+var (
+	kubeletDirs = []string{"/var/lib/kubelet", "/var/log/containers", "/var/log/pods", "/root/.kube"}
+	sharedDirs  = []string{"/run/containerd", "/var/lib/cni"}
+)
 
 func sysctlPath(name string) string {
 	return filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/"))
@@ -113,9 +117,10 @@ func snapshot() hostkit.State {
 			}
 		}
 	}
-	if ents, err := os.ReadDir("/run/netns"); err == nil {
-		for _, e := range ents {
-			s.Add("netns", e.Name())
+	// The CNI plugins' names; other tests on the machine make their own.
+	if ns, err := filepath.Glob("/run/netns/cni-*"); err == nil {
+		for _, n := range ns {
+			s.Add("netns", n)
 		}
 	}
 	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
@@ -136,7 +141,7 @@ func snapshot() hostkit.State {
 			})
 		}
 	}
-	for _, dir := range machineDirs {
+	for _, dir := range append(kubeletDirs, sharedDirs...) {
 		if _, err := os.Lstat(dir); err != nil {
 			continue
 		}
@@ -154,12 +159,12 @@ func snapshot() hostkit.State {
 }
 
 func watchedMount(mp string) bool {
-	for _, p := range append([]string{work, "/var/lib/containerd"}, machineDirs...) {
+	for _, p := range append([]string{work, "/var/lib/containerd"}, append(kubeletDirs, sharedDirs...)...) {
 		if mp == p || strings.HasPrefix(mp, p+"/") {
 			return true
 		}
 	}
-	return false
+	return strings.HasPrefix(mp, "/run/netns/cni-")
 }
 
 // iptablesLines are the chains and rules of iptables-save and
@@ -250,16 +255,23 @@ func restore(before hostkit.State) []string {
 	if len(tops) > 0 {
 		done = append(done, "cgroups /sys/fs/cgroup/*/"+cgroupRoot())
 	}
-	// Files new in the machine's folders, deepest first, so a folder the
-	// node made goes once it is empty.
+	// What is new in the kubelet's folders, and new empty folders in the
+	// shared ones, deepest first, so a folder the node made goes once it
+	// is empty.
 	var made []string
-	for _, dir := range machineDirs {
+	walk := func(dir string, onlyDirs bool) {
 		filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-			if err == nil && !before["file"][p] {
+			if err == nil && !before["file"][p] && (!onlyDirs || d.IsDir()) {
 				made = append(made, p)
 			}
 			return nil
 		})
+	}
+	for _, dir := range kubeletDirs {
+		walk(dir, false)
+	}
+	for _, dir := range sharedDirs {
+		walk(dir, true)
 	}
 	sort.Sort(sort.Reverse(sort.StringSlice(made)))
 	for _, p := range made {
@@ -270,12 +282,13 @@ func restore(before hostkit.State) []string {
 	return done
 }
 
-// restoreIptables deletes the rules and then the chains that are new since
-// before, in the table and family they are in.
+// restoreIptables deletes the kubelet's rules and then its chains (those
+// that name a KUBE-* chain) new since before, in their table and family;
+// other rules are not the node's to remove.
 func restoreIptables(before hostkit.State) []string {
 	var done, chains []string
 	for _, l := range iptablesLines() {
-		if before["iptables"][l] {
+		if before["iptables"][l] || !strings.Contains(l, "KUBE-") {
 			continue
 		}
 		f := strings.SplitN(l, " ", 3)
