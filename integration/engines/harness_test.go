@@ -11,10 +11,8 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -373,13 +371,15 @@ func snapshot() hostkit.State {
 			add("record", filepath.Join(dir, e.Name()))
 		}
 	}
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], work) || strings.HasPrefix(f[4], "/run/containerd") ||
-				strings.HasPrefix(f[4], "/var/lib/containerd") || strings.HasPrefix(f[4], "/var/lib/docker") || strings.HasPrefix(f[4], "/run/docker")) {
-				add("mount", f[4])
+	for _, mp := range hostkit.Mounts(func(mp string) bool {
+		for _, p := range []string{work, "/run/containerd", "/var/lib/containerd", "/var/lib/docker", "/run/docker"} {
+			if strings.HasPrefix(mp, p) {
+				return true
 			}
 		}
+		return false
+	}) {
+		add("mount", mp)
 	}
 	for _, c := range containerCgroups() {
 		add("cgroup", c)
@@ -400,38 +400,13 @@ func snapshot() hostkit.State {
 }
 
 // processesWith lists the processes (but this one) whose command line
-// mentions path or whose cgroup is one of ours, as "PID COMMAND LINE".
-func processesWith(path string) []string {
-	var found []string
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil || p.Name() == tag {
-			continue
-		}
-		cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline")
-		cgroup, _ := os.ReadFile("/proc/" + p.Name() + "/cgroup")
-		if bytes.Contains(cmdline, []byte(path)) || bytes.Contains(cgroup, []byte("-"+tag)) {
-			found = append(found, p.Name()+" "+strings.ReplaceAll(string(bytes.TrimRight(cmdline, "\x00")), "\x00", " "))
-		}
-	}
-	return found
-}
+// mentions path or whose cgroup is one of ours.
+func processesWith(path string) []string { return hostkit.ProcessesWith(path, "-"+tag) }
 
 // cleanLeftovers removes what a failed run may have left, after it was
 // reported: mounts under work, our cgroups, our bridges.
 func cleanLeftovers() {
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		var mps []string
-		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], work) {
-				mps = append(mps, f[4])
-			}
-		}
-		sort.Sort(sort.Reverse(sort.StringSlice(mps)))
-		for _, mp := range mps {
-			syscall.Unmount(mp, syscall.MNT_DETACH)
-		}
-	}
+	hostkit.UnmountUnder(work)
 	for _, parent := range []string{dockerCgroup(), criCgroup(), ctrCgroup()} {
 		m, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
 		for _, c := range m {

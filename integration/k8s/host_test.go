@@ -13,7 +13,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/runnc/runnc/integration/hostkit"
@@ -123,12 +122,8 @@ func snapshot() hostkit.State {
 			s.Add("netns", n)
 		}
 	}
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && watchedMount(f[4]) {
-				s.Add("mount", f[4])
-			}
-		}
+	for _, mp := range hostkit.Mounts(watchedMount) {
+		s.Add("mount", mp)
 	}
 	for _, pat := range []string{"kubepods*", cgroupRoot()} {
 		tops, _ := filepath.Glob("/sys/fs/cgroup/*/" + pat)
@@ -152,7 +147,7 @@ func snapshot() hostkit.State {
 			return nil
 		})
 	}
-	for _, p := range processesWith(work) {
+	for _, p := range hostkit.ProcessesWith(work, "") {
 		s.Add("process", p)
 	}
 	return s
@@ -196,23 +191,6 @@ func iptablesLines() []string {
 	return lines
 }
 
-// processesWith lists the processes (but this one) whose command line
-// mentions path, as "PID COMMAND LINE".
-func processesWith(path string) []string {
-	var found []string
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil || p.Name() == tag {
-			continue
-		}
-		cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline")
-		if bytes.Contains(cmdline, []byte(path)) {
-			found = append(found, p.Name()+" "+strings.ReplaceAll(string(bytes.TrimRight(cmdline, "\x00")), "\x00", " "))
-		}
-	}
-	return found
-}
-
 // restore puts back what the stopped node changed on the host by design
 // and returns what it put back: the kubelet's sysctls and the bridge
 // plugin's forwarding, the kubelet's iptables chains and rules, the
@@ -234,19 +212,8 @@ func restore(before hostkit.State) []string {
 		}
 	}
 	done = append(done, restoreIptables(before)...)
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		var mps []string
-		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], work+"/") {
-				mps = append(mps, f[4])
-			}
-		}
-		sort.Sort(sort.Reverse(sort.StringSlice(mps)))
-		for _, mp := range mps {
-			if syscall.Unmount(mp, syscall.MNT_DETACH) == nil {
-				done = append(done, "umount "+mp)
-			}
-		}
+	for _, mp := range hostkit.UnmountUnder(work) {
+		done = append(done, "umount "+mp)
 	}
 	tops, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupRoot())
 	for _, top := range tops {

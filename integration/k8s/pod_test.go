@@ -130,8 +130,8 @@ func readmePod(t *testing.T) (manifest, name string) {
 	return block, pod.Metadata.Name
 }
 
-// criPid is the pid of a container or pod sandbox (CRI verbose info).
-func criPid(t *testing.T, sandbox bool, id string) int {
+// withCRI calls fn with a CRI client of our containerd.
+func withCRI(t *testing.T, fn func(ctx context.Context, rs cri.RuntimeServiceClient)) {
 	t.Helper()
 	rs, done, err := hostkit.CRIClient(work)
 	if err != nil {
@@ -140,20 +140,28 @@ func criPid(t *testing.T, sandbox bool, id string) int {
 	defer done()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
+	fn(ctx, rs)
+}
+
+// criPid is the pid of a container or pod sandbox (CRI verbose info).
+func criPid(t *testing.T, sandbox bool, id string) int {
+	t.Helper()
 	var info map[string]string
-	if sandbox {
-		st, err := rs.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: id, Verbose: true})
-		if err != nil {
-			t.Fatalf("PodSandboxStatus: %v", err)
+	withCRI(t, func(ctx context.Context, rs cri.RuntimeServiceClient) {
+		if sandbox {
+			st, err := rs.PodSandboxStatus(ctx, &cri.PodSandboxStatusRequest{PodSandboxId: id, Verbose: true})
+			if err != nil {
+				t.Fatalf("PodSandboxStatus: %v", err)
+			}
+			info = st.Info
+			return
 		}
-		info = st.Info
-	} else {
 		st, err := rs.ContainerStatus(ctx, &cri.ContainerStatusRequest{ContainerId: id, Verbose: true})
 		if err != nil {
 			t.Fatalf("ContainerStatus: %v", err)
 		}
 		info = st.Info
-	}
+	})
 	var v struct{ Pid int }
 	if err := json.Unmarshal([]byte(info["info"]), &v); err != nil || v.Pid == 0 {
 		t.Fatalf("CRI info of %s: %v %q", id, err, info["info"])
@@ -161,24 +169,21 @@ func criPid(t *testing.T, sandbox bool, id string) int {
 	return v.Pid
 }
 
-// sandboxOf is the id of the pod sandbox of the pod with uid.
+// sandboxOf is the id of the ready pod sandbox of the pod with uid.
 func sandboxOf(t *testing.T, uid string) string {
 	t.Helper()
-	rs, done, err := hostkit.CRIClient(work)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer done()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	list, err := rs.ListPodSandbox(ctx, &cri.ListPodSandboxRequest{Filter: &cri.PodSandboxFilter{
-		LabelSelector: map[string]string{"io.kubernetes.pod.uid": uid},
-		State:         &cri.PodSandboxStateValue{State: cri.PodSandboxState_SANDBOX_READY},
-	}})
-	if err != nil || len(list.Items) != 1 {
-		t.Fatalf("ListPodSandbox of pod %s: %v, %d sandboxes", uid, err, len(list.GetItems()))
-	}
-	return list.Items[0].Id
+	var id string
+	withCRI(t, func(ctx context.Context, rs cri.RuntimeServiceClient) {
+		list, err := rs.ListPodSandbox(ctx, &cri.ListPodSandboxRequest{Filter: &cri.PodSandboxFilter{
+			LabelSelector: map[string]string{"io.kubernetes.pod.uid": uid},
+			State:         &cri.PodSandboxStateValue{State: cri.PodSandboxState_SANDBOX_READY},
+		}})
+		if err != nil || len(list.Items) != 1 {
+			t.Fatalf("ListPodSandbox of pod %s: %v, %d sandboxes", uid, err, len(list.GetItems()))
+		}
+		id = list.Items[0].Id
+	})
+	return id
 }
 
 // procStatus is the field of /proc/PID/status.
@@ -212,18 +217,15 @@ func podTraces(uid string, ids []string) []string {
 			}
 		}
 	}
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, l := range strings.Split(string(mi), "\n") {
-			f := strings.Fields(l)
-			if len(f) < 5 {
-				continue
-			}
-			for _, id := range ids {
-				if strings.Contains(f[4], id) {
-					found = append(found, "mount "+f[4])
-				}
+	for _, mp := range hostkit.Mounts(func(mp string) bool {
+		for _, id := range ids {
+			if strings.Contains(mp, id) {
+				return true
 			}
 		}
+		return false
+	}) {
+		found = append(found, "mount "+mp)
 	}
 	netns, _ := filepath.Glob(filepath.Join(work, "ctrd-state", "*", "netns", "*"))
 	for _, n := range netns {
