@@ -41,20 +41,21 @@ func kubectlOK(t *testing.T, args ...string) string {
 	return strings.TrimSpace(out)
 }
 
-// applyFile writes manifest to a file and `kubectl apply`s it.
-func applyFile(t *testing.T, name, manifest string) {
+// applyFile writes manifest to a file and runs `kubectl VERB -f` on it.
+func applyFile(t *testing.T, verb, name, manifest string) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), name)
 	if err := os.WriteFile(path, []byte(manifest), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	kubectlOK(t, "apply", "-f", path)
+	kubectlOK(t, verb, "-f", path)
 }
 
-// bind does the scheduler's one job for pod: a Binding to our node.
+// bind does the scheduler's one job for pod: a Binding to our node (made
+// with create: a Binding cannot be read back, as apply would).
 func bind(t *testing.T, pod string) {
 	t.Helper()
-	applyFile(t, pod+"-binding.yaml", fmt.Sprintf(`apiVersion: v1
+	applyFile(t, "create", pod+"-binding.yaml", fmt.Sprintf(`apiVersion: v1
 kind: Binding
 metadata:
   name: %s
@@ -252,7 +253,7 @@ func podTraces(uid string, ids []string) []string {
 func TestReadmePod(t *testing.T) {
 	needNode(t)
 	manifest, name := readmePod(t)
-	applyFile(t, "readme.yaml", manifest)
+	applyFile(t, "apply", "readme.yaml", manifest)
 	t.Cleanup(func() { kubectl("delete", "pod", name, "--ignore-not-found", "--wait", "--timeout", "60s").Run() })
 	if h := kubectlOK(t, "get", "runtimeclass", "runnc", "-o", "jsonpath={.handler}"); h != "runnc" {
 		t.Fatalf("RuntimeClass runnc has handler %q", h)
@@ -332,7 +333,7 @@ func TestNonUnikernelPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	const name = "busybox"
-	applyFile(t, "busybox.yaml", `apiVersion: v1
+	applyFile(t, "apply", "busybox.yaml", `apiVersion: v1
 kind: Pod
 metadata:
   name: busybox
