@@ -68,7 +68,7 @@ func prefixed(p string, ss []string) []string {
 }
 
 // kinds are the kinds of host state snapshot records.
-var kinds = []string{"sysctl", "iptables", "link", "netns", "mount", "cgroup", "file", "process"}
+var kinds = []string{"sysctl", "iptables", "nft", "link", "netns", "mount", "cgroup", "file", "process"}
 
 // sysctls are the kernel settings the kubelet sets at start (its
 // "kernel tunables") and the bridge plugin's forwarding switch.
@@ -102,6 +102,9 @@ func snapshot() hostkit.State {
 	}
 	for _, l := range iptablesLines() {
 		s.Add("iptables", l)
+	}
+	for _, t := range nftTables() {
+		s.Add("nft", t)
 	}
 	// Other processes on the machine make links and mounts of their own
 	// meanwhile; count only the kinds ours make: the host ends of veth
@@ -191,10 +194,28 @@ func iptablesLines() []string {
 	return lines
 }
 
+// nftTables lists the nftables tables as "FAMILY NAME": iptables-nft
+// makes the tables (filter, nat, mangle) whose chains the kubelet first
+// uses, and they stay when the chains are gone.
+func nftTables() []string {
+	out, err := exec.Command("nft", "list", "tables").Output()
+	if err != nil {
+		return []string{"nft list tables: " + err.Error()}
+	}
+	var tables []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if t, ok := strings.CutPrefix(l, "table "); ok {
+			tables = append(tables, t)
+		}
+	}
+	return tables
+}
+
 // restore puts back what the stopped node changed on the host by design
 // and returns what it put back: the kubelet's sysctls and the bridge
-// plugin's forwarding, the kubelet's iptables chains and rules, the
-// folders it made at machine paths, its cgroups, and mounts under work.
+// plugin's forwarding, the kubelet's iptables chains and rules and the
+// nftables tables they made, the folders it made at machine paths, its
+// cgroups, and mounts under work.
 func restore(before hostkit.State) []string {
 	var done []string
 	for _, name := range sysctls {
@@ -212,6 +233,16 @@ func restore(before hostkit.State) []string {
 		}
 	}
 	done = append(done, restoreIptables(before)...)
+	for _, t := range nftTables() {
+		if !before["nft"][t] {
+			args := append([]string{"delete", "table"}, strings.Fields(t)...)
+			if out, err := exec.Command("nft", args...).CombinedOutput(); err != nil {
+				done = append(done, fmt.Sprintf("FAILED nft %s: %v %s", strings.Join(args, " "), err, out))
+			} else {
+				done = append(done, "nft "+strings.Join(args, " "))
+			}
+		}
+	}
 	for _, mp := range hostkit.UnmountUnder(work) {
 		done = append(done, "umount "+mp)
 	}
