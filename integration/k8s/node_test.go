@@ -162,7 +162,7 @@ func startAPIServer() (string, error) {
 		"--service-cluster-ip-range", "10.0.0.0/24",
 		"--endpoint-reconciler-type", "none",
 		"--disable-admission-plugins", "ServiceAccount",
-		"--kubelet-preferred-address-types", "InternalIP,Hostname",
+		"--kubelet-preferred-address-types", "Hostname",
 		"--enable-priority-and-fairness=false", "--profiling=false")
 	if err != nil {
 		return "", err
@@ -221,8 +221,9 @@ var kubeletPort int
 
 // startKubelet starts the kubelet on our containerd with its root, certs,
 // pod logs and pods' cgroups in folders of the test, its API on a free
-// port of 127.0.0.1 (the API server reaches it there for logs), and waits
-// until the node is Ready.
+// port of 127.0.0.1, and waits until the node is Ready. The API server
+// reaches it for logs by the node's Hostname address, localhost; its
+// InternalIP (which must not be loopback) is our bridge's.
 func startKubelet() error {
 	// The kubelet makes kubepods/ under cgroupRoot but needs the root
 	// itself in every hierarchy it uses.
@@ -278,7 +279,7 @@ fileCheckFrequency: 10s
 	kubeletD, err = hostkit.Start(work, "kubelet", filepath.Join(k8sBin, "kubelet"),
 		"--config", cfgPath, "--kubeconfig", kubeconfig(),
 		"--root-dir", root, "--cert-dir", filepath.Join(root, "pki"),
-		"--hostname-override", nodeName, "--node-ip", "127.0.0.1", "--v", "2")
+		"--hostname-override", nodeName, "--node-ip", cniB.IP.String(), "--v", "2")
 	if err != nil {
 		return err
 	}

@@ -201,6 +201,11 @@ func procStatus(t *testing.T, pid int, field string) string {
 	return string(m[1])
 }
 
+// tenderExe is what /proc/PID/exe of a running guest names: runnc-spt's
+// loader.
+const tenderExe = "memfd:runnc-loader (deleted)"
+
+// exeOf is the base name of the file pid runs.
 func exeOf(pid int) string {
 	exe, _ := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
 	return filepath.Base(exe)
@@ -287,8 +292,10 @@ func TestReadmePod(t *testing.T) {
 
 	id := strings.TrimPrefix(pod.Status.ContainerStatuses[0].ContainerID, "containerd://")
 	pid := criPid(t, false, id)
-	if exe := exeOf(pid); exe != "runnc-spt" {
-		t.Errorf("the pod's container runs %q, want runnc-spt", exe)
+	// runnc-spt, once it has set the guest up, runs it from its loader,
+	// a memfd it names runnc-loader (tender/run.go).
+	if name, exe := procStatus(t, pid, "Name"), exeOf(pid); name != "runnc-spt" || exe != tenderExe {
+		t.Errorf("the pod's container is %s running %q, want runnc-spt running %q", name, exe, tenderExe)
 	}
 	if s := procStatus(t, pid, "Seccomp"); s != "2" {
 		t.Errorf("runnc-spt Seccomp: %s, want 2 (filter)", s)
@@ -319,7 +326,7 @@ func TestReadmePod(t *testing.T) {
 	waitFor(t, 30*time.Second, "nothing left of pod "+name, func() string {
 		return strings.Join(podTraces(pod.Metadata.UID, []string{id, sandbox}), "\n")
 	})
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil && exeOf(pid) == "runnc-spt" {
+	if exeOf(pid) == tenderExe {
 		t.Errorf("runnc-spt (pid %d) still runs after the pod was deleted", pid)
 	}
 }
