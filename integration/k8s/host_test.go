@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/runnc/runnc/integration/hostkit"
+	"github.com/runnc/runnc/integration/testnet"
 )
 
 func TestMain(m *testing.M) { os.Exit(mainRun(m)) }
@@ -27,6 +28,10 @@ func mainRun(m *testing.M) int {
 	}
 	tag = strconv.Itoa(os.Getpid())
 	var err error
+	if repo, err = testnet.ModuleRoot(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	// Short: unix socket paths must stay under 108 bytes.
 	if work, err = os.MkdirTemp("", "rnk"+tag+"."); err != nil {
 		fmt.Fprintln(os.Stderr, err)

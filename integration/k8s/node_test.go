@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/runnc/runnc/integration/hostkit"
-	"github.com/runnc/runnc/integration/testnet"
 )
 
 // nodeName is the node's name: `kubectl logs` reaches the kubelet through
@@ -95,6 +94,9 @@ func setup() error {
 	return nil
 }
 
+// etcdURL is where etcd serves the API server.
+var etcdURL string
+
 // startEtcd starts Debian's etcd on two free ports of 127.0.0.1.
 func startEtcd() error {
 	client, err := hostkit.FreePort()
@@ -105,7 +107,8 @@ func startEtcd() error {
 	if err != nil {
 		return err
 	}
-	cu := fmt.Sprintf("http://127.0.0.1:%d", client)
+	etcdURL = fmt.Sprintf("http://127.0.0.1:%d", client)
+	cu := etcdURL
 	pu := fmt.Sprintf("http://127.0.0.1:%d", peer)
 	etcd, err = hostkit.Start(work, "etcd", "/usr/bin/etcd", "--name", "node", "--data-dir", filepath.Join(work, "etcd"),
 		"--listen-client-urls", cu, "--advertise-client-urls", cu,
@@ -145,12 +148,6 @@ func startAPIServer() (string, error) {
 	}
 	if apiPort, err = hostkit.FreePort(); err != nil {
 		return "", err
-	}
-	etcdURL := ""
-	for i, a := range etcd.Cmd.Args {
-		if a == "--listen-client-urls" {
-			etcdURL = etcd.Cmd.Args[i+1]
-		}
 	}
 	apiserver, err = hostkit.Start(work, "kube-apiserver", filepath.Join(k8sBin, "kube-apiserver"),
 		"--etcd-servers", etcdURL,
@@ -326,11 +323,4 @@ func daemonLogs() string {
 		}
 	}
 	return b.String()
-}
-
-func init() {
-	var err error
-	if repo, err = testnet.ModuleRoot(); err != nil {
-		panic(err)
-	}
 }

@@ -355,15 +355,16 @@ spec:
 `)
 	t.Cleanup(func() { kubectl("delete", "pod", name, "--ignore-not-found", "--wait", "--timeout", "60s").Run() })
 	bind(t, name)
-	var describe string
-	waitFor(t, 2*time.Minute, "runnc's reason in kubectl describe pod "+name, func() string {
-		describe = kubectlOK(t, "describe", "pod", name)
-		if !strings.Contains(describe, reason) {
-			return "no " + strconv.Quote(reason) + " in:\n" + describe
+	var events string
+	waitFor(t, 2*time.Minute, "runnc's reason in the events of kubectl describe pod "+name, func() string {
+		describe := kubectlOK(t, "describe", "pod", name)
+		_, events, _ = strings.Cut(describe, "\nEvents:")
+		if !strings.Contains(events, reason) {
+			return "no " + strconv.Quote(reason) + " in the events of:\n" + describe
 		}
 		return ""
 	})
-	for _, l := range strings.Split(describe, "\n") {
+	for _, l := range strings.Split(events, "\n") {
 		if strings.Contains(l, reason) {
 			t.Logf("event: %s", strings.TrimSpace(l))
 			break
