@@ -261,12 +261,21 @@ func (m *kvMemPeer) capacity(what string) int {
 	return n
 }
 
-// same checks as many small keys fit after a case as before it (1%).
+// same checks as many small keys fit after a case as before it (1%) in
+// the guest. redis-server's figure is logged only: jemalloc's
+// fragmentation after big values moves it by about 1% from run to run,
+// and the promise under test is the guest's.
 func (m *kvMemPeer) same(what string, before int) {
 	m.t.Helper()
-	if n := m.capacity("after " + what); n < before*99/100 || n > before*101/100 {
-		m.t.Errorf("after %s: %d small keys fit, before %d", what, n, before)
+	n := m.capacity("after " + what)
+	if n >= before*99/100 && n <= before*101/100 {
+		return
 	}
+	if m.name == "redis-server" {
+		m.t.Logf("after %s: %d small keys fit in redis-server, before %d", what, n, before)
+		return
+	}
+	m.t.Errorf("after %s: %d small keys fit, before %d", what, n, before)
 }
 
 // kvMemEach runs body against redis-server (with maxmemory
