@@ -11,9 +11,12 @@ import (
 // SET and MSET (10 keys) of 1 KiB and 64 KiB values, and SET of 1 MiB
 // values, ten clients each (-c 10, no pipelining: ten clients each
 // sending 1 MB SETs is one of the rows). Guest and native alternate on
-// the same network, like BenchmarkKV; the ratio is guest/native.
+// the same network, like BenchmarkKV; the ratio is guest/native. The guest
+// runs twice, plain and with offload (--net-offload, on a second network of
+// the same shape), as in BenchmarkHTTPD.
 func BenchmarkKVLarge(b *testing.B) {
 	e := startKV(b)
+	eo := startKV(b, "--net-offload:service0")
 	redis := startRedisServer(b, e.net)
 
 	type row struct {
@@ -29,35 +32,40 @@ func BenchmarkKVLarge(b *testing.B) {
 	}
 	var t strings.Builder
 	fmt.Fprintf(&t, "redis-benchmark -q -c 10 -d SIZE -n N -t TESTS from the client netns, median of %d runs each;\n"+
-		"guest: kv.spt under runnc-spt; native: %s on the bridge address\n", kvBenchRounds, redis.version)
-	fmt.Fprintf(&t, "%-24s %12s %12s %7s\n", "test", "guest ops/s", "native ops/s", "ratio")
+		"guest: kv.spt under runnc-spt (offload: with --net-offload); native: %s on the bridge address\n", kvBenchRounds, redis.version)
+	fmt.Fprintf(&t, "%-24s %12s %12s %12s %7s %7s\n", "test", "guest ops/s", "offload ops/s", "native ops/s", "ratio", "ratio-o")
 	b.ResetTimer()
 	for _, r := range rows {
 		load := []string{"-q", "-c", "10", "-d", strconv.Itoa(r.size), "-n", strconv.Itoa(r.requests),
 			"-t", strings.Join(r.tests, ",")}
-		var guestRuns, nativeRuns []map[string]float64
+		var guestRuns, offloadRuns, nativeRuns []map[string]float64
 		for i := 0; i < kvBenchRounds; i++ {
 			guestRuns = append(guestRuns, runRedisBenchmarkTests(b, e.net, e.net.GuestIP, load, r.names))
+			offloadRuns = append(offloadRuns, runRedisBenchmarkTests(b, eo.net, eo.net.GuestIP, load, r.names))
 			nativeRuns = append(nativeRuns, runRedisBenchmarkTests(b, e.net, e.net.HostIP, load, r.names))
 		}
-		guest, native := kvMedians(guestRuns), kvMedians(nativeRuns)
+		guest, offload, native := kvMedians(guestRuns), kvMedians(offloadRuns), kvMedians(nativeRuns)
 		for _, name := range r.names {
-			g, nat := guest[name], native[name]
-			ratio := 0.0
+			g, o, nat := guest[name], offload[name], native[name]
+			ratio, ratioO := 0.0, 0.0
 			if nat > 0 {
-				ratio = g / nat
+				ratio, ratioO = g/nat, o/nat
 			}
 			label := fmt.Sprintf("%s -d %d", name, r.size)
-			fmt.Fprintf(&t, "%-24s %12.0f %12.0f %7.2f\n", label, g, nat, ratio)
+			fmt.Fprintf(&t, "%-24s %12.0f %12.0f %12.0f %7.2f %7.2f\n", label, g, o, nat, ratio, ratioO)
 			key := fmt.Sprintf("%s-%d", kvMetricName(name), r.size)
 			b.ReportMetric(g, key+"-guest-ops/s")
+			b.ReportMetric(o, key+"-offload-ops/s")
 			b.ReportMetric(nat, key+"-native-ops/s")
 			b.ReportMetric(ratio, key+"-ratio")
+			b.ReportMetric(ratioO, key+"-ratio-o")
 		}
 	}
 	b.StopTimer()
-	if e.guest.Exited() {
-		b.Fatalf("guest exited during the benchmark:\n%s", e.guest.Output())
+	for _, g := range []*kvEnv{e, eo} {
+		if g.guest.Exited() {
+			b.Fatalf("guest exited during the benchmark:\n%s", g.guest.Output())
+		}
 	}
 	fmt.Print(t.String())
 }
