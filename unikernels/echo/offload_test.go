@@ -28,8 +28,8 @@ func TestEchoOffload(t *testing.T) {
 	needRoot(t)
 	n := newNet(t)
 	g := startEcho(t, n, offload)
-	if !strings.Contains(g.out.String(), " tso") {
-		t.Fatalf("the guest did not turn offload on; output:\n%s", g.out.String())
+	if !strings.Contains(g.out.String(), " tso") || !strings.Contains(g.out.String(), " rx-offload") {
+		t.Fatalf("the guest did not turn transmit and receive offload on; output:\n%s", g.out.String())
 	}
 	for _, size := range []string{"56", "4000"} {
 		if out, err := n.exec("ping", "-c", "2", "-i", "0.2", "-W", "2", "-s", size, guestIP).CombinedOutput(); err != nil {

@@ -111,6 +111,8 @@
 #define LWIP_HOOK_FILENAME          "libos_hooks.h"
 /* Each TCP segment goes out as one pbuf: one copy into the frame. */
 #define LWIP_NETIF_TX_SINGLE_PBUF   1
+/* A large received frame stays in its read buffer (net/netif.c). */
+#define LWIP_SUPPORT_CUSTOM_PBUF    1
 
 /* --- netif ------------------------------------------------------------ */
 #define LWIP_NETIF_STATUS_CALLBACK  0
