@@ -99,7 +99,7 @@ static err_t fragment(struct netif *n, struct pbuf *p)
  * checksum field gets what virtio's CHECKSUM_PARTIAL wants: the sum of the
  * pseudo-header, folded, not inverted. lwIP clears the field before every
  * (re)transmission, so writing into its segment is safe. */
-static err_t offload_output(uint8_t *frame, size_t len)
+static err_t offload_output(uint8_t *frame, size_t len, int inplace)
 {
     uint8_t *ip = frame + SIZEOF_ETH_HDR;
     size_t ihl = (size_t)(ip[0] & 0xf) * 4;
@@ -118,11 +118,12 @@ static err_t offload_output(uint8_t *frame, size_t len)
     unsigned mss = 0;
     if (len > frame_max)
         mss = libos_tcp_wire_mss(ip);
-    if (runnc_net_write_tso(handle, frame, SIZEOF_ETH_HDR + iplen,
-                (uint16_t)mss, (uint16_t)(SIZEOF_ETH_HDR + ihl), 16) !=
-            SOLO5_R_OK)
-        return ERR_IF;
-    return ERR_OK;
+    size_t size = SIZEOF_ETH_HDR + iplen;
+    uint16_t start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
+    solo5_result_t r = inplace ?
+        runnc_net_write_tso_inplace(handle, frame, size, (uint16_t)mss, start, 16) :
+        runnc_net_write_tso(handle, frame, size, (uint16_t)mss, start, 16);
+    return r == SOLO5_R_OK ? ERR_OK : ERR_IF;
 }
 
 /* True for an Ethernet frame of an unfragmented TCP/IPv4 packet. */
@@ -145,9 +146,15 @@ static err_t solo5_linkoutput(struct netif *n, struct pbuf *p)
                 is_tcp4(frame, p->len)) {
             if (p->next != NULL) {
                 pbuf_copy_partial(p, txbuf, p->tot_len, 0);
-                frame = txbuf;
+                return offload_output(txbuf, p->tot_len, 0);
             }
-            return offload_output(frame, p->tot_len);
+            /* A segment lwIP built has room for the host's header in
+             * front (PBUF_LINK_ENCAPSULATION_HLEN): no copy. */
+            if (pbuf_add_header(p, RUNNC_NET_TX_HEADROOM) == 0) {
+                pbuf_remove_header(p, RUNNC_NET_TX_HEADROOM);
+                return offload_output(frame, p->tot_len, 1);
+            }
+            return offload_output(frame, p->tot_len, 0);
         }
         if (p->tot_len > frame_max && p->len >= SIZEOF_ETH_HDR &&
                 frame[12] == 0x08 && frame[13] == 0)

@@ -94,6 +94,8 @@ struct conn {
     unsigned failed : 1;        /* an lwIP error: abort */
     unsigned finished : 1;      /* closed() running: never dirty again */
     u16_t wire_mss;             /* offload: the real MSS; else 0 */
+    unsigned epoch;             /* of the receive budget: see recved() */
+    uint32_t epoch_bytes;       /* consumed in it, up to WND_MIN */
     struct recovery rec;
 };
 
@@ -146,14 +148,115 @@ static void attach(struct conn *c)
     tcp_poll(c->pcb, on_poll, POLL_TICKS);
 }
 
-/* Tells lwIP the app consumed n bytes: the receive window reopens. */
+/* --- the receive window, shared across connections -------------------
+ *
+ * What peers send before we read it waits in the tap's queue (1000
+ * frames by default); a full queue drops, and the peers' retransmission
+ * timeouts then cost far more than a smaller window would. A fixed window
+ * per connection must be small enough for many uploaders at once (20 x 32
+ * segments fit; 20 x 128 overflowed) and is then too small for one
+ * connection alone to keep the guest busy, above all with receive offload,
+ * where one read takes a 64 KiB segment. So the connections share a
+ * budget: RX_BUDGET bytes split between the connections that received
+ * much lately, each window between WND_MIN and WND_MAX. "Lately" is an
+ * epoch of traffic, RX_BUDGET bytes consumed by the app (a clock that
+ * needs no system call); a connection counts as busy in an epoch once it
+ * consumed WND_MIN bytes in it, so small requests leave the budget to the
+ * uploads.
+ *
+ * A window moves towards its share as the app consumes data: it reopens
+ * by what was consumed, plus as much again while below the share, and not
+ * at all while above it. It never closes below what the peer was told
+ * (TCP must not move a window's right edge left), so one shrinks only as
+ * its peer sends. Since only RX_BUDGET / WND_MAX connections can be at
+ * WND_MAX at once, and a new connection starts with TCP_WND, what 20
+ * uploaders can have in flight stays within the queue: 2 x 192 + 18 x 32
+ * segments. lwIP's own tcp_recved() would cap every window at TCP_WND, so
+ * the windows are set here. */
+#define WND_MIN         (16u * TCP_MSS)
+#define WND_MAX         (192u * TCP_MSS)
+#define RX_BUDGET       (512u * TCP_MSS)
+_Static_assert(WND_MAX <= (0xffffu << TCP_RCV_SCALE), "TCP_RCV_SCALE too small for WND_MAX");
+_Static_assert(WND_MIN <= TCP_WND && TCP_WND <= WND_MAX, "windows");
+
+static uint32_t epoch_bytes;    /* consumed in this epoch */
+static unsigned epoch;
+static unsigned busy_now, busy_last;    /* busy in this and the last epoch */
+
+/* The window a busy connection should have now. */
+static uint32_t wnd_share(void)
+{
+    unsigned busy = busy_now > busy_last ? busy_now : busy_last;
+    uint32_t share = RX_BUDGET / (busy ? busy : 1);
+    if (share < WND_MIN)
+        share = WND_MIN;
+    if (share > WND_MAX)
+        share = WND_MAX;
+    return share;
+}
+
+/* Counts n bytes consumed on c into the epochs. */
+static void count_busy(struct conn *c, size_t n)
+{
+    if (c->epoch != epoch) {
+        c->epoch = epoch;
+        c->epoch_bytes = 0;
+    }
+    if (c->epoch_bytes < WND_MIN && c->epoch_bytes + n >= WND_MIN)
+        busy_now++;
+    c->epoch_bytes = c->epoch_bytes + n < WND_MIN ?
+        (uint32_t)(c->epoch_bytes + n) : WND_MIN;
+    if (n >= RX_BUDGET - epoch_bytes) {
+        epoch++;
+        busy_last = busy_now;
+        busy_now = 0;
+        epoch_bytes = 0;
+    } else {
+        epoch_bytes += (uint32_t)n;
+    }
+}
+
+/* Opens pcb's receive window to wnd (never smaller) and tells the peer
+ * at once if that moves the right edge enough, as tcp_recved() does. */
+static void open_wnd(struct tcp_pcb *pcb, uint32_t wnd)
+{
+    if (!(pcb->flags & TF_WND_SCALE) && wnd > 0xffff)
+        wnd = 0xffff;       /* the peer cannot scale our window */
+    if (wnd <= pcb->rcv_wnd)
+        return;
+    pcb->rcv_wnd = (tcpwnd_size_t)wnd;
+    if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD) {
+        tcp_ack_now(pcb);
+        tcp_output(pcb);
+    }
+}
+
+/* Tells lwIP the app consumed n bytes: the receive window reopens,
+ * towards the connection's share of the budget. */
 static void recved(struct conn *c, size_t n)
 {
-    while (c->pcb && n > 0) {
-        u16_t part = n > 0xffff ? 0xffff : (u16_t)n;
-        tcp_recved(c->pcb, part);
-        n -= part;
-    }
+    struct tcp_pcb *pcb = c->pcb;
+
+    if (pcb == NULL || n == 0)
+        return;
+    count_busy(c, n);
+    uint32_t cur = pcb->rcv_wnd, share = wnd_share();
+    uint64_t wnd = (uint64_t)cur + n;
+    if (wnd >= share)
+        wnd = cur > share ? cur : share;
+    else if (wnd + n < share)
+        wnd += n;
+    else
+        wnd = share;
+    open_wnd(pcb, (uint32_t)wnd);
+}
+
+/* Before lwIP closes pcb: its window back where lwIP started it, or
+ * tcp_close() takes the difference for data the app never read and
+ * resets the connection. */
+static void settle_wnd(struct tcp_pcb *pcb)
+{
+    pcb->rcv_wnd = TCP_WND_MAX(pcb);
 }
 
 /* Bytes held in a receive chain. Not tot_len: it is 16 bits, which a
@@ -713,7 +816,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     }
     if (c->closing || c->failed) {
         /* The app is done with input: consume and drop it. */
-        tcp_recved(pcb, p->tot_len);
+        recved(c, rx_len(p));
         pbuf_free(p);
         return ERR_OK;
     }
@@ -874,10 +977,10 @@ static int try_close(struct conn *c)
 
     /* Input the app will never read: consume it, or lwIP resets. */
     if (c->rx) {
-        recved(c, rx_len(c->rx));
         pbuf_free(c->rx);
         c->rx = NULL;
     }
+    settle_wnd(pcb);
     detach(pcb);
     if (tcp_close(pcb) != ERR_OK) {
         attach(c);      /* out of memory for the FIN: on_poll retries */

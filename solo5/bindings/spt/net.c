@@ -220,11 +220,11 @@ bool runnc_net_offload(solo5_handle_t handle)
     return d != NULL && has_vnet_hdr(d);
 }
 
-solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
+/* Checks a frame for runnc_net_write_tso() and fills its header (h). */
+static solo5_result_t tso_hdr(const struct runnc_device *d,
         const uint8_t *frame, size_t size, uint16_t mss,
-        uint16_t csum_start, uint16_t csum_offset)
+        uint16_t csum_start, uint16_t csum_offset, struct vnet_hdr *h)
 {
-    const struct runnc_device *d = spt_device(handle, RUNNC_DEV_NET_BASIC);
     if (d == NULL || !has_vnet_hdr(d) || size > RUNNC_NET_TSO_MAX)
         return SOLO5_R_EINVAL;
     /* IPv4 (no VLAN tag) carrying TCP, checksum field inside the frame. */
@@ -237,7 +237,7 @@ solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
     size_t hdr_len = csum_start + (size_t)(frame[csum_start + 12] >> 4) * 4;
     if (hdr_len < (size_t)csum_start + 20 || hdr_len > size)
         return SOLO5_R_EINVAL;
-    struct vnet_hdr h = {
+    *h = (struct vnet_hdr){
         .flags = VNET_F_NEEDS_CSUM,
         .gso_type = VNET_GSO_NONE,
         .hdr_len = (uint16_t)hdr_len,
@@ -248,10 +248,36 @@ solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
         /* Each segment the kernel cuts must fit the MTU. */
         if (mss == 0 || hdr_len - SOLO5_NET_HLEN + mss > d->mtu)
             return SOLO5_R_EINVAL;
-        h.gso_type = VNET_GSO_TCPV4;
-        h.gso_size = mss;
+        h->gso_type = VNET_GSO_TCPV4;
+        h->gso_size = mss;
     }
+    return SOLO5_R_OK;
+}
+
+solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
+        const uint8_t *frame, size_t size, uint16_t mss,
+        uint16_t csum_start, uint16_t csum_offset)
+{
+    const struct runnc_device *d = spt_device(handle, RUNNC_DEV_NET_BASIC);
+    struct vnet_hdr h;
+    solo5_result_t r = tso_hdr(d, frame, size, mss, csum_start, csum_offset, &h);
+    if (r != SOLO5_R_OK)
+        return r;
     return send_vnet(handle, d, &h, frame, size);
+}
+
+solo5_result_t runnc_net_write_tso_inplace(solo5_handle_t handle,
+        uint8_t *frame, size_t size, uint16_t mss,
+        uint16_t csum_start, uint16_t csum_offset)
+{
+    const struct runnc_device *d = spt_device(handle, RUNNC_DEV_NET_BASIC);
+    struct vnet_hdr h;
+    solo5_result_t r = tso_hdr(d, frame, size, mss, csum_start, csum_offset, &h);
+    if (r != SOLO5_R_OK)
+        return r;
+    _Static_assert(RUNNC_NET_TX_HEADROOM == VNET_HDR_LEN, "headroom");
+    copy(frame - VNET_HDR_LEN, &h, VNET_HDR_LEN);
+    return send(handle, d, frame - VNET_HDR_LEN, VNET_HDR_LEN + size);
 }
 
 bool runnc_net_rx_offload(solo5_handle_t handle)

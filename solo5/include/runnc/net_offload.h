@@ -45,6 +45,13 @@ bool runnc_net_offload(solo5_handle_t h);
 solo5_result_t runnc_net_write_tso(solo5_handle_t h, const uint8_t *frame,
         size_t size, uint16_t mss, uint16_t csum_start, uint16_t csum_offset);
 
+/* As runnc_net_write_tso(), for a frame with RUNNC_NET_TX_HEADROOM
+ * writable bytes in front of it, which the call overwrites: the host's
+ * header goes there, and the frame is written where it is, not copied. */
+#define RUNNC_NET_TX_HEADROOM   10
+solo5_result_t runnc_net_write_tso_inplace(solo5_handle_t h, uint8_t *frame,
+        size_t size, uint16_t mss, uint16_t csum_start, uint16_t csum_offset);
+
 /*
  * Receive. runnc_net_read_offload() reads one frame into buf +
  * RUNNC_NET_RX_HEADROOM: the first RUNNC_NET_RX_HEADROOM bytes of buf
