@@ -96,6 +96,9 @@ struct conn {
     u16_t wire_mss;             /* offload: the real MSS; else 0 */
     unsigned epoch;             /* of the receive budget: see recved() */
     uint32_t epoch_bytes;       /* consumed in it, up to WND_MIN */
+    unsigned counted_epoch;     /* its window wnd counts in the budget */
+    uint32_t wnd;               /* since then, if counted */
+    unsigned counted : 1;
     struct recovery rec;
 };
 
@@ -156,32 +159,42 @@ static void attach(struct conn *c)
  * per connection must be small enough for many uploaders at once (20 x 32
  * segments fit; 20 x 128 overflowed) and is then too small for one
  * connection alone to keep the guest busy, above all with receive offload,
- * where one read takes a 64 KiB segment. So the connections share a
- * budget: RX_BUDGET bytes split between the connections that received
- * much lately, each window between WND_MIN and WND_MAX. "Lately" is an
- * epoch of traffic, RX_BUDGET bytes consumed by the app (a clock that
- * needs no system call); a connection counts as busy in an epoch once it
- * consumed WND_MIN bytes in it, so small requests leave the budget to the
- * uploads.
+ * where one read takes a 64 KiB segment. So the busy connections share a
+ * budget: their windows add up to at most RX_BUDGET bytes, each between
+ * WND_MIN and WND_MAX, and each aims at an equal share.
  *
- * A window moves towards its share as the app consumes data: it reopens
- * by what was consumed, plus as much again while below the share, and not
- * at all while above it. It never closes below what the peer was told
- * (TCP must not move a window's right edge left), so one shrinks only as
- * its peer sends. Since only RX_BUDGET / WND_MAX connections can be at
- * WND_MAX at once, and a new connection starts with TCP_WND, what 20
- * uploaders can have in flight stays within the queue: 2 x 192 + 18 x 32
- * segments. lwIP's own tcp_recved() would cap every window at TCP_WND, so
- * the windows are set here. */
-#define WND_MIN         (16u * TCP_MSS)
+ * Busy: a connection is busy in an epoch once the app consumed WND_MIN
+ * bytes of it then, and counts in the budget in that epoch and the next.
+ * An epoch is RX_BUDGET bytes consumed by the app in all (a clock that
+ * needs no system call). Small requests and idle connections stay out of
+ * the budget with at most TCP_WND, the window every connection starts
+ * with, so many of them do not starve an upload.
+ *
+ * A window moves as the app consumes data: it reopens by what was
+ * consumed, plus as much again while below its share if the budget has
+ * room; above its share, or with the budget spent, not at all (down to
+ * WND_MIN). It never closes below what the peer was told (TCP must not
+ * move a window's right edge left), so one shrinks only as its peer
+ * sends. 20 uploaders then have at most RX_BUDGET + 20 x TCP_WND bytes
+ * in flight (while the last of them are not busy yet; 640 + 20 x 16
+ * segments), within the queue even if every segment is a frame. One
+ * uploader alone gets WND_MAX, ten 64 segments each, twenty 32. lwIP's own
+ * tcp_recved() would cap every window at TCP_WND, so the windows are set
+ * here. */
+#define WND_MIN         (16u * TCP_MSS)     /* also TCP_WND */
 #define WND_MAX         (192u * TCP_MSS)
-#define RX_BUDGET       (512u * TCP_MSS)
+#define RX_BUDGET       (640u * TCP_MSS)
 _Static_assert(WND_MAX <= (0xffffu << TCP_RCV_SCALE), "TCP_RCV_SCALE too small for WND_MAX");
 _Static_assert(WND_MIN <= TCP_WND && TCP_WND <= WND_MAX, "windows");
+_Static_assert(RX_BUDGET + 20 * TCP_WND <= 1000 * TCP_MSS,
+        "20 uploaders could overflow the tap's queue");
 
 static uint32_t epoch_bytes;    /* consumed in this epoch */
 static unsigned epoch;
 static unsigned busy_now, busy_last;    /* busy in this and the last epoch */
+/* The windows counted in the budget: of the connections counted in this
+ * epoch, and of those counted in the last one only. */
+static uint64_t open_now, open_last;
 
 /* The window a busy connection should have now. */
 static uint32_t wnd_share(void)
@@ -195,8 +208,30 @@ static uint32_t wnd_share(void)
     return share;
 }
 
-/* Counts n bytes consumed on c into the epochs. */
-static void count_busy(struct conn *c, size_t n)
+/* Takes c's window out of the budget. */
+static void uncount(struct conn *c)
+{
+    if (!c->counted)
+        return;
+    if (c->counted_epoch == epoch)
+        open_now -= c->wnd;
+    else if (c->counted_epoch == epoch - 1)
+        open_last -= c->wnd;
+    c->counted = 0;
+}
+
+/* Puts c's window wnd into the budget, for this epoch and the next. */
+static void count(struct conn *c, uint32_t wnd)
+{
+    uncount(c);
+    c->counted = 1;
+    c->counted_epoch = epoch;
+    c->wnd = wnd;
+    open_now += wnd;
+}
+
+/* Counts n bytes consumed on c into the epochs; true if c is busy. */
+static int count_busy(struct conn *c, size_t n)
 {
     if (c->epoch != epoch) {
         c->epoch = epoch;
@@ -206,14 +241,20 @@ static void count_busy(struct conn *c, size_t n)
         busy_now++;
     c->epoch_bytes = c->epoch_bytes + n < WND_MIN ?
         (uint32_t)(c->epoch_bytes + n) : WND_MIN;
+    int busy = c->epoch_bytes >= WND_MIN ||
+        (c->counted && c->counted_epoch == epoch - 1);
     if (n >= RX_BUDGET - epoch_bytes) {
+        /* A new epoch: what was counted only in the last one is out. */
         epoch++;
         busy_last = busy_now;
         busy_now = 0;
         epoch_bytes = 0;
+        open_last = open_now;
+        open_now = 0;
     } else {
         epoch_bytes += (uint32_t)n;
     }
+    return busy;
 }
 
 /* Opens pcb's receive window to wnd (never smaller) and tells the peer
@@ -231,24 +272,36 @@ static void open_wnd(struct tcp_pcb *pcb, uint32_t wnd)
     }
 }
 
-/* Tells lwIP the app consumed n bytes: the receive window reopens,
- * towards the connection's share of the budget. */
+/* Tells lwIP the app consumed n bytes: the receive window reopens, for a
+ * busy connection towards its share of the budget. */
 static void recved(struct conn *c, size_t n)
 {
     struct tcp_pcb *pcb = c->pcb;
 
     if (pcb == NULL || n == 0)
         return;
-    count_busy(c, n);
-    uint32_t cur = pcb->rcv_wnd, share = wnd_share();
-    uint64_t wnd = (uint64_t)cur + n;
+    int busy = count_busy(c, n);
+    uncount(c);
+    uint64_t cur = pcb->rcv_wnd, wnd = cur + n;
+    if (!busy) {
+        if (wnd > TCP_WND)
+            wnd = cur > TCP_WND ? cur : TCP_WND;
+        open_wnd(pcb, (uint32_t)wnd);
+        return;
+    }
+    uint64_t share = wnd_share();
     if (wnd >= share)
         wnd = cur > share ? cur : share;
-    else if (wnd + n < share)
-        wnd += n;
     else
-        wnd = share;
+        wnd = wnd + n < share ? wnd + n : share;
+    uint64_t used = open_now + open_last + cur;
+    uint64_t room = used < RX_BUDGET ? RX_BUDGET - used : 0;
+    if (wnd - cur > room) {
+        uint64_t floor = cur + n < WND_MIN ? cur + n : WND_MIN;
+        wnd = cur + room > floor ? cur + room : floor;
+    }
     open_wnd(pcb, (uint32_t)wnd);
+    count(c, pcb->rcv_wnd);
 }
 
 /* Before lwIP closes pcb: its window back where lwIP started it, or
@@ -956,6 +1009,7 @@ static void unlink_dirty(struct conn *c)
 static void finish(struct conn *c)
 {
     c->finished = 1;
+    uncount(c);
     if (c->dirty)
         unlink_dirty(c);
     if (c->rx) {

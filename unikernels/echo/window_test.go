@@ -13,13 +13,13 @@ import (
 )
 
 // The receive windows libos advertises (libos/net/tcp.c): every
-// connection starts with 32 segments, one uploader alone grows to 192,
-// and all of them together stay within the budget of 512 (a few above
-// it while windows shrink, never as many as the tap's queue of 1000
-// frames), so 20 uploaders cannot overflow it.
+// connection starts with 16 segments, one uploader alone grows to 192,
+// and the busy ones together stay within the budget of 640 (the others
+// at most 16 each), never as many as the tap's queue of 1000 frames, so
+// 20 uploaders cannot overflow it.
 const (
 	mss         = 1460
-	initialWnd  = 32 * mss
+	initialWnd  = 16 * mss
 	maxWnd      = 192 * mss
 	tapQueueLen = 1000
 )

@@ -5,8 +5,8 @@
  *
  * TCP is tuned for many concurrent, busy connections (redis-benchmark
  * with 50 clients and pipelining, large HTTP responses): full-size
- * segments, receive windows of 16 to 192 segments from a budget all
- * connections share (net/tcp.c), a 128-segment send buffer,
+ * segments, receive windows of 16 to 192 segments from a budget the
+ * busy connections share (net/tcp.c), a 128-segment send buffer,
  * pools big enough for every connection to have a full window in flight.
  */
 #ifndef LIBOS_LWIPOPTS_H
@@ -76,14 +76,14 @@
  * broke the echo tests: net/tcp.c measured pending output with
  * tcp_sndbuf(), which caps at 64 KiB with scaling on, so a connection
  * never looked drained and never closed.) Our own receive window starts
- * at TCP_WND, 32 segments, and then follows net/tcp.c's share of a
- * receive budget common to all connections (16 to 192 segments; see
+ * at TCP_WND, 16 segments, and then follows net/tcp.c's share of a
+ * receive budget common to the busy connections (16 to 192 segments; see
  * recved() there): one uploader gets a large window, 20 at once do not
  * overflow the tap's queue (1000 frames). Scaled by 8, so that 192
  * segments fit the 16-bit field. */
 #define LWIP_WND_SCALE              1
 #define TCP_RCV_SCALE               3
-#define TCP_WND                     (32 * TCP_MSS)
+#define TCP_WND                     (16 * TCP_MSS)
 #define TCP_SND_BUF                 (128 * TCP_MSS)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 /* Only the netconn and socket APIs read it; lwIP wants it in 16 bits. */
