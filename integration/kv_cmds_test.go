@@ -95,17 +95,24 @@ func (p *kvPeer) do(tb testing.TB, args ...string) []byte {
 func kvPeers(t *testing.T) (e *kvEnv, guest, redis *kvPeer) {
 	e = startKV(t)
 	startRedisServer(t, e.net)
-	mk := func(name, addr string) *kvPeer {
-		c, err := e.net.Dial("tcp", addr, 5*time.Second)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		t.Cleanup(func() { c.Close() })
-		p := &kvPeer{name: name, c: c, r: bufio.NewReader(c)}
-		p.do(t, "FLUSHALL")
-		return p
+	guest, redis = e.peer(t, "guest", e.addr), e.peer(t, "redis-server", kvRedisAddr(e))
+	guest.do(t, "FLUSHALL")
+	redis.do(t, "FLUSHALL")
+	return e, guest, redis
+}
+
+// kvRedisAddr is where kvPeers' redis-server listens.
+func kvRedisAddr(e *kvEnv) string { return net.JoinHostPort(e.net.HostIP, "6379") }
+
+// peer opens one more connection, to the guest or to redis-server at addr.
+func (e *kvEnv) peer(t *testing.T, name, addr string) *kvPeer {
+	t.Helper()
+	c, err := e.net.Dial("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
-	return e, mk("guest", e.addr), mk("redis-server", net.JoinHostPort(e.net.HostIP, "6379"))
+	t.Cleanup(func() { c.Close() })
+	return &kvPeer{name: name, c: c, r: bufio.NewReader(c)}
 }
 
 func kvInt(b []byte) (int64, bool) {
@@ -211,8 +218,7 @@ func TestKVCmds(t *testing.T) {
 		same("INCRBYFLOAT", "s", "1"),
 		same("INCRBYFLOAT", "l", "1"),
 		// 2^63 twice: at 2^64 and above the integer digits are printed in
-		// full. (Numbers of more than 19 digits, or 1e300, are not: libos's
-		// strtold rounds them differently from glibc's in the last bits.)
+		// full (more in TestKVCmdsIncrByFloat).
 		same("SET", "big", "9223372036854775808"),
 		same("INCRBYFLOAT", "big", "9223372036854775808"),
 		same("INCRBYFLOAT", "big", "9223372036854775808"),
@@ -453,7 +459,6 @@ func TestKVCmdsScan(t *testing.T) {
 }
 
 // TestKVCmdsMulti: MULTI/EXEC/DISCARD queue and run as redis-server's.
-// WATCH is not implemented (kv answers an error), so it is not compared.
 func TestKVCmdsMulti(t *testing.T) {
 	_, guest, redis := kvPeers(t)
 	runKVCmdCases(t, guest, redis, []kvCmdCase{
@@ -471,4 +476,394 @@ func TestKVCmdsMulti(t *testing.T) {
 		same("MULTI"), same("SET", "c", "x y\r\nz"), same("GETRANGE", "c", "0", "-1"),
 		same("SCAN", "0", "MATCH", "c"), same("EXEC"),
 	})
+}
+
+// A step of a two-client case: which connection sends it (0 or 1), or a
+// pause (args == nil) for keys to expire.
+type kvStep struct {
+	conn  int
+	args  []string
+	pause time.Duration
+}
+
+func on(conn int, args ...string) kvStep { return kvStep{conn: conn, args: args} }
+
+// runKVSteps runs steps on two connections to the guest and two to
+// redis-server; each reply must be the same bytes from both.
+func runKVSteps(t *testing.T, guest, redis [2]*kvPeer, steps []kvStep) {
+	t.Helper()
+	for i, st := range steps {
+		if st.args == nil {
+			time.Sleep(st.pause)
+			continue
+		}
+		g, r := guest[st.conn].do(t, st.args...), redis[st.conn].do(t, st.args...)
+		if !bytes.Equal(g, r) {
+			t.Errorf("step %d, client %d: %s:\nguest        %q\nredis-server %q",
+				i, st.conn, strings.Join(st.args, " "), g, r)
+		}
+	}
+}
+
+// TestKVCmdsWatch: WATCH/UNWATCH with MULTI/EXEC, one client watching and
+// another writing, on the guest and on redis-server: EXEC answers nil
+// after a watched key was written, deleted or expired, and runs otherwise
+// (writes that change nothing, other databases, keys that had expired
+// before WATCH).
+func TestKVCmdsWatch(t *testing.T) {
+	e, g0, r0 := kvPeers(t)
+	guest := [2]*kvPeer{g0, e.peer(t, "guest (2nd client)", e.addr)}
+	redis := [2]*kvPeer{r0, e.peer(t, "redis-server (2nd client)", kvRedisAddr(e))}
+	// tx: client 0 watches key, client 1 runs write, client 0's
+	// transaction follows (EXEC nil if write touched key).
+	tx := func(key string, write ...string) []kvStep {
+		return []kvStep{on(0, "WATCH", key), on(1, write...), on(0, "MULTI"),
+			on(0, "INCR", "tx"), on(0, "EXEC")}
+	}
+	steps := []kvStep{
+		on(0, "WATCH"), on(0, "UNWATCH", "x"), on(0, "UNWATCH"),
+		on(0, "MULTI"), on(0, "WATCH", "k"), on(0, "SET", "a", "1"), on(0, "EXEC"),
+		on(0, "MULTI"), on(0, "WATCH"), on(0, "EXEC"),
+		on(0, "MULTI"), on(0, "UNWATCH"), on(0, "EXEC"),
+		// Written by another client: nil; the watches are gone after EXEC.
+		on(0, "SET", "k", "v"),
+		on(0, "WATCH", "k", "other"), on(1, "SET", "k", "v2"), on(0, "MULTI"),
+		on(0, "SET", "r", "x"), on(0, "EXEC"), on(0, "GET", "r"),
+		on(1, "SET", "k", "v3"), on(0, "MULTI"), on(0, "SET", "r", "y"), on(0, "EXEC"),
+		// Untouched, or written by the watching client itself.
+		on(0, "WATCH", "k"), on(0, "MULTI"), on(0, "INCR", "n"), on(0, "EXEC"),
+		on(0, "WATCH", "k"), on(0, "SET", "k", "mine"), on(0, "MULTI"), on(0, "EXEC"),
+		// UNWATCH, DISCARD and EXEC clear the watches; EXEC without MULTI
+		// does not.
+		on(0, "WATCH", "k"), on(1, "SET", "k", "1"), on(0, "UNWATCH"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		on(0, "WATCH", "k"), on(0, "MULTI"), on(0, "DISCARD"), on(1, "SET", "k", "2"),
+		on(0, "MULTI"), on(0, "GET", "k"), on(0, "EXEC"),
+		on(0, "WATCH", "k"), on(0, "EXEC"), on(1, "SET", "k", "3"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		// A transaction that writes a key another client watches.
+		on(0, "WATCH", "k"), on(1, "WATCH", "k"), on(0, "MULTI"), on(0, "SET", "k", "4"),
+		on(0, "EXEC"), on(1, "MULTI"), on(1, "GET", "k"), on(1, "EXEC"),
+		// Another database, and an absent key flushed: no change.
+		on(0, "WATCH", "k", "absent"), on(1, "SELECT", "1"), on(1, "SET", "k", "db1"),
+		on(1, "FLUSHDB"), on(1, "SELECT", "0"), on(1, "DEL", "absent"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		// An EXECABORT clears them too.
+		on(0, "WATCH", "k"), on(0, "MULTI"), on(0, "NOSUCH"), on(0, "EXEC"),
+		on(1, "SET", "k", "5"), on(0, "MULTI"), on(0, "GET", "k"), on(0, "EXEC"),
+		// Setup for the writes below.
+		on(1, "MSET", "s1", "a", "s2", "b", "num", "1", "f", "1.5"),
+		on(1, "RPUSH", "list", "a", "b", "c"), on(1, "SADD", "set", "a", "b", "c"), on(1, "SADD", "one", "x"),
+		on(1, "HSET", "hash", "f", "1", "g", "2"), on(1, "ZADD", "zset", "1", "a", "2", "b", "3", "c"),
+		on(1, "SET", "ttl", "v", "EX", "1000"),
+	}
+	// Every kind of write: EXEC answers nil.
+	for _, w := range [][]string{
+		{"SET", "s1", "x"}, {"SET", "new1", "x", "NX"}, {"SETEX", "s1", "100", "y"},
+		{"GETSET", "s1", "z"}, {"APPEND", "s1", "!"}, {"INCR", "num"}, {"DECRBY", "num", "5"},
+		{"INCRBYFLOAT", "f", "1"}, {"SETRANGE", "s1", "1", "ab"}, {"MSET", "s2", "1", "x", "2"},
+		{"MSETNX", "new2", "1"}, {"SETNX", "new3", "1"}, {"GETDEL", "s2"},
+		{"EXPIRE", "s1", "100"}, {"PEXPIRE", "s1", "0"}, {"PERSIST", "ttl"},
+		{"RENAME", "num", "num2"}, {"RENAME", "num2", "num"}, {"RENAMENX", "num", "fresh"},
+		{"DEL", "fresh"}, {"LPUSH", "list", "x"}, {"RPOP", "list"}, {"LSET", "list", "0", "y"},
+		{"SADD", "set", "d"}, {"SREM", "set", "d"}, {"SPOP", "one"}, // one member: not random
+		{"HSET", "hash", "f", "1"}, {"HSETNX", "hash", "h", "3"}, {"HDEL", "hash", "h"},
+		{"HINCRBY", "hash", "f", "1"}, {"ZADD", "zset", "5", "a"}, {"ZADD", "zset", "1", "d"},
+		{"ZINCRBY", "zset", "1", "a"}, {"ZREM", "zset", "d"}, {"ZPOPMIN", "zset"},
+	} {
+		key := w[1]
+		if w[0] == "RENAME" || w[0] == "RENAMENX" {
+			steps = append(steps, tx(w[2], w...)...) // the destination
+			w = []string{w[0], w[2], w[1]}           // and back, for the source
+			if w[0] == "RENAMENX" {
+				w[0] = "RENAME"
+			}
+		}
+		steps = append(steps, tx(key, w...)...)
+	}
+	// Writes that change nothing: EXEC runs.
+	for _, w := range [][]string{
+		{"SET", "s1", "x", "NX"}, {"SET", "nosuch", "x", "XX"}, {"SETNX", "s1", "y"},
+		{"MSETNX", "s1", "1", "nosuch", "2"}, {"SETRANGE", "s1", "0", ""},
+		{"DEL", "nosuch"}, {"EXPIRE", "nosuch", "10"}, {"PERSIST", "s1"},
+		{"EXPIRE", "s1", "100", "NX"}, {"RENAME", "s1", "s1"}, {"RENAMENX", "s1", "num"},
+		{"LPUSHX", "nosuch", "x"}, {"RPOP", "nosuch"}, {"LPOP", "list", "0"},
+		{"SADD", "set", "a"}, {"SREM", "set", "nosuch"}, {"SPOP", "nosuch"},
+		{"HSETNX", "hash", "f", "9"}, {"HDEL", "hash", "nosuch"},
+		{"ZADD", "zset", "3", "c"}, {"ZADD", "zset", "NX", "9", "c"}, {"ZADD", "zset", "XX", "1", "nosuch"},
+		{"ZINCRBY", "zset", "0", "c"}, {"ZREM", "zset", "nosuch"}, {"ZPOPMIN", "nosuch"},
+		{"GET", "s1"}, {"LRANGE", "list", "0", "-1"}, {"FLUSHDB", "x"},
+	} {
+		steps = append(steps, tx(w[1], w...)...)
+	}
+	steps = append(steps,
+		// FLUSHDB and FLUSHALL touch the watched keys that exist.
+		on(1, "SET", "k", "1"), on(0, "WATCH", "k"), on(1, "FLUSHDB"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		on(1, "SET", "k", "1"), on(0, "WATCH", "k"), on(1, "FLUSHALL"), on(0, "MULTI"),
+		on(0, "GET", "k"), on(0, "EXEC"),
+		// A key that expires after WATCH has changed (whether or not it
+		// was deleted yet); one that had expired before has not.
+		on(1, "SET", "e", "v", "PX", "100"), on(0, "WATCH", "e"),
+		kvStep{pause: 300 * time.Millisecond}, on(0, "MULTI"), on(0, "GET", "e"), on(0, "EXEC"),
+		on(1, "SET", "e", "v", "PX", "50"), kvStep{pause: 200 * time.Millisecond},
+		on(0, "WATCH", "e"), kvStep{pause: 200 * time.Millisecond},
+		on(0, "MULTI"), on(0, "GET", "e"), on(0, "EXEC"),
+		on(1, "SET", "e", "v", "PX", "50"), on(0, "WATCH", "e"), on(1, "PERSIST", "e"),
+		on(0, "MULTI"), on(0, "GET", "e"), on(0, "EXEC"),
+	)
+	runKVSteps(t, guest, redis, steps)
+}
+
+// TestKVCmdsZRange: ZRANGE BYSCORE/BYLEX/REV/LIMIT, ZRANGEBYSCORE,
+// ZREVRANGEBYSCORE, ZRANGEBYLEX, ZREVRANGEBYLEX, ZCOUNT and ZLEXCOUNT,
+// bounds of every form and bad input, byte for byte against redis-server.
+func TestKVCmdsZRange(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	cases := []kvCmdCase{
+		same("ZADD", "z", "-inf", "ninf", "-2.5", "neg", "0", "zero", "1", "a", "1", "b",
+			"2", "c", "3.5", "d", "10", "e", "1e300", "huge", "+inf", "pinf"),
+		same("ZADD", "lex", "0", "a", "0", "aa", "0", "ab", "0", "b", "0", "ba", "0", "c",
+			"0", "d", "0", "", "0", "é", "0", "\x00z", "0", "z\x00"),
+		same("SET", "str", "x"),
+	}
+	scoreRanges := [][2]string{
+		{"-inf", "+inf"}, {"1", "2"}, {"(1", "2"}, {"1", "(2"}, {"(1", "(2"},
+		{"(1", "(1"}, {"1", "1"}, {"2", "1"}, {"-inf", "0"}, {"(-inf", "(+inf"},
+		{"inf", "inf"}, {"-INF", "Infinity"}, {"0x1", "0x2"}, {" 1", "  3.5"},
+		{"", "1"}, {"(", "1"}, {"1e2", "1e400"}, {"-1e400", "1e-400"}, {"1.", ".5e1"},
+		{"3.5", "10"}, {"(3.5", "+inf"},
+		{"nan", "1"}, {"1", "x"}, {"1 ", "2"}, {"1\x00x", "2"}, {"(1\x00", "2"}, {"((1", "2"}, {"1", "[2"}, {"1e", "2"},
+	}
+	for _, rg := range scoreRanges {
+		cases = append(cases,
+			same("ZRANGEBYSCORE", "z", rg[0], rg[1]),
+			same("ZRANGEBYSCORE", "z", rg[0], rg[1], "WITHSCORES"),
+			same("ZREVRANGEBYSCORE", "z", rg[1], rg[0], "WITHSCORES"),
+			same("ZRANGE", "z", rg[0], rg[1], "BYSCORE"),
+			same("ZRANGE", "z", rg[1], rg[0], "BYSCORE", "REV", "WITHSCORES"),
+			same("ZCOUNT", "z", rg[0], rg[1]))
+	}
+	lexRanges := [][2]string{
+		{"-", "+"}, {"[a", "[b"}, {"(a", "[b"}, {"[a", "(b"}, {"(a", "(b"}, {"[aa", "[aa"},
+		{"(aa", "[aa"}, {"[b", "[a"}, {"-", "[b"}, {"(b", "+"}, {"-", "-"}, {"+", "+"},
+		{"+", "-"}, {"[", "[a"}, {"(", "+"}, {"[é", "+"}, {"-", "(\x00zz"}, {"[z", "+"},
+		{"a", "[b"}, {"[a", "b"}, {"", "+"}, {"-x", "+"}, {"+x", "+"}, {"-", "++"}, {"-\x00", "+\x00x"},
+	}
+	for _, rg := range lexRanges {
+		cases = append(cases,
+			same("ZRANGEBYLEX", "lex", rg[0], rg[1]),
+			same("ZREVRANGEBYLEX", "lex", rg[1], rg[0]),
+			same("ZRANGE", "lex", rg[0], rg[1], "BYLEX"),
+			same("ZRANGE", "lex", rg[1], rg[0], "BYLEX", "REV"),
+			same("ZLEXCOUNT", "lex", rg[0], rg[1]))
+	}
+	for _, lim := range [][2]string{{"0", "3"}, {"2", "2"}, {"1", "-1"}, {"0", "0"},
+		{"-1", "2"}, {"9", "1"}, {"10", "5"}, {"100", "1"}, {"3", "100"}, {"x", "1"}, {"1", "1.5"}} {
+		cases = append(cases,
+			same("ZRANGEBYSCORE", "z", "-inf", "+inf", "LIMIT", lim[0], lim[1]),
+			same("ZREVRANGEBYSCORE", "z", "+inf", "-inf", "WITHSCORES", "LIMIT", lim[0], lim[1]),
+			same("ZRANGE", "z", "(0", "10", "BYSCORE", "LIMIT", lim[0], lim[1], "WITHSCORES"),
+			same("ZRANGE", "z", "10", "(0", "BYSCORE", "REV", "LIMIT", lim[0], lim[1]),
+			same("ZRANGEBYLEX", "lex", "-", "+", "LIMIT", lim[0], lim[1]),
+			same("ZREVRANGEBYLEX", "lex", "+", "[a", "LIMIT", lim[0], lim[1]),
+			same("ZRANGE", "lex", "[a", "(d", "BYLEX", "LIMIT", lim[0], lim[1]))
+	}
+	cases = append(cases,
+		// ranks, REV
+		same("ZRANGE", "z", "0", "2", "REV"), same("ZRANGE", "z", "-3", "-1", "REV", "WITHSCORES"),
+		same("ZRANGE", "z", "0", "-1", "WITHSCORES"), same("ZREVRANGE", "z", "1", "3"),
+		same("ZRANGE", "z", "5", "2"), same("ZRANGE", "z", "0", "1", "LIMIT", "0", "-1"),
+		// option errors, in redis-server's order
+		same("ZRANGE", "z", "0", "1", "LIMIT", "0", "1"),
+		same("ZREVRANGE", "z", "0", "1", "LIMIT", "0", "1"),
+		same("ZRANGE", "z", "0", "1", "LIMIT", "0"), same("ZRANGE", "z", "0", "1", "LIMIT"),
+		same("ZRANGE", "z", "0", "1", "REV", "REV"), same("ZRANGE", "z", "0", "1", "BYSCORE", "BYLEX"),
+		same("ZRANGE", "z", "0", "1", "BYSCORE", "BYSCORE"), same("ZRANGE", "z", "0", "1", "NOSUCH"),
+		same("ZRANGE", "lex", "-", "+", "BYLEX", "WITHSCORES"),
+		same("ZRANGEBYLEX", "lex", "-", "+", "WITHSCORES"),
+		same("ZRANGEBYSCORE", "z", "0", "1", "REV"), same("ZRANGEBYSCORE", "z", "0", "1", "BYSCORE"),
+		same("ZREVRANGEBYSCORE", "z", "1", "0", "REV"), same("ZRANGEBYLEX", "lex", "-", "+", "BYLEX"),
+		same("ZREVRANGE", "z", "0", "1", "REV"), same("ZREVRANGE", "z", "0", "1", "BYSCORE"),
+		same("ZRANGE", "z", "a", "1"), same("ZRANGE", "z", "x", "y", "BYSCORE"),
+		same("ZRANGE", "z", "x", "y", "BYLEX"), same("ZRANGE", "z", "x", "y", "BYSCORE", "LIMIT", "a", "1"),
+		same("ZRANGE", "z", "0", "1", "WITHSCORES", "LIMIT", "x", "1", "NOSUCH"),
+		same("ZRANGE", "z", "0", "1", "NOSUCH", "LIMIT", "x", "1"),
+		// absent keys and other types
+		same("ZRANGEBYSCORE", "nosuch", "0", "1"), same("ZRANGEBYLEX", "nosuch", "-", "+"),
+		same("ZCOUNT", "nosuch", "0", "1"), same("ZLEXCOUNT", "nosuch", "-", "+"),
+		same("ZRANGEBYSCORE", "str", "0", "1"), same("ZRANGEBYLEX", "str", "-", "+"),
+		same("ZCOUNT", "str", "0", "1"), same("ZLEXCOUNT", "str", "-", "+"),
+		same("ZRANGEBYSCORE", "str", "x", "1"), same("ZLEXCOUNT", "str", "x", "+"),
+		same("ZRANGEBYSCORE", "nosuch", "0", "1", "LIMIT", "-1", "1"),
+		// arity
+		same("ZRANGEBYLEX", "lex", "-"), same("ZREVRANGEBYLEX", "lex"),
+		same("ZLEXCOUNT", "lex", "-"), same("ZLEXCOUNT", "lex", "-", "+", "x"),
+		same("ZCOUNT", "z", "0"), same("ZRANGEBYSCORE", "z", "0"),
+	)
+	runKVCmdCases(t, guest, redis, cases)
+	// A bigger set (skiplist encoding in redis-server) with shared scores.
+	var big []string
+	for i := 0; i < 300; i++ {
+		big = append(big, strconv.Itoa(i%7), fmt.Sprintf("m%03d", i))
+	}
+	var lexbig []string
+	for i := 0; i < 300; i++ {
+		lexbig = append(lexbig, "0", fmt.Sprintf("k%03d", i))
+	}
+	cases = []kvCmdCase{same(append([]string{"ZADD", "big"}, big...)...),
+		same(append([]string{"ZADD", "lexbig"}, lexbig...)...)}
+	for _, rg := range [][2]string{{"2", "4"}, {"(2", "(4"}, {"-inf", "(1"}, {"6", "+inf"}, {"(6", "+inf"}} {
+		cases = append(cases, same("ZRANGEBYSCORE", "big", rg[0], rg[1], "LIMIT", "5", "20"),
+			same("ZREVRANGEBYSCORE", "big", rg[1], rg[0], "WITHSCORES", "LIMIT", "3", "7"),
+			same("ZCOUNT", "big", rg[0], rg[1]))
+	}
+	for _, rg := range [][2]string{{"[k100", "(k200"}, {"(k299", "+"}, {"-", "[k000"}, {"[k05", "[k06"}} {
+		cases = append(cases, same("ZRANGEBYLEX", "lexbig", rg[0], rg[1], "LIMIT", "10", "15"),
+			same("ZREVRANGEBYLEX", "lexbig", rg[1], rg[0], "LIMIT", "0", "4"),
+			same("ZLEXCOUNT", "lexbig", rg[0], rg[1]))
+	}
+	runKVCmdCases(t, guest, redis, cases)
+}
+
+// TestKVCmdsShutdown: SHUTDOWN's errors as redis-server's; then
+// `redis-cli SHUTDOWN NOSAVE` prints and exits as it does against
+// redis-server, every connection is closed, and the tender exits 0.
+func TestKVCmdsShutdown(t *testing.T) {
+	e, guest, redis := kvPeers(t)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		same("SET", "k", "v"),
+		same("SHUTDOWN", "ABORT"), same("SHUTDOWN", "NOSAVE", "SAVE"), same("SHUTDOWN", "ABORT", "NOW"),
+		same("SHUTDOWN", "NOW", "ABORT"), same("SHUTDOWN", "x"), same("SHUTDOWN", "SAVE", "NOSUCH"),
+		same("MULTI"), same("SHUTDOWN"), same("SET", "a", "1"), same("EXEC"),
+		same("MULTI"), same("SHUTDOWN", "NOSUCH"), same("EXEC"),
+		same("EXISTS", "a"), same("GET", "k"),
+	})
+	// An idle client, and one with 5 MB of replies still to read when the
+	// SHUTDOWN comes: it gets them all, then the close.
+	idle := e.dial(t)
+	busy := e.dial(t)
+	// A small receive buffer keeps most of the replies in the guest.
+	if tc, ok := busy.(*net.TCPConn); ok {
+		tc.SetReadBuffer(64 * 1024)
+	}
+	big := strings.Repeat("v", 256*1024)
+	kvExchange(t, busy, kvBulk("SET", "big", big), "+OK\r\n")
+	cli := func(addr string) (string, error) {
+		host, _, _ := net.SplitHostPort(addr)
+		var out bytes.Buffer
+		cmd := e.net.InClient("redis-cli", "-h", host, "-p", "6379", "SHUTDOWN", "NOSAVE")
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		return out.String(), err
+	}
+	rOut, rErr := cli(kvRedisAddr(e))
+	io.WriteString(busy, strings.Repeat(kvBulk("GET", "big"), 20))
+	time.Sleep(300 * time.Millisecond)
+	gOut, gErr := cli(e.addr)
+	if gOut != rOut || (gErr == nil) != (rErr == nil) {
+		t.Errorf("redis-cli SHUTDOWN NOSAVE: guest %q (%v), redis-server %q (%v)", gOut, gErr, rOut, rErr)
+	}
+	for _, c := range []net.Conn{idle, busy} {
+		c.SetReadDeadline(time.Now().Add(10 * time.Second))
+	}
+	if got, err := io.ReadAll(idle); err != nil || len(got) != 0 {
+		t.Errorf("idle client: read %q, %v; want the connection closed", got, err)
+	}
+	want := strings.Repeat(fmt.Sprintf("$%d\r\n%s\r\n", len(big), big), 20)
+	if got, err := io.ReadAll(busy); err != nil || string(got) != want {
+		t.Errorf("pipelining client: read %d bytes (%v), want its %d bytes of replies then the close",
+			len(got), err, len(want))
+	}
+	out, err := e.guest.Wait(10 * time.Second)
+	if err != nil {
+		t.Errorf("tender after SHUTDOWN: %v, want exit status 0\n%s", err, out)
+	}
+	if !strings.Contains(out, "SHUTDOWN") {
+		t.Errorf("guest console does not log the SHUTDOWN:\n%s", out)
+	}
+}
+
+// TestKVCmdsIncrByFloat: INCRBYFLOAT parses (strtold) and prints ("%.17Lf"
+// trimmed) long doubles exactly as redis-server does, on edge cases and on
+// a deterministic stream of random increments.
+func TestKVCmdsIncrByFloat(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	cases := []kvCmdCase{
+		same("SET", "a", "0.1"), same("INCRBYFLOAT", "a", "0.2"), same("INCRBYFLOAT", "a", "0.7"),
+		same("INCRBYFLOAT", "b", "1e300"), same("INCRBYFLOAT", "b", "1e300"), same("GET", "b"),
+		same("INCRBYFLOAT", "c", "3.0000000000000000001"), same("INCRBYFLOAT", "c", "1e-20"),
+		same("INCRBYFLOAT", "d", "-1e-30"), same("GET", "d"), same("INCRBYFLOAT", "d", "1e-18"),
+		same("INCRBYFLOAT", "d", "-5e-18"), same("INCRBYFLOAT", "d", "0.000000000000000005"),
+		same("INCRBYFLOAT", "e", "0x10"), same("INCRBYFLOAT", "e", "0x1.8p-1"),
+		same("INCRBYFLOAT", "e", "123456789012345678901234567890"),
+		same("INCRBYFLOAT", "e", "-123456789012345678901234567890.5"),
+		same("INCRBYFLOAT", "f", "1.18973149535723176502e4932"), same("INCRBYFLOAT", "f", "1e4932"),
+		same("INCRBYFLOAT", "f", "-1e4930"), same("STRLEN", "f"),
+		same("INCRBYFLOAT", "g", "3.6e-4951"), same("INCRBYFLOAT", "g", "1e-5000"),
+		same("INCRBYFLOAT", "g", "1e5000"), same("INCRBYFLOAT", "g", "-1e5000"),
+		same("INCRBYFLOAT", "g", "1.5\x00junk"), same("INCRBYFLOAT", "g", " 1"),
+		same("INCRBYFLOAT", "g", "\n1"), same("INCRBYFLOAT", "g", "1 "), same("INCRBYFLOAT", "g", ""),
+		same("INCRBYFLOAT", "g", "infinity"), same("INCRBYFLOAT", "g", "-nan"),
+		same("INCRBYFLOAT", "g", "1e"), same("INCRBYFLOAT", "g", ".5"), same("INCRBYFLOAT", "g", "5."),
+		same("SET", "h", "0.00000000000000000390625"), same("INCRBYFLOAT", "h", "0"),
+		same("SET", "h", "0.0000000000000000048828125"), same("INCRBYFLOAT", "h", "0"),
+		same("SET", "h", "2.5e-17"), same("INCRBYFLOAT", "h", "0"),
+		same("SET", "h", "0.99999999999999999999"), same("INCRBYFLOAT", "h", "0"),
+	}
+	// Random increments on a few keys.
+	for i, num := range kvDecimals(0x9e3779b97f4a7c15, 400, 24, 30) {
+		cases = append(cases, same("INCRBYFLOAT", fmt.Sprintf("r%d", i%5), num))
+	}
+	runKVCmdCases(t, guest, redis, cases)
+}
+
+// TestKVCmdsZAddScores: scores parse as redis-server parses them (strtod,
+// correctly rounded, hex and inf accepted; spaces, NaN, overflow and
+// underflow to zero refused) and print the same ("%.17g").
+func TestKVCmdsZAddScores(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	var cases []kvCmdCase
+	for _, score := range []string{"0x10", "0x1.8p-3", " 1", "1 ", "\t1", "1e400", "-1e400",
+		"1e-400", "4.9e-324", "2.5e-324", "2.4e-324", "1.5\x00", "", "+inf", "-Infinity", "inf",
+		"nan", "-nan", "1e", ".5", "5.", "+.5e-1", "0.1000000000000000055511151231257827021181583404541015625",
+		"123456789012345678901234567890", "9007199254740993", "9007199254740993.000000000000000000001",
+		"1.7976931348623157e308", "1.7976931348623158e308", "1.7976931348623159e308",
+		"2.2250738585072011e-308", "0.30000000000000004", "-0", "0e999999"} {
+		cases = append(cases, same("ZADD", "z", score, "m"), same("ZSCORE", "z", "m"),
+			same("ZINCRBY", "y", score, "m"))
+	}
+	for _, score := range kvDecimals(0x243f6a8885a308d3, 300, 30, 320) {
+		cases = append(cases, same("ZADD", "r", score, "m"), same("ZSCORE", "r", "m"))
+	}
+	runKVCmdCases(t, guest, redis, cases)
+}
+
+// kvDecimals returns count decimal numbers from a fixed seed: 1 to
+// maxDigits digits with a point somewhere, half of them negative, two
+// thirds with an exponent within +-maxExp.
+func kvDecimals(seed uint64, count, maxDigits, maxExp int) []string {
+	next := func(n int) int {
+		seed ^= seed << 13
+		seed ^= seed >> 7
+		seed ^= seed << 17
+		return int(seed % uint64(n))
+	}
+	var out []string
+	for i := 0; i < count; i++ {
+		digits := make([]byte, 1+next(maxDigits))
+		for j := range digits {
+			digits[j] = byte('0' + next(10))
+		}
+		point := next(len(digits) + 1)
+		num := string(digits[:point]) + "." + string(digits[point:])
+		if next(2) == 0 {
+			num = "-" + num
+		}
+		if next(3) != 0 {
+			num += fmt.Sprintf("e%d", next(2*maxExp+1)-maxExp)
+		}
+		out = append(out, num)
+	}
+	return out
 }

@@ -1,13 +1,15 @@
 /*
  * strtod() and friends: floating point text to binary.
  *
- * strtod() rounds correctly (to nearest, ties to even), as glibc does: an
- * estimate in x87 long double is checked against the halfway points to
- * its neighbours with exact big-integer arithmetic and moved if needed.
- * The first 800 significant digits are kept; the rest only count as
- * "something non-zero follows", which is exact because a halfway point
- * between doubles has at most 767 significant digits. strtold() and
- * strtof() use the long double estimate alone.
+ * strtod() and strtold() round correctly (to nearest, ties to even), as
+ * glibc does: an estimate in x87 long double is checked against the
+ * halfway points to its neighbours with exact big-integer arithmetic and
+ * moved until it is the nearest. The first 800 significant digits are
+ * kept; the rest only count as "something non-zero follows", which is
+ * exact because a halfway point between doubles has at most 767
+ * significant digits; between long doubles it has that many down to
+ * about 1e-300 (smaller ones with more than 800 digits given may be off by
+ * an ulp). strtof() rounds the long double.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -195,26 +197,30 @@ static long double estimate(const struct number *n)
         return __builtin_infl();
     if (e < -5000)
         return 0;
-    return e >= 0 ? (long double)mant * pow10l_int(e)
-            : (long double)mant / pow10l_int(-e);
+    if (e >= 0)
+        return (long double)mant * pow10l_int(e);
+    /* 10^4933 and up overflow: divide in two steps. */
+    if (e < -4900)
+        return (long double)mant / pow10l_int(-e - 4900) / pow10l_int(4900);
+    return (long double)mant / pow10l_int(-e);
 }
 
 /* --- exact comparison ---------------------------------------------------- */
 
-/* 4096 bits: 800 digits times 5^1200, or a 54-bit halfway point times
- * 5^1200 shifted, fit with room to spare. */
-#define BIG_WORDS 128
+/* 16384 bits: for long doubles, 800 digits times 5^5800 shifted, or a
+ * 66-bit halfway point times 2^16384 (or 5^5800), fit with room to spare. */
+#define BIG_WORDS 512
 
 struct big {
     uint32_t w[BIG_WORDS];
     int n;
 };
 
-static void big_set(struct big *b, uint64_t v)
+static void big_set(struct big *b, unsigned __int128 v)
 {
-    b->w[0] = (uint32_t)v;
-    b->w[1] = (uint32_t)(v >> 32);
-    b->n = b->w[1] ? 2 : b->w[0] ? 1 : 0;
+    b->n = 0;
+    for (; v; v >>= 32)
+        b->w[b->n++] = (uint32_t)v;
 }
 
 /* b = b * m + add; 0 if it no longer fits. */
@@ -284,9 +290,10 @@ static int big_cmp(const struct big *a, const struct big *b)
  * digits make n a little larger than its kept digits. Returns 2 when the
  * numbers do not fit, which the caller treats as "keep the estimate".
  */
-static int compare(const struct number *n, uint64_t k, long f)
+static int compare(const struct number *n, unsigned __int128 k, long f)
 {
-    struct big x, h;
+    /* Static: 4 KB is much for a guest's stack, and libos has one thread. */
+    static struct big x, h;
     long e = n->exp10;
 
     big_set(&x, 0);
@@ -358,6 +365,119 @@ static double correct(const struct number *n, double est)
     return from_bits(b.u);
 }
 
+/* An x87 long double's fields: value m * 2^(ex - 16383 - 63), or
+ * m * 2^-16445 when ex is 0 (subnormal); ex 32767 is infinity. */
+struct ldbits {
+    uint64_t m;
+    int ex;
+};
+
+static struct ldbits ld_split(long double v)
+{
+    struct ldbits b;
+    unsigned char raw[16] = {0};
+    memcpy(raw, &v, 10);
+    memcpy(&b.m, raw, 8);
+    b.ex = (raw[8] | raw[9] << 8) & 0x7fff;
+    return b;
+}
+
+static long double ld_join(struct ldbits b)
+{
+    unsigned char raw[16] = {0};
+    long double v;
+    memcpy(raw, &b.m, 8);
+    raw[8] = (unsigned char)b.ex;
+    raw[9] = (unsigned char)(b.ex >> 8);
+    memcpy(&v, raw, sizeof(v) < 16 ? sizeof(v) : 16);
+    return v;
+}
+
+/* Positive long doubles in order: ex * 2^63 plus m's low 63 bits counts
+ * subnormals (ex 0) and normals (explicit top bit) alike, and the count
+ * after LDBL_MAX is infinity. */
+typedef unsigned __int128 ldidx;
+#define LD_TOP (1ULL << 63)
+#define LD_INF_IDX ((ldidx)0x7fff << 63)
+
+static ldidx ld_index(struct ldbits b)
+{
+    return (ldidx)b.ex << 63 | (b.m & (LD_TOP - 1));
+}
+
+static struct ldbits ld_at(ldidx i)
+{
+    struct ldbits b = { (uint64_t)(i & (LD_TOP - 1)), (int)(i >> 63) };
+    if (b.ex)
+        b.m |= LD_TOP;
+    return b;
+}
+
+/* Compare decimal (n) with the long double at index i, or with the
+ * halfway point above it (half), as compare() does. */
+static int compare_ld(const struct number *n, ldidx i, int half)
+{
+    struct ldbits b = ld_at(i);
+    long e = b.ex ? b.ex - 16383 - 63 : -16445;
+    return half ? compare(n, 2 * (unsigned __int128)b.m + 1, e - 1)
+                : compare(n, b.m, e);
+}
+
+/* The long double nearest to decimal (n). The estimate is off by up to
+ * a few hundred ulps for large exponents (the powers of ten in
+ * estimate() are rounded), so bracket n between neighbours by galloping
+ * from it, halve the bracket down to one ulp, and pick the nearer end
+ * (ties to even), every step an exact comparison. */
+static long double correct_ld(const struct number *n, long double est)
+{
+    ldidx lo, hi, g = est < __LDBL_MAX__ ? ld_index(ld_split(est)) : LD_INF_IDX - 1;
+    int c = compare_ld(n, g, 0);
+
+    if (c == 2)
+        return est;
+    if (c >= 0) {                   /* value(g) <= n: look above */
+        lo = g;
+        for (ldidx step = 1;; step *= 2) {
+            hi = lo + step;
+            if (hi >= LD_INF_IDX) {
+                hi = LD_INF_IDX;
+                break;
+            }
+            if ((c = compare_ld(n, hi, 0)) == 2)
+                return est;
+            if (c < 0)
+                break;
+            lo = hi;
+        }
+    } else {                        /* n < value(g): look below */
+        hi = g;
+        for (ldidx step = 1;; step *= 2) {
+            lo = hi > step ? hi - step : 0;
+            if ((c = compare_ld(n, lo, 0)) == 2)
+                return est;
+            if (c >= 0)
+                break;
+            hi = lo;                /* n > 0 = value(0): ends at 0 */
+        }
+    }
+    while (hi - lo > 1) {           /* value(lo) <= n < value(hi) */
+        ldidx mid = lo + (hi - lo) / 2;
+        if ((c = compare_ld(n, mid, 0)) == 2)
+            return est;
+        if (c >= 0)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* The halfway point above lo is (2m + 1) * 2^(e-1) at every lo, even
+     * where the exponent steps up (m + 1 = 2^64) and at LDBL_MAX. */
+    c = compare_ld(n, lo, 1);
+    if (c == 2)
+        return est;
+    struct ldbits b = ld_at(lo);
+    return ld_join(ld_at(c > 0 || (c == 0 && (b.m & 1)) ? hi : lo));
+}
+
 /* --- the API ---------------------------------------------------------- */
 
 long double strtold(const char *restrict s, char **restrict end)
@@ -370,7 +490,21 @@ long double strtold(const char *restrict s, char **restrict end)
     if (end)
         *end = (char *)e;
     switch (n.kind) {
-    case NUM_DEC: v = n.ndig ? estimate(&n) : 0; break;
+    case NUM_DEC:
+        if (n.ndig == 0)
+            break;
+        if (n.exp10 + n.ndig > 4934) {
+            v = __builtin_infl();
+        } else if (n.exp10 + n.ndig < -4951) {
+            v = 0;
+        } else {
+            v = correct_ld(&n, estimate(&n));
+        }
+        /* Unlike for doubles, glibc's x87 strtold detects tininess
+         * after rounding: what rounds up to LDBL_MIN is no underflow. */
+        if (__builtin_isinf(v) || v < 3.36210314311209350626e-4932L)
+            errno = ERANGE;
+        break;
     case NUM_HEX: v = n.hex; break;
     case NUM_INF: v = __builtin_infl(); break;
     case NUM_NAN: v = __builtin_nanl(""); break;

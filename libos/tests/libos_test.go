@@ -87,6 +87,19 @@ func TestLibc(t *testing.T) {
 	}
 }
 
+// TestStrtodGlibc: libos's strtold() and strtod(), built for the host,
+// give the same bits, end pointers and errno as glibc's on about 44000
+// inputs (random decimals over the long double range, exact expansions
+// of long doubles and of the halfway points between them, special forms).
+func TestStrtodGlibc(t *testing.T) {
+	bin := built(t, "libos/tests/strtod_host")
+	out, err := exec.Command(bin, "2000").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), ", 0 differ") {
+		t.Fatalf("%s: %v\n%s", bin, err, out)
+	}
+	t.Log(strings.TrimSpace(string(out)))
+}
+
 func TestLibcEndings(t *testing.T) {
 	long := strings.Repeat("x", 1999)
 	tests := []struct {

@@ -13,7 +13,7 @@
 
 static struct dict commands;
 
-static cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch;
+static cmd_fn cmd_multi, cmd_exec, cmd_discard, cmd_watch, cmd_unwatch;
 static int multi_queue(struct client *c, int argc, struct arg *argv);
 
 /* --- shared helpers ----------------------------------------------------------- */
@@ -64,6 +64,11 @@ int arg_double(struct client *c, const struct arg *a, double *v)
         return -1;
     }
     return 0;
+}
+
+void touch_arg(struct client *c, const struct arg *a)
+{
+    watch_touch(cdb(c), a->p, a->len);
 }
 
 void reply_wrongtype(struct client *c)
@@ -132,7 +137,7 @@ static void cmd_command(struct client *c, int argc, struct arg *argv)
     }
 }
 
-/* --- MULTI / EXEC / DISCARD ----------------------------------------------- */
+/* --- MULTI / EXEC / DISCARD / WATCH ----------------------------------------------- */
 
 static int multi_put(struct buf *b, const void *p, size_t n)
 {
@@ -189,16 +194,29 @@ static void cmd_discard(struct client *c, int argc, struct arg *argv)
         return;
     }
     multi_reset(c);
+    watch_forget(c);
     reply_ok(c);
 }
 
-/* WATCH is not implemented: optimistic locking needs per-key versions. */
 static void cmd_watch(struct client *c, int argc, struct arg *argv)
 {
-    if (c->multi)
+    if (c->multi) {
         reply_error(c, "ERR WATCH inside MULTI is not allowed");
-    else
-        reply_error(c, "ERR WATCH is not supported by kv");
+        return;
+    }
+    /* Once dirty, the next EXEC fails whatever else is watched. */
+    for (int i = 1; i < argc && !c->dirty_cas; i++)
+        if (watch_key(c, argv[i].p, argv[i].len) < 0) {
+            reply_error(c, ERR_OOM);
+            return;
+        }
+    reply_ok(c);
+}
+
+static void cmd_unwatch(struct client *c, int argc, struct arg *argv)
+{
+    watch_forget(c);
+    reply_ok(c);
 }
 
 static void cmd_exec(struct client *c, int argc, struct arg *argv)
@@ -209,9 +227,19 @@ static void cmd_exec(struct client *c, int argc, struct arg *argv)
     }
     if (c->multi == 2) {
         multi_reset(c);
+        watch_forget(c);
         reply_error(c, "EXECABORT Transaction discarded because of previous errors.");
         return;
     }
+    if (!watch_exec_ok(c)) {
+        multi_reset(c);
+        watch_forget(c);
+        reply_null_array(c);
+        return;
+    }
+    /* Unwatch first, as redis-server does: the transaction's own writes
+     * are no change to this client. */
+    watch_forget(c);
     /* Take the queue: the commands run outside MULTI. */
     struct buf q = c->multiq;
     size_t n = c->multi_n;
@@ -254,6 +282,7 @@ static const struct command kv_commands[] = {
     {"exec", cmd_exec, 1},
     {"discard", cmd_discard, 1},
     {"watch", cmd_watch, -2},
+    {"unwatch", cmd_unwatch, 1},
     {NULL, NULL, 0},
 };
 
@@ -358,6 +387,12 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
         reply_errorf(c, "ERR wrong number of arguments for '%s' command", k->name);
         if (c->multi)
             c->multi = 2;
+        return;
+    }
+    /* redis-server's "no-multi" commands (of kv's, only SHUTDOWN). */
+    if (c->multi && !strcmp(k->name, "shutdown")) {
+        reply_error(c, "ERR Command not allowed inside a transaction");
+        c->multi = 2;
         return;
     }
     if (c->multi && k->fn != cmd_exec && k->fn != cmd_discard &&

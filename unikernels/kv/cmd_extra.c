@@ -3,6 +3,8 @@
  * OBJECT ENCODING, SCAN, MEMORY USAGE.
  * EXPIREAT and PEXPIREAT share EXPIRE's code in cmd_keys.c.
  */
+#include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -96,34 +98,25 @@ static void cmd_setrange(struct client *c, int argc, struct arg *argv)
         }
     }
     memcpy(o->u.str->d + off, argv[3].p, vlen);
+    touch_arg(c, &argv[1]);
     reply_int(c, o->u.str->len);
 }
 
-/* Redis' string2ld: the whole string is a number, no spaces, not NaN. */
+/* Redis' string2ld: strtold() must take every byte (an embedded NUL
+ * fails), no leading space, no NaN, no overflow, no underflow to zero. libos's
+ * strtold rounds correctly, as glibc's, so the sums are the same bits. */
 static int str2ld(const char *p, size_t len, long double *v)
 {
-    char buf[5120];
-    if (len == 0 || len >= sizeof(buf) || p[0] == ' ' || p[0] == '\t')
+    static char buf[5120];
+    if (len == 0 || len >= sizeof(buf))
         return -1;
-    /* Plain integers digit by digit: exact up to 2^64 and beyond for the
-     * sums INCRBYFLOAT stores, where libos's strtold, which rounds from the
-     * first 19 digits, is off in the last bits. */
-    size_t i = p[0] == '-' || p[0] == '+';
-    if (i < len && len - i <= 4000) {
-        long double acc = 0;
-        size_t j = i;
-        while (j < len && p[j] >= '0' && p[j] <= '9')
-            acc = acc * 10 + (p[j++] - '0');
-        if (j == len) {
-            *v = p[0] == '-' ? -acc : acc;
-            return 0;
-        }
-    }
     memcpy(buf, p, len);
     buf[len] = 0;
     char *end;
+    errno = 0;
     *v = strtold(buf, &end);
-    if ((size_t)(end - buf) != len || __builtin_isnan(*v))
+    if (isspace((unsigned char)buf[0]) || (size_t)(end - buf) != len ||
+        __builtin_isnan(*v) || (errno == ERANGE && (__builtin_isinf(*v) || *v == 0)))
         return -1;
     return 0;
 }
@@ -172,31 +165,57 @@ static int ld2str(char *buf, size_t size, long double v)
     long double a = neg ? -v : v;
     if (a >= 18446744073709551616.0L)
         return big2str(buf, size, neg, a);
-    unsigned long long ip = (unsigned long long)a;
-    long double frac = a - (long double)ip;
-    char d[17];
-    for (int i = 0; i < 17; i++) {
-        frac *= 10;
-        int x = (int)frac;
-        d[i] = (char)x;
-        frac -= x;
+    /* a = m * 2^-k (below 2^64, k >= 0): the integer part, and the 17
+     * digits of the fraction rounded to nearest, ties to even, as glibc's
+     * printf rounds, from the exact (m's fraction bits) * 5^17 / 2^(k-17). */
+    unsigned char raw[10];
+    uint64_t m;
+    memcpy(raw, &a, 10);
+    memcpy(&m, raw, 8);
+    int ex = (raw[8] | raw[9] << 8) & 0x7fff;
+    long k = ex ? 16383 + 63 - ex : 16445;
+    unsigned __int128 ip = 0;
+    uint64_t frac = m;
+    if (k < 64) {
+        ip = m >> k;
+        frac = k ? m & ((1ULL << k) - 1) : 0;
     }
-    if (frac >= 0.5L) {     /* round half up on the 18th digit */
-        int i = 16;
-        while (i >= 0 && d[i] == 9)
-            d[i--] = 0;
-        if (i >= 0)
-            d[i]++;
-        else
-            ip++;
+    static const uint64_t e17 = 100000000000000000ULL;
+    unsigned __int128 p = (unsigned __int128)frac * 762939453125ULL;  /* 5^17 */
+    uint64_t q = 0;
+    long sh = k - 17;
+    if (sh <= 0) {
+        q = (uint64_t)(p << -sh);
+    } else if (sh <= 104) {
+        /* Beyond 104 bits p (< 2^104) is below half a unit: q stays 0. */
+        unsigned __int128 rest = p & (((unsigned __int128)1 << sh) - 1);
+        unsigned __int128 half = (unsigned __int128)1 << (sh - 1);
+        q = (uint64_t)(p >> sh);
+        if (rest > half || (rest == half && (q & 1)))
+            q++;
     }
-    int n = snprintf(buf, size, "%s%llu.", neg ? "-" : "", ip);
-    for (int i = 0; i < 17 && (size_t)n + 1 < size; i++)
-        buf[n++] = (char)('0' + d[i]);
-    while (buf[n - 1] == '0')
-        n--;
-    if (buf[n - 1] == '.')
-        n--;
+    if (q == e17) {
+        q = 0;
+        ip++;
+    }
+    char digits[48];
+    int nd = 0;
+    do {
+        digits[nd++] = (char)('0' + (int)(ip % 10));
+        ip /= 10;
+    } while (ip);
+    int n = 0;
+    if (neg && (size_t)n + 1 < size)
+        buf[n++] = '-';
+    while (nd && (size_t)n + 1 < size)
+        buf[n++] = digits[--nd];
+    if ((size_t)n + 19 < size) {
+        n += snprintf(buf + n, size - n, ".%017llu", (unsigned long long)q);
+        while (buf[n - 1] == '0')
+            n--;
+        if (buf[n - 1] == '.')
+            n--;
+    }
     buf[n] = 0;
     if (n == 2 && buf[0] == '-' && buf[1] == '0')
         return snprintf(buf, size, "0");
@@ -237,6 +256,7 @@ static void cmd_incrbyfloat(struct client *c, int argc, struct arg *argv)
         reply_error(c, ERR_OOM);
         return;
     }
+    touch_arg(c, &argv[1]);
     reply_bulk(c, buf, n);
 }
 

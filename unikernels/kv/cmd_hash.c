@@ -53,6 +53,7 @@ static void hset_generic(struct client *c, int argc, struct arg *argv, int hmset
         }
         added += r;
     }
+    touch_arg(c, &argv[1]);
     if (hmset)
         reply_ok(c);
     else
@@ -81,10 +82,12 @@ static void cmd_hsetnx(struct client *c, int argc, struct arg *argv)
     }
     if (!(o = lookup_or_create(c, &argv[1], T_HASH)))
         return;
-    if (hash_set(o, &argv[2], &argv[3]) < 0)
+    if (hash_set(o, &argv[2], &argv[3]) < 0) {
         reply_error(c, ERR_OOM);
-    else
-        reply_int(c, 1);
+        return;
+    }
+    touch_arg(c, &argv[1]);
+    reply_int(c, 1);
 }
 
 static struct sval *field(struct obj *o, const struct arg *f)
@@ -185,6 +188,8 @@ static void cmd_hdel(struct client *c, int argc, struct arg *argv)
         return;
     if (o)
         removed = dict_remove_args(&o->u.hash, &argv[2], argc - 2, 1);
+    if (removed)
+        touch_arg(c, &argv[1]);
     if (o && o->u.hash.used == 0)
         db_delete(cdb(c), argv[1].p, argv[1].len);
     reply_int(c, removed);
@@ -222,10 +227,12 @@ static void cmd_hincrby(struct client *c, int argc, struct arg *argv)
     struct arg val = {b, ll2str(b, v)};
     if (!(o = lookup_or_create(c, &argv[1], T_HASH)))
         return;
-    if (hash_set(o, &argv[2], &val) < 0)
+    if (hash_set(o, &argv[2], &val) < 0) {
         reply_error(c, ERR_OOM);
-    else
-        reply_int(c, v);
+        return;
+    }
+    touch_arg(c, &argv[1]);
+    reply_int(c, v);
 }
 
 const struct command kv_hash_commands[] = {

@@ -96,6 +96,7 @@ static void expire_generic(struct client *c, int argc, struct arg *argv,
         db_delete_entry(cdb(c), e);
     } else {
         db_set_expire(cdb(c), o, deadline);
+        touch_arg(c, &argv[1]);
     }
     reply_int(c, 1);
 }
@@ -153,6 +154,7 @@ static void cmd_persist(struct client *c, int argc, struct arg *argv)
         return;
     }
     db_set_expire(cdb(c), o, 0);
+    touch_arg(c, &argv[1]);
     reply_int(c, 1);
 }
 
@@ -230,6 +232,8 @@ static void rename_generic(struct client *c, struct arg *argv, int nx)
     src = dict_find(&db->keys, argv[1].p, argv[1].len);
     dict_unlink(&db->keys, src);
     free(src);
+    touch_arg(c, &argv[1]);
+    touch_arg(c, &argv[2]);
     if (nx)
         reply_int(c, 1);
     else
@@ -264,6 +268,7 @@ static void cmd_flushdb(struct client *c, int argc, struct arg *argv)
 {
     if (!flush_args_ok(c, argc, argv))
         return;
+    watch_touch_flush(cdb(c));
     db_flush(cdb(c));
     reply_ok(c);
 }
@@ -272,8 +277,10 @@ static void cmd_flushall(struct client *c, int argc, struct arg *argv)
 {
     if (!flush_args_ok(c, argc, argv))
         return;
-    for (int i = 0; i < KV_DBS; i++)
+    for (int i = 0; i < KV_DBS; i++) {
+        watch_touch_flush(&kv_dbs[i]);
         db_flush(&kv_dbs[i]);
+    }
     reply_ok(c);
 }
 

@@ -32,6 +32,7 @@ static void push_generic(struct client *c, int argc, struct arg *argv, int left,
             return;
         }
     }
+    touch_arg(c, &argv[1]);
     reply_int(c, o->u.list.len);
 }
 
@@ -89,6 +90,8 @@ static void pop_generic(struct client *c, int argc, struct arg *argv, int left)
         reply_bulk(c, v->d, v->len);
         free(v);
     }
+    if (count > 0)
+        touch_arg(c, &argv[1]);
     if (o->u.list.len == 0)
         db_delete(cdb(c), argv[1].p, argv[1].len);
 }
@@ -200,8 +203,10 @@ static void cmd_lset(struct client *c, int argc, struct arg *argv)
         reply_error(c, "ERR index out of range");
     else if (sval_set(v, argv[3].p, argv[3].len) < 0)
         reply_error(c, ERR_OOM);
-    else
+    else {
+        touch_arg(c, &argv[1]);
         reply_ok(c);
+    }
 }
 
 const struct command kv_list_commands[] = {

@@ -392,6 +392,38 @@ static void cmd_config(struct client *c, int argc, struct arg *argv)
     }
 }
 
+/* SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]: kv keeps nothing on disk,
+ * so with SAVE or without, it closes every connection (after the replies
+ * each is owed; the caller gets none, as from redis-server) and the guest
+ * exits with status 0 (main.c). */
+static void cmd_shutdown(struct client *c, int argc, struct arg *argv)
+{
+    int save = 0, nosave = 0, other = 0, abort = 0;
+    for (int i = 1; i < argc; i++) {
+        if (arg_is(&argv[i], "nosave"))
+            nosave = 1;
+        else if (arg_is(&argv[i], "save"))
+            save = 1;
+        else if (arg_is(&argv[i], "now") || arg_is(&argv[i], "force"))
+            other = 1;
+        else if (arg_is(&argv[i], "abort"))
+            abort = 1;
+        else {
+            reply_error(c, ERR_SYNTAX);
+            return;
+        }
+    }
+    if ((abort && (save || nosave || other)) || (save && nosave)) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    if (abort) {
+        reply_error(c, "ERR No shutdown in progress.");
+        return;
+    }
+    kv_shutdown();
+}
+
 const struct command kv_server_commands[] = {
     {"ping", cmd_ping, -1},
     {"echo", cmd_echo, 2},
@@ -402,5 +434,6 @@ const struct command kv_server_commands[] = {
     {"client", cmd_client, -2},
     {"info", cmd_info, -1},
     {"config", cmd_config, -2},
+    {"shutdown", cmd_shutdown, -1},
     {NULL, NULL, 0},
 };

@@ -29,6 +29,8 @@ static void cmd_sadd(struct client *c, int argc, struct arg *argv)
         }
         added += created;
     }
+    if (added)
+        touch_arg(c, &argv[1]);
     reply_int(c, added);
 }
 
@@ -41,6 +43,8 @@ static void cmd_srem(struct client *c, int argc, struct arg *argv)
         return;
     if (o)
         removed = dict_remove_args(&o->u.set, &argv[2], argc - 2, 0);
+    if (removed)
+        touch_arg(c, &argv[1]);
     if (o && o->u.set.used == 0)
         db_delete(cdb(c), argv[1].p, argv[1].len);
     reply_int(c, removed);
@@ -78,6 +82,8 @@ static void cmd_spop(struct client *c, int argc, struct arg *argv)
         dict_unlink(&o->u.set, e);
         free(e);
     }
+    if (count > 0)
+        touch_arg(c, &argv[1]);
     if (o->u.set.used == 0)
         db_delete(cdb(c), argv[1].p, argv[1].len);
 }

@@ -22,6 +22,7 @@ static int set_string(struct client *c, const struct arg *key, const struct arg 
             return -1;
         if (!keep_ttl)
             db_set_expire(db, old, expire);
+        touch_arg(c, key);
         return 0;
     }
     struct obj *o = obj_new(T_STRING);
@@ -36,6 +37,7 @@ static int set_string(struct client *c, const struct arg *key, const struct arg 
     }
     o->expire = keep_ttl && old ? old->expire : expire;
     db_put(db, e, o);
+    touch_arg(c, key);
     return 0;
 }
 
@@ -233,10 +235,12 @@ static void cmd_append(struct client *c, int argc, struct arg *argv)
         reply_error(c, "ERR string exceeds maximum allowed size (proto-max-bulk-len)");
         return;
     }
-    if (sval_append(&o->u.str, argv[2].p, argv[2].len) < 0)
+    if (sval_append(&o->u.str, argv[2].p, argv[2].len) < 0) {
         reply_error(c, ERR_OOM);
-    else
-        reply_int(c, o->u.str->len);
+        return;
+    }
+    touch_arg(c, &argv[1]);
+    reply_int(c, o->u.str->len);
 }
 
 static void incr_generic(struct client *c, struct arg *key, long long by)

@@ -3,6 +3,7 @@
  * as "%.17g" bulk strings, as Redis 7.0 does over RESP2.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "kv.h"
 
@@ -133,6 +134,8 @@ static void cmd_zadd(struct client *c, int argc, struct arg *argv)
         }
     }
     free(scores);
+    if (added || updated)
+        touch_arg(c, &argv[1]);
     drop_if_empty(c, o, &argv[1]);
     if (incr) {
         if (done)
@@ -156,7 +159,8 @@ static void cmd_zincrby(struct client *c, int argc, struct arg *argv)
     if (!o && !(o = lookup_or_create(c, &argv[1], T_ZSET)))
         return;
     struct dict_entry *e = dict_find(&o->u.zset->members, argv[3].p, argv[3].len);
-    double score = e ? ((struct zs_node *)e->v.ptr)->score + by : by;
+    double old = e ? ((struct zs_node *)e->v.ptr)->score : 0;
+    double score = e ? old + by : by;
     if (score != score) {
         reply_error(c, "ERR resulting score is not a number (NaN)");
         drop_if_empty(c, o, &argv[1]);
@@ -167,6 +171,9 @@ static void cmd_zincrby(struct client *c, int argc, struct arg *argv)
         drop_if_empty(c, o, &argv[1]);
         return;
     }
+    /* As ZADD INCR: a score that stays the same is no change. */
+    if (!e || score != old)
+        touch_arg(c, &argv[1]);
     reply_bulk_double(c, score);
 }
 
@@ -179,6 +186,8 @@ static void cmd_zrem(struct client *c, int argc, struct arg *argv)
         return;
     for (int i = 2; o && i < argc; i++)
         n += zset_remove(o->u.zset, argv[i].p, argv[i].len);
+    if (n)
+        touch_arg(c, &argv[1]);
     drop_if_empty(c, o, &argv[1]);
     reply_int(c, n);
 }
@@ -263,6 +272,8 @@ static void pop_generic(struct client *c, int argc, struct arg *argv, int max)
         reply_bulk_double(c, x->score);
         zset_remove(z, m->key, m->klen);
     }
+    if (count > 0)
+        touch_arg(c, &argv[1]);
     drop_if_empty(c, o, &argv[1]);
 }
 
@@ -276,16 +287,35 @@ static void cmd_zpopmax(struct client *c, int argc, struct arg *argv)
     pop_generic(c, argc, argv, 1);
 }
 
+/* --- ranges by score and by member ------------------------------------------
+ *
+ * The parsing follows redis-server's zrangeGenericCommand: options first
+ * (in any order, each once), then the conflicts between them, then the
+ * range, then the key; the first problem found is the error replied. */
+
 /* A score bound: "1.5", "(1.5" (exclusive), "-inf", "+inf". */
 struct bound {
     double v;
     int excl;
 };
 
+/* As redis-server's zslParseRange, which calls strtod() on the argument as
+ * a C string: leading spaces, hex, "" (zero) and out-of-range values (to
+ * infinity or zero) pass; NaN and trailing bytes do not. */
 static int parse_bound(const struct arg *a, struct bound *b)
 {
-    b->excl = a->len > 0 && a->p[0] == '(';
-    return str2double(a->p + b->excl, a->len - b->excl, &b->v);
+    char small[64], *s = small;
+    if (a->len >= sizeof(small) && !(s = malloc(a->len + 1)))
+        return -1;
+    memcpy(s, a->p, a->len);
+    s[a->len] = 0;
+    b->excl = s[0] == '(';
+    char *end;
+    b->v = strtod(s + b->excl, &end);
+    int ok = *end == 0 && b->v == b->v;
+    if (s != small)
+        free(s);
+    return ok ? 0 : -1;
 }
 
 static int above_min(double s, const struct bound *min)
@@ -298,24 +328,139 @@ static int below_max(double s, const struct bound *max)
     return max->excl ? s < max->v : s <= max->v;
 }
 
-/* First node with score within min (NULL if none). */
-static struct zs_node *first_in(const struct zset *z, const struct bound *min)
+/* A member bound: "[a" (inclusive), "(a" (exclusive), "-" and "+" (below
+ * and above every member). */
+struct lexbound {
+    const char *p;
+    size_t len;
+    int excl;
+    int inf;        /* -1 for "-", 1 for "+", else 0 */
+};
+
+static int parse_lexbound(const struct arg *a, struct lexbound *b)
+{
+    if (a->len == 0)
+        return -1;
+    b->p = a->p + 1;
+    b->len = a->len - 1;
+    b->excl = 1;
+    b->inf = 0;
+    switch (a->p[0]) {
+    case '+':
+    case '-':
+        /* redis-server reads a C string: "+" then a NUL ends it too. */
+        if (a->len > 1 && a->p[1] != 0)
+            return -1;
+        b->inf = a->p[0] == '+' ? 1 : -1;
+        return 0;
+    case '[':
+        b->excl = 0;
+        return 0;
+    case '(':
+        return 0;
+    }
+    return -1;
+}
+
+/* Compare bytes with a bound, as redis-server's sdscmplex(). */
+static int lex_cmp(const char *p, size_t n, const struct lexbound *b)
+{
+    if (b->inf)
+        return -b->inf;
+    size_t k = n < b->len ? n : b->len;
+    int r = memcmp(p, b->p, k);
+    return r ? r : (n > b->len) - (n < b->len);
+}
+
+static int lex_above_min(const struct zs_node *x, const struct lexbound *min)
+{
+    int r = lex_cmp(x->member->key, x->member->klen, min);
+    return min->excl ? r > 0 : r >= 0;
+}
+
+static int lex_below_max(const struct zs_node *x, const struct lexbound *max)
+{
+    int r = lex_cmp(x->member->key, x->member->klen, max);
+    return max->excl ? r < 0 : r <= 0;
+}
+
+/* A range that no member can fall in (redis-server's zslIsInLexRange). */
+static int lex_empty(const struct lexbound *min, const struct lexbound *max)
+{
+    int r;
+    if (min->inf && min->inf == max->inf)
+        r = 0;
+    else if (min->inf < 0 || max->inf > 0)
+        r = -1;
+    else if (min->inf > 0 || max->inf < 0)
+        r = 1;
+    else
+        r = lex_cmp(min->p, min->len, max);
+    return r > 0 || (r == 0 && (min->excl || max->excl));
+}
+
+/* One range, by score or by member: what the skiplist walks need. */
+struct zrange {
+    int lex;
+    struct bound min, max;
+    struct lexbound lmin, lmax;
+};
+
+static int in_min(const struct zs_node *x, const struct zrange *r)
+{
+    return r->lex ? lex_above_min(x, &r->lmin) : above_min(x->score, &r->min);
+}
+
+static int in_max(const struct zs_node *x, const struct zrange *r)
+{
+    return r->lex ? lex_below_max(x, &r->lmax) : below_max(x->score, &r->max);
+}
+
+/* First node at or above the range's minimum (NULL if none). Members by
+ * lex are meant to share one score, as in redis-server. */
+static struct zs_node *first_in(const struct zset *z, const struct zrange *r)
 {
     struct zs_node *p = z->head;
     for (int i = z->level - 1; i >= 0; i--)
-        while (p->lv[i].fwd && !above_min(p->lv[i].fwd->score, min))
+        while (p->lv[i].fwd && !in_min(p->lv[i].fwd, r))
             p = p->lv[i].fwd;
     return p->lv[0].fwd;
 }
 
-/* Last node with score within max (NULL if none). */
-static struct zs_node *last_in(const struct zset *z, const struct bound *max)
+/* Last node at or below the range's maximum (NULL if none). */
+static struct zs_node *last_in(const struct zset *z, const struct zrange *r)
 {
     struct zs_node *p = z->head;
     for (int i = z->level - 1; i >= 0; i--)
-        while (p->lv[i].fwd && below_max(p->lv[i].fwd->score, max))
+        while (p->lv[i].fwd && in_max(p->lv[i].fwd, r))
             p = p->lv[i].fwd;
     return p == z->head ? NULL : p;
+}
+
+/* Parse min and max into r; replies redis-server's error and returns -1. */
+static int parse_zrange(struct client *c, const struct arg *min,
+                        const struct arg *max, int lex, struct zrange *r)
+{
+    r->lex = lex;
+    if (lex) {
+        if (parse_lexbound(min, &r->lmin) < 0 || parse_lexbound(max, &r->lmax) < 0) {
+            reply_error(c, "ERR min or max not valid string range item");
+            return -1;
+        }
+    } else if (parse_bound(min, &r->min) < 0 || parse_bound(max, &r->max) < 0) {
+        reply_error(c, "ERR min or max is not a float");
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the range can hold anything at all. */
+static int zrange_empty(const struct zrange *r)
+{
+    if (r->lex)
+        return lex_empty(&r->lmin, &r->lmax);
+    return r->min.v > r->max.v ||
+           (r->min.v == r->max.v && (r->min.excl || r->max.excl));
 }
 
 static void reply_node(struct client *c, const struct zs_node *x, int scores)
@@ -325,59 +470,72 @@ static void reply_node(struct client *c, const struct zs_node *x, int scores)
         reply_bulk_double(c, x->score);
 }
 
-/* ZRANGE key start stop [BYSCORE] [REV] [LIMIT offset count] [WITHSCORES]
- * (modern), and the older ZREVRANGE / ZRANGEBYSCORE forms, which preset
- * by_score and rev. */
+enum { BY_AUTO, BY_RANK, BY_SCORE, BY_LEX };
+enum { DIR_AUTO, DIR_FWD, DIR_REV };
+
+/* ZRANGE key min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]
+ * [WITHSCORES], and the older Z[REV]RANGE[BYSCORE|BYLEX] forms, which fix
+ * by and dir (the options they fix are then syntax errors). */
 static void range_generic(struct client *c, int argc, struct arg *argv,
-                          int by_score, int rev, int modern)
+                          int by, int dir)
 {
-    int scores = 0, limit = 0, err;
-    long long offset = 0, count = -1;
+    int scores = 0, err;
+    long long offset = 0, limit = -1;
 
     for (int i = 4; i < argc; i++) {
         if (arg_is(&argv[i], "withscores")) {
             scores = 1;
-        } else if (arg_is(&argv[i], "byscore") && modern) {
-            by_score = 1;
-        } else if (arg_is(&argv[i], "rev") && modern) {
-            rev = 1;
-        } else if (arg_is(&argv[i], "limit") && i + 2 < argc && (modern || by_score)) {
-            if (arg_ll(c, &argv[i + 1], &offset) < 0 || arg_ll(c, &argv[i + 2], &count) < 0)
+        } else if (arg_is(&argv[i], "limit") && argc - i - 1 >= 2) {
+            if (arg_ll(c, &argv[i + 1], &offset) < 0 || arg_ll(c, &argv[i + 2], &limit) < 0)
                 return;
-            limit = 1;
             i += 2;
+        } else if (dir == DIR_AUTO && arg_is(&argv[i], "rev")) {
+            dir = DIR_REV;
+        } else if (by == BY_AUTO && arg_is(&argv[i], "bylex")) {
+            by = BY_LEX;
+        } else if (by == BY_AUTO && arg_is(&argv[i], "byscore")) {
+            by = BY_SCORE;
         } else {
             reply_error(c, ERR_SYNTAX);
             return;
         }
     }
-    if (limit && !by_score) {
+    int rev = dir == DIR_REV;
+    if (by == BY_AUTO)
+        by = BY_RANK;
+    /* LIMIT 0 -1 is no limit: redis-server lets it pass with ranks too. */
+    if (limit != -1 && by == BY_RANK) {
         reply_error(c, "ERR syntax error, LIMIT is only supported in combination "
                        "with either BYSCORE or BYLEX");
         return;
     }
+    if (scores && by == BY_LEX) {
+        reply_error(c, "ERR syntax error, WITHSCORES not supported in "
+                       "combination with BYLEX");
+        return;
+    }
 
-    if (by_score) {
-        struct bound min, max;
+    if (by != BY_RANK) {
         /* With REV the first bound given is the maximum. */
-        struct arg *amin = &argv[rev ? 3 : 2], *amax = &argv[rev ? 2 : 3];
-        if (parse_bound(amin, &min) < 0 || parse_bound(amax, &max) < 0) {
-            reply_error(c, "ERR min or max is not a float");
+        struct zrange r;
+        if (parse_zrange(c, &argv[rev ? 3 : 2], &argv[rev ? 2 : 3], by == BY_LEX, &r) < 0)
             return;
-        }
         struct obj *o = get_zset(c, &argv[1], &err);
         if (err)
             return;
-        size_t n = 0;
-        struct zs_node *x = NULL, *start = NULL;
-        if (o && offset >= 0)
-            x = rev ? last_in(o->u.zset, &max) : first_in(o->u.zset, &min);
+        if (!o || (offset > 0 && (size_t)offset >= o->u.zset->len) ||
+            offset < 0 || zrange_empty(&r)) {
+            reply_array(c, 0);
+            return;
+        }
+        struct zs_node *x = rev ? last_in(o->u.zset, &r) : first_in(o->u.zset, &r);
         for (; x && offset > 0; offset--)
             x = rev ? x->back : x->lv[0].fwd;
-        start = x;
         /* Count first: RESP2 needs the length before the elements. */
-        for (; x && (count < 0 || (long long)n < count); n++) {
-            if (rev ? !above_min(x->score, &min) : !below_max(x->score, &max))
+        struct zs_node *start = x;
+        long long n = 0;
+        for (; x && (limit < 0 || n < limit); n++) {
+            if (rev ? !in_min(x, &r) : !in_max(x, &r))
                 break;
             x = rev ? x->back : x->lv[0].fwd;
         }
@@ -416,43 +574,62 @@ static void range_generic(struct client *c, int argc, struct arg *argv,
 
 static void cmd_zrange(struct client *c, int argc, struct arg *argv)
 {
-    range_generic(c, argc, argv, 0, 0, 1);
+    range_generic(c, argc, argv, BY_AUTO, DIR_AUTO);
 }
 
 static void cmd_zrevrange(struct client *c, int argc, struct arg *argv)
 {
-    range_generic(c, argc, argv, 0, 1, 0);
+    range_generic(c, argc, argv, BY_RANK, DIR_REV);
 }
 
 static void cmd_zrangebyscore(struct client *c, int argc, struct arg *argv)
 {
-    range_generic(c, argc, argv, 1, 0, 0);
+    range_generic(c, argc, argv, BY_SCORE, DIR_FWD);
 }
 
 static void cmd_zrevrangebyscore(struct client *c, int argc, struct arg *argv)
 {
-    range_generic(c, argc, argv, 1, 1, 0);
+    range_generic(c, argc, argv, BY_SCORE, DIR_REV);
 }
 
-static void cmd_zcount(struct client *c, int argc, struct arg *argv)
+static void cmd_zrangebylex(struct client *c, int argc, struct arg *argv)
 {
-    struct bound min, max;
+    range_generic(c, argc, argv, BY_LEX, DIR_FWD);
+}
+
+static void cmd_zrevrangebylex(struct client *c, int argc, struct arg *argv)
+{
+    range_generic(c, argc, argv, BY_LEX, DIR_REV);
+}
+
+/* ZCOUNT and ZLEXCOUNT: the ranks of the first and last node in range. */
+static void count_generic(struct client *c, struct arg *argv, int lex)
+{
+    struct zrange r;
     int err;
-    if (parse_bound(&argv[2], &min) < 0 || parse_bound(&argv[3], &max) < 0) {
-        reply_error(c, "ERR min or max is not a float");
+    if (parse_zrange(c, &argv[2], &argv[3], lex, &r) < 0)
         return;
-    }
     struct obj *o = get_zset(c, &argv[1], &err);
     if (err)
         return;
-    struct zs_node *a = o ? first_in(o->u.zset, &min) : NULL;
-    struct zs_node *b = o ? last_in(o->u.zset, &max) : NULL;
     long long n = 0;
-    if (a && b && above_min(a->score, &min) && below_max(a->score, &max)) {
+    struct zs_node *a = o && !zrange_empty(&r) ? first_in(o->u.zset, &r) : NULL;
+    if (a && in_max(a, &r)) {
+        struct zs_node *b = last_in(o->u.zset, &r);
         long long ra = zset_rank(o->u.zset, a), rb = zset_rank(o->u.zset, b);
         n = rb >= ra ? rb - ra + 1 : 0;
     }
     reply_int(c, n);
+}
+
+static void cmd_zcount(struct client *c, int argc, struct arg *argv)
+{
+    count_generic(c, argv, 0);
+}
+
+static void cmd_zlexcount(struct client *c, int argc, struct arg *argv)
+{
+    count_generic(c, argv, 1);
 }
 
 const struct command kv_zset_commands[] = {
@@ -469,6 +646,9 @@ const struct command kv_zset_commands[] = {
     {"zrevrange", cmd_zrevrange, -4},
     {"zrangebyscore", cmd_zrangebyscore, -4},
     {"zrevrangebyscore", cmd_zrevrangebyscore, -4},
+    {"zrangebylex", cmd_zrangebylex, -4},
+    {"zrevrangebylex", cmd_zrevrangebylex, -4},
     {"zcount", cmd_zcount, 4},
+    {"zlexcount", cmd_zlexcount, 4},
     {NULL, NULL, 0},
 };

@@ -165,9 +165,12 @@ static int expired(const struct obj *o)
     return o->expire && o->expire <= kv_now;
 }
 
+/* Every removal of a key, deletions and expiry alike, is a change to
+ * clients watching it. */
 void db_delete_entry(struct db *db, struct dict_entry *e)
 {
     struct obj *o = e->v.ptr;
+    watch_touch(db, e->key, e->klen);
     if (o->expire)
         db->expires--;
     dict_unlink(&db->keys, e);
@@ -197,6 +200,7 @@ struct dict_entry *db_upsert(struct db *db, const char *k, size_t n, int *create
     struct dict_entry *e = dict_upsert(&db->keys, k, n, created);
     if (e && !*created && expired(e->v.ptr)) {
         /* An expired key is an absent one: reuse its entry empty. */
+        watch_touch(db, e->key, e->klen);
         db->expires--;
         obj_free(e->v.ptr);
         e->v.ptr = NULL;

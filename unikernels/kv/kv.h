@@ -6,9 +6,10 @@
  * Files: main.c (libos glue, connections, expiry timer), resp.c (request
  * parser, reply encoder), dict.c (the hash table), db.c (keyspace, objects,
  * expiry), list.c and zset.c (deque and skiplist), util.c (numbers, glob,
- * random), cmd.c (command table, dispatch, shared helpers), cmd_server.c
- * (connection and server commands), cmd_keys.c (keyspace commands) and
- * cmd_string.c, cmd_list.c, cmd_set.c, cmd_hash.c, cmd_zset.c (per type).
+ * random), cmd.c (command table, dispatch, shared helpers, MULTI/EXEC/
+ * WATCH), watch.c (the watched keys), cmd_server.c (connection and server
+ * commands), cmd_keys.c (keyspace commands) and cmd_string.c, cmd_list.c,
+ * cmd_set.c, cmd_hash.c, cmd_zset.c (per type), cmd_extra.c.
  */
 #ifndef KV_H
 #define KV_H
@@ -233,6 +234,8 @@ struct client {
     int multi;
     size_t multi_n;
     struct buf multiq;
+    struct watch *watches;  /* WATCH (watch.c) */
+    int dirty_cas;          /* a watched key changed: EXEC answers nil */
     uint64_t created_ms;
     uint64_t last_ms;       /* last input, for the timeout option */
     struct client *prev, *next;     /* kv_client_list */
@@ -322,7 +325,25 @@ extern long kv_maxclients, kv_timeout;
 extern size_t kv_maxmemory;
 size_t kv_memory_limit(void);
 extern struct client *kv_client_list;
+/* SHUTDOWN (main.c): close every connection, then exit with status 0. */
+void kv_shutdown(void);
 extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
+
+/* --- WATCH (watch.c) -------------------------------------------------------- */
+
+struct watch;
+/* Watch key k of the client's database; 0, or -1 when out of memory. */
+int watch_key(struct client *c, const char *k, size_t n);
+/* UNWATCH: drop the client's watches and its dirty mark. */
+void watch_forget(struct client *c);
+/* The key was modified (redis' signalModifiedKey): mark its watchers. */
+void watch_touch(struct db *db, const char *k, size_t n);
+/* FLUSHDB/FLUSHALL of db, before it: mark watchers of the keys it holds. */
+void watch_touch_flush(struct db *db);
+/* EXEC may run: no watched key was modified or expired since WATCH. */
+int watch_exec_ok(const struct client *c);
+/* Shorthand for commands: the key in argument a of the client's database. */
+void touch_arg(struct client *c, const struct arg *a);
 
 /* --- util.c ---------------------------------------------------------------- */
 

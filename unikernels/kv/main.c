@@ -30,6 +30,10 @@
 
 static uint64_t next_id;
 
+/* Connections past maxclients get redis-server's error and a close; they
+ * carry this marker rather than a client. */
+static struct client refused;
+
 static struct client *client_new(struct conn *conn)
 {
     struct client *c = calloc(1, sizeof(*c));
@@ -55,15 +59,50 @@ static struct client *client_new(struct conn *conn)
  * 0 (the default here) sends none. */
 static long keepalive_s;
 
-/* Connections past maxclients get redis-server's error and a close; they
- * carry this marker rather than a client. */
-static struct client refused;
+
+/* SHUTDOWN: every connection is closed once its replies are out, new
+ * ones are closed at once, and libos_run() ends when the clients are gone
+ * (or after SHUTDOWN_GRACE_MS, for clients that do not read): main()
+ * returns 0, the guest's exit status. */
+#define SHUTDOWN_GRACE_MS 3000
+static int shutting_down;
+static uint64_t shutdown_deadline;
+
+static void shutdown_poll(void *arg)
+{
+    kv_clock();
+    if (kv_clients == 0 || kv_now >= shutdown_deadline)
+        libos_stop();
+    else
+        libos_timer(10, shutdown_poll, NULL);
+}
+
+void kv_shutdown(void)
+{
+    if (shutting_down)
+        return;
+    shutting_down = 1;
+    libos_log("kv: SHUTDOWN: closing %zu connections and exiting\n", kv_clients);
+    for (struct client *c = kv_client_list; c; c = c->next) {
+        if (!c->closing) {
+            c->closing = 1;
+            conn_close(c->conn);
+        }
+    }
+    shutdown_deadline = kv_now + SHUTDOWN_GRACE_MS;
+    libos_timer(0, shutdown_poll, NULL);
+}
 
 static void on_opened(struct conn *conn)
 {
     static const char full[] = "-ERR max number of clients reached\r\n";
 
     kv_clock();
+    if (shutting_down) {
+        conn_set_data(conn, &refused);
+        conn_close(conn);
+        return;
+    }
     if (kv_clients >= (size_t)kv_maxclients) {
         conn_set_data(conn, &refused);
         conn_write(conn, full, sizeof full - 1);
@@ -206,6 +245,7 @@ static void on_closed(struct conn *conn)
     free(c->argv);
     free(c->name);
     free(c->multiq.p);
+    watch_forget(c);
     free(c);
     conn_set_data(conn, NULL);
     kv_clients--;
