@@ -1,12 +1,10 @@
 package integration
 
 import (
-	"fmt"
 	"testing"
 
-	"github.com/vishvananda/netlink"
-
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/netns"
 )
 
 // TestKVUploaders has 20 clients SET 1 MB values at once, without offload
@@ -29,16 +27,9 @@ func TestKVUploaders(t *testing.T) {
 func tapTxDropped(t *testing.T, n *testnet.Net) uint64 {
 	t.Helper()
 	var v uint64
-	err := n.DoInServer(func() error {
-		l, err := netlink.LinkByName(n.Tap)
-		if err != nil {
-			return err
-		}
-		if l.Attrs().Statistics == nil {
-			return fmt.Errorf("no statistics for %s", n.Tap)
-		}
-		v = l.Attrs().Statistics.TxDropped
-		return nil
+	err := n.DoInServer(func() (err error) {
+		v, err = netns.TxDropped(n.Tap)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("read the tap's drops: %v", err)

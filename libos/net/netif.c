@@ -290,6 +290,23 @@ static void rxbuf_free(struct pbuf *p)
     free((struct rxbuf *)(void *)p);
 }
 
+/* A pbuf for a received frame of len bytes. Pool pbufs are fast; when the
+ * pool is empty (segments held for reordering or by paused connections)
+ * the heap, rather than leave frames unread. */
+static struct pbuf *rx_alloc(size_t len)
+{
+    struct pbuf *p = NULL;
+    if (len <= PBUF_POOL_BUFSIZE)
+        p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+    if (p != NULL && p->len < len) {
+        pbuf_free(p);
+        p = NULL;
+    }
+    if (p == NULL)
+        p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+    return p;
+}
+
 /* A pbuf of the frame in rxb (len bytes): a copy, or for a large one
  * rxb itself, holding its IPv4 packet (a TCP segment: the host makes
  * frames larger than the MTU only of those; lwIP's 16-bit pbuf lengths
@@ -301,15 +318,7 @@ static struct pbuf *rx_pbuf(size_t len, int *ip)
 
     *ip = 0;
     if (len <= RX_COPY_MAX) {
-        if (len <= PBUF_POOL_BUFSIZE)
-            p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
-        if (p != NULL && p->len < len) {
-            pbuf_free(p);
-            p = NULL;
-        }
-        if (p == NULL)
-            p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
-        if (p != NULL)
+        if ((p = rx_alloc(len)) != NULL)
             memcpy(p->payload, frame, len);
         return p;
     }
@@ -379,18 +388,7 @@ int libos_netif_poll(int budget)
                 break;
             continue;
         }
-        /* Pool pbufs are fast; when the pool is empty (segments held
-         * for reordering or by paused connections) use the heap rather
-         * than leave frames unread. */
-        struct pbuf *p = NULL;
-        if (frame_max <= PBUF_POOL_BUFSIZE)
-            p = pbuf_alloc(PBUF_RAW, (u16_t)frame_max, PBUF_POOL);
-        if (p != NULL && p->len < frame_max) {
-            pbuf_free(p);
-            p = NULL;
-        }
-        if (p == NULL)
-            p = pbuf_alloc(PBUF_RAW, (u16_t)frame_max, PBUF_RAM);
+        struct pbuf *p = rx_alloc(frame_max);
         if (p == NULL)
             break;
         size_t len = 0;

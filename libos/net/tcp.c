@@ -259,19 +259,30 @@ static int count_busy(struct conn *c, size_t n)
     return busy;
 }
 
-/* Opens pcb's receive window to wnd (never smaller) and tells the peer
- * at once if that moves the right edge enough, as tcp_recved() does. */
-static void open_wnd(struct tcp_pcb *pcb, uint32_t wnd)
+/* Opens pcb's receive window to wnd (never smaller) after the app
+ * consumed n bytes, and tells the peer at once if that moves the right
+ * edge enough, as tcp_recved() does. Data of two segments or more is
+ * acknowledged at once even if the window did not move (the budget, or
+ * a share exceeded), as Linux does: one 64 KiB segment with receive
+ * offload would otherwise wait for lwIP's delayed ACK, and a peer that
+ * waits longer than its loss probe timeout (a few ms on a local link)
+ * resends, takes the resend for a loss (lwIP sends no D-SACK) and halves
+ * its congestion window. */
+static void open_wnd(struct tcp_pcb *pcb, uint32_t wnd, size_t n)
 {
     if (!(pcb->flags & TF_WND_SCALE) && wnd > 0xffff)
         wnd = 0xffff;       /* the peer cannot scale our window */
-    if (wnd <= pcb->rcv_wnd)
-        return;
-    pcb->rcv_wnd = (tcpwnd_size_t)wnd;
-    if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD) {
-        tcp_ack_now(pcb);
-        tcp_output(pcb);
+    if (wnd > pcb->rcv_wnd) {
+        pcb->rcv_wnd = (tcpwnd_size_t)wnd;
+        if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD) {
+            tcp_ack_now(pcb);
+            tcp_output(pcb);
+            return;
+        }
     }
+    /* lwIP's input processing, or the service loop, sends it. */
+    if (n >= 2u * TCP_MSS)
+        tcp_ack_now(pcb);
 }
 
 /* Tells lwIP the app consumed n bytes: the receive window reopens, for a
@@ -288,7 +299,7 @@ static void recved(struct conn *c, size_t n)
     if (!busy) {
         if (wnd > TCP_WND)
             wnd = cur > TCP_WND ? cur : TCP_WND;
-        open_wnd(pcb, (uint32_t)wnd);
+        open_wnd(pcb, (uint32_t)wnd, n);
         return;
     }
     uint64_t share = wnd_share();
@@ -302,7 +313,7 @@ static void recved(struct conn *c, size_t n)
         uint64_t floor = cur + n < WND_MIN ? cur + n : WND_MIN;
         wnd = cur + room > floor ? cur + room : floor;
     }
-    open_wnd(pcb, (uint32_t)wnd);
+    open_wnd(pcb, (uint32_t)wnd, n);
     count(c, pcb->rcv_wnd);
 }
 

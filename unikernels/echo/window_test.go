@@ -1,7 +1,6 @@
 package echo
 
 import (
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vishvananda/netlink"
+	"github.com/runnc/runnc/netns"
 )
 
 // The receive windows libos advertises (libos/net/tcp.c): every
@@ -125,16 +124,9 @@ func sampleWindows(t *testing.T, n *testNet, want int, work func()) windowSample
 func tapDropped(t *testing.T, n *testNet) uint64 {
 	t.Helper()
 	var v uint64
-	err := n.do(func() error {
-		l, err := netlink.LinkByName(n.tap)
-		if err != nil {
-			return err
-		}
-		if l.Attrs().Statistics == nil {
-			return fmt.Errorf("no statistics for %s", n.tap)
-		}
-		v = l.Attrs().Statistics.TxDropped
-		return nil
+	err := n.do(func() (err error) {
+		v, err = netns.TxDropped(n.tap)
+		return err
 	})
 	if err != nil {
 		t.Fatalf("read the tap's drops: %v", err)

@@ -254,30 +254,37 @@ static solo5_result_t tso_hdr(const struct runnc_device *d,
     return SOLO5_R_OK;
 }
 
-solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
-        const uint8_t *frame, size_t size, uint16_t mss,
-        uint16_t csum_start, uint16_t csum_offset)
+/* Sends (frame) with a header for the offload asked: from a copy in
+ * vbuf, or with (room) the VNET_HDR_LEN bytes in front of it, in place. */
+static solo5_result_t write_tso(solo5_handle_t handle, const uint8_t *frame,
+        uint8_t *room, size_t size, uint16_t mss, uint16_t csum_start,
+        uint16_t csum_offset)
 {
     const struct runnc_device *d = spt_device(handle, RUNNC_DEV_NET_BASIC);
     struct vnet_hdr h;
     solo5_result_t r = tso_hdr(d, frame, size, mss, csum_start, csum_offset, &h);
     if (r != SOLO5_R_OK)
         return r;
-    return send_vnet(handle, d, &h, frame, size);
+    if (room == NULL)
+        return send_vnet(handle, d, &h, frame, size);
+    copy(room, &h, VNET_HDR_LEN);
+    return send(handle, d, room, VNET_HDR_LEN + size);
+}
+
+solo5_result_t runnc_net_write_tso(solo5_handle_t handle,
+        const uint8_t *frame, size_t size, uint16_t mss,
+        uint16_t csum_start, uint16_t csum_offset)
+{
+    return write_tso(handle, frame, NULL, size, mss, csum_start, csum_offset);
 }
 
 solo5_result_t runnc_net_write_tso_inplace(solo5_handle_t handle,
         uint8_t *frame, size_t size, uint16_t mss,
         uint16_t csum_start, uint16_t csum_offset)
 {
-    const struct runnc_device *d = spt_device(handle, RUNNC_DEV_NET_BASIC);
-    struct vnet_hdr h;
-    solo5_result_t r = tso_hdr(d, frame, size, mss, csum_start, csum_offset, &h);
-    if (r != SOLO5_R_OK)
-        return r;
     _Static_assert(RUNNC_NET_TX_HEADROOM == VNET_HDR_LEN, "headroom");
-    copy(frame - VNET_HDR_LEN, &h, VNET_HDR_LEN);
-    return send(handle, d, frame - VNET_HDR_LEN, VNET_HDR_LEN + size);
+    return write_tso(handle, frame, frame - VNET_HDR_LEN, size, mss,
+            csum_start, csum_offset);
 }
 
 bool runnc_net_rx_offload(solo5_handle_t handle)
