@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/runnc/rootfs"
 	"github.com/vishvananda/netlink"
 )
 
@@ -47,11 +48,18 @@ type httpdSite struct {
 	dir, image string
 	sums       map[string]string // URL path -> sha256 hex
 	sizes      map[string]int
+	// The image is written by runnc/rootfs, as the runtime does, rather
+	// than by genisoimage.
+	runncImage bool
 }
+
+// siteOption adds to a site's tree, or changes how its image is made,
+// before the image is made.
+type siteOption func(tb testing.TB, s *httpdSite)
 
 // makeHTTPDSite writes the files into a temporary directory and makes an
 // ISO9660 image of it (Rock Ridge names, as libos reads them).
-func makeHTTPDSite(tb testing.TB) *httpdSite {
+func makeHTTPDSite(tb testing.TB, opts ...siteOption) *httpdSite {
 	tb.Helper()
 	tmp := tb.TempDir()
 	s := &httpdSite{
@@ -80,6 +88,17 @@ func makeHTTPDSite(tb testing.TB) *httpdSite {
 	for path, text := range httpdTextFiles {
 		put(path, []byte(text))
 	}
+	for _, o := range opts {
+		o(tb, s)
+	}
+	if s.runncImage {
+		img, err := rootfs.Build(filepath.Join(tmp, "cache"), s.dir, nil, "httpd-test")
+		if err != nil {
+			tb.Fatal(err)
+		}
+		s.image = img
+		return s
+	}
 	// The dir and the image live in a 0700 temp dir; nginx workers and
 	// genisoimage run as root here, so that is fine.
 	if out, err := exec.Command("genisoimage", "-quiet", "-R", "-o", s.image, s.dir).CombinedOutput(); err != nil {
@@ -102,10 +121,24 @@ type httpdEnv struct {
 func startHTTPD(tb testing.TB, opts ...string) *httpdEnv {
 	tb.Helper()
 	testnet.NeedRoot(tb)
+	return startHTTPDSite(tb, makeHTTPDSite(tb), opts...)
+}
+
+// startHTTPDSite is startHTTPD serving site, with the tender's opts and
+// httpd's args after a "--" among them.
+func startHTTPDSite(tb testing.TB, site *httpdSite, opts ...string) *httpdEnv {
+	tb.Helper()
+	testnet.NeedRoot(tb)
 	spt := testnet.BuildOutput(tb, "build/unikernels/httpd/httpd.spt")
 	testnet.BuildOutput(tb, "build/bin/runnc-spt")
-	site := makeHTTPDSite(tb)
-	n, g := testnet.StartService(tb, "rh5", opts, spt, site.image, 80)
+	var args []string
+	for i, o := range opts {
+		if o == "--" {
+			opts, args = opts[:i], opts[i+1:]
+			break
+		}
+	}
+	n, g := testnet.StartService(tb, "rh5", opts, spt, site.image, 80, args...)
 	return &httpdEnv{site: site, net: n, guest: g, base: "http://" + n.GuestIP}
 }
 

@@ -117,6 +117,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
         walk("/");
         fs_stat("/a/../b/./c/", &st);
         fs_stat("/../../x", &st);
+        /* Through the seeds' symlinks, and on past them. */
+        fs_stat("/dirlink/big.bin", &st);
+        fs_stat("/dirlink/../../index.html", &st);
+        fs_stat("/loop1/x", &st);
         unmount();
     }
     free(dev);

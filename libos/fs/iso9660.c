@@ -6,6 +6,10 @@
  * continuation is checked against the sector and the device before use,
  * and a bad image gives -EIO or -EINVAL, never a fault.
  *
+ * Symlinks (Rock Ridge SL) are followed inside the image: an absolute
+ * target starts at the image's root, one climbing above it is refused,
+ * and a chain longer than MAX_LINKS (a loop) ends in -ELOOP.
+ *
  * Sectors (2048 bytes) of metadata go through a small LRU cache so path
  * lookups and listings do not reread directories. File data bypasses it:
  * fs_read() reads whole device blocks straight into the caller's buffer
@@ -14,6 +18,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -28,6 +33,7 @@
 #define MAX_CE          16      /* SUSP continuation areas per record */
 #define MAX_DEPTH       128     /* path components tracked for ".." */
 #define REC_MIN         34      /* a directory record with a 1-byte name */
+#define MAX_LINKS       40      /* symlinks followed in one lookup (Linux's) */
 #define DEVICE_MAX      68      /* Solo5 device names, NUL included */
 
 /* A file or directory, as its directory record describes it. */
@@ -139,6 +145,17 @@ struct entry {
     int special;            /* "." or ".." */
     int hidden;             /* Rock Ridge RE: shown through its CL link */
     int relocated;          /* Rock Ridge CL: n.lba is the real directory */
+    int is_link;            /* Rock Ridge SL: a symlink (read_link()) */
+    uint64_t rec_lba;       /* where the record is, to read it again */
+    size_t rec_off;
+};
+
+/* A symlink's target as its SL components spell it, being assembled. */
+struct target {
+    char path[PATH_MAX];
+    size_t len;
+    int joined;             /* the last component continues (CONTINUE) */
+    int err;
 };
 
 /* ISO 9660 7-byte date and time to seconds since the epoch. */
@@ -157,12 +174,62 @@ static int64_t iso_time(const uint8_t *d)
     return (int64_t)timegm(&tm) - (int64_t)gmtoff * 15 * 60;
 }
 
+/* Append n bytes to the target; -ENAMETOOLONG past PATH_MAX. */
+static void target_add(struct target *t, const void *s, size_t n)
+{
+    if (t->err || n >= sizeof t->path - t->len) {
+        t->err = -ENAMETOOLONG;
+        return;
+    }
+    memcpy(t->path + t->len, s, n);
+    t->len += n;
+    t->path[t->len] = '\0';
+}
+
+/*
+ * The components of one SL entry (RRIP 4.1.3.1): each a flags byte, a
+ * length and that many bytes of name; ROOT makes the target absolute,
+ * CURRENT and PARENT are "." and "..", CONTINUE joins a name to the next
+ * component's. A component running past the entry ends the target: -EIO.
+ */
+static void parse_sl(const uint8_t *p, size_t len, struct target *t)
+{
+    for (size_t i = 0; i + 2 <= len && !t->err; ) {
+        uint8_t flags = p[i];
+        size_t n = p[i + 1];
+        const uint8_t *name = p + i + 2;
+        if (n > len - i - 2) {
+            t->err = -EIO;
+            return;
+        }
+        i += 2 + n;
+        if (flags & 0x38) {             /* ROOT, VOLROOT, HOST */
+            target_add(t, "/", 1);
+            t->joined = 1;              /* no '/' before the next name */
+            continue;
+        }
+        if (!t->joined && t->len > 0)
+            target_add(t, "/", 1);
+        if (flags & 0x02)
+            target_add(t, ".", 1);
+        else if (flags & 0x04)
+            target_add(t, "..", 2);
+        else if (memchr(name, '\0', n) || memchr(name, '/', n))
+            t->err = -EIO;              /* not a name: the image is bad */
+        else
+            target_add(t, name, n);
+        t->joined = (flags & 0x01) != 0;
+    }
+}
+
 /*
  * Walk the SUSP entries of a record's system use area (and the
- * continuation areas it names), taking the Rock Ridge name (NM) and the
- * relocation entries (CL, RE) into (e).
+ * continuation areas it names), taking the Rock Ridge name (NM), the
+ * relocation entries (CL, RE) and whether it is a symlink (SL) into (e);
+ * with (t), the symlink's target too.
  */
-static int parse_susp(const uint8_t *area, size_t len, struct entry *e)
+static int parse_susp(const uint8_t *area, size_t len, struct entry *e,
+        struct target *t)
 {
     uint8_t ce_buf[SECTOR];
     size_t name_len = 0;
@@ -201,6 +268,10 @@ static int parse_susp(const uint8_t *area, size_t len, struct entry *e)
                 e->n.lba = le32(p + 4);
             } else if (p[0] == 'R' && p[1] == 'E') {
                 e->hidden = 1;
+            } else if (p[0] == 'S' && p[1] == 'L' && elen >= 5) {
+                e->is_link = 1;
+                if (t)
+                    parse_sl(p + 5, elen - 5, t);
             }
             i += elen;
         }
@@ -242,8 +313,10 @@ static void iso_name(const uint8_t *id, size_t len, char *out)
     out[n] = '\0';
 }
 
-/* Decode directory record (rec) of (len) bytes into (e). */
-static int parse_record(const uint8_t *rec, size_t len, struct entry *e)
+/* Decode directory record (rec) of (len) bytes into (e); with (t), a
+ * symlink's target too. */
+static int parse_record(const uint8_t *rec, size_t len, struct entry *e,
+        struct target *t)
 {
     size_t id_len = rec[32];
 
@@ -266,7 +339,7 @@ static int parse_record(const uint8_t *rec, size_t len, struct entry *e)
     if (vol.susp) {
         size_t su = 33 + id_len + (id_len % 2 == 0) + vol.susp_skip;
         if (su < len) {
-            int rc = parse_susp(rec + su, len - su, e);
+            int rc = parse_susp(rec + su, len - su, e, t);
             if (rc < 0)
                 return rc;
         }
@@ -303,14 +376,17 @@ static int dir_next(struct dir_iter *it, struct entry *e)
         if (len < REC_MIN || off + len > SECTOR)
             return -EIO;
         memcpy(rec, s + off, len);
+        uint64_t rec_lba = it->dir.lba + it->pos / SECTOR;
         it->pos += len;
-        int rc = parse_record(rec, len, e);
+        int rc = parse_record(rec, len, e, NULL);
         if (rc == -ENAMETOOLONG)
             continue;   /* a Rock Ridge name no path could reach */
         if (rc < 0)
             return rc;
         if (rec[25] & 0x04)     /* associated file: not a name of its own */
             continue;
+        e->rec_lba = rec_lba;
+        e->rec_off = off;
         return 1;
     }
     return 0;
@@ -380,12 +456,48 @@ static int name_matches(const struct entry *e, const char *name, size_t len)
     return strncasecmp(e->name, name, len) == 0;
 }
 
-/* Resolve an absolute path to its node. */
+/* The target of symlink (e), read again from its record into (t). */
+static int read_link(const struct entry *e, struct target *t)
+{
+    uint8_t rec[256];
+    struct entry again;
+    int err = 0;
+    const uint8_t *s = get_sector(e->rec_lba, &err);
+
+    if (!s)
+        return err;
+    size_t len = s[e->rec_off];
+    if (len < REC_MIN || e->rec_off + len > SECTOR)
+        return -EIO;
+    memcpy(rec, s + e->rec_off, len);
+    t->len = 0;
+    t->path[0] = '\0';
+    t->joined = 0;
+    t->err = 0;
+    int rc = parse_record(rec, len, &again, t);
+    if (rc < 0)
+        return rc;
+    if (t->err)
+        return t->err;
+    return t->len > 0 ? 0 : -ENOENT;
+}
+
+/*
+ * Resolve an absolute path to its node, following symlinks the way
+ * Linux does (each at most MAX_LINKS deep: -ELOOP), inside the image
+ * only: an absolute target starts at the image's root, and a target
+ * whose ".." would climb above the root is refused (-EACCES) rather
+ * than stopped there, since the link meant something outside the image.
+ * (A ".." above the root in the path given stays at the root, as "/..".)
+ */
 static int lookup(const char *path, struct node *out)
 {
     static struct node stack[MAX_DEPTH];   /* ancestors, for ".." */
-    int depth = 0;
+    static char work[2][PATH_MAX];          /* the path with links spliced in */
+    static struct target target;
+    int depth = 0, links = 0, which = 0;
     struct node cur = vol.root;
+    const char *link_end = NULL;    /* components before it came from links */
 
     if (!vol.mounted)
         return -ENODEV;
@@ -411,6 +523,8 @@ static int lookup(const char *path, struct node *out)
         if (len == 2 && name[0] == '.' && name[1] == '.') {
             if (depth > 0)
                 cur = stack[--depth];
+            else if (link_end != NULL && name < link_end)
+                return -EACCES;
             continue;
         }
 
@@ -424,6 +538,30 @@ static int lookup(const char *path, struct node *out)
             return rc;
         if (rc == 0)
             return -ENOENT;
+        if (e.is_link) {
+            if (++links > MAX_LINKS)
+                return -ELOOP;
+            if ((rc = read_link(&e, &target)) < 0)
+                return rc;
+            /* The rest of the path, after the target; p points into the
+             * caller's path or the other work buffer, never this one. */
+            char *next = work[which ^= 1];
+            size_t rest = strlen(p);
+            if (target.len + rest >= PATH_MAX)
+                return -ENAMETOOLONG;
+            memcpy(next, target.path, target.len);
+            memcpy(next + target.len, p, rest + 1);
+            size_t from_links = target.len;
+            if (link_end != NULL && link_end > p)
+                from_links += (size_t)(link_end - p);
+            link_end = next + from_links;
+            if (next[0] == '/') {
+                cur = vol.root;
+                depth = 0;
+            }
+            p = next;
+            continue;       /* from the directory holding the link */
+        }
         if (depth == MAX_DEPTH)
             return -ENAMETOOLONG;
         stack[depth++] = cur;
@@ -659,6 +797,17 @@ int fs_list(const char *path,
         struct fs_stat st;
         if (is_root && is_rr_moved(&e))
             continue;
+        if (e.is_link) {
+            /* As stat(2) through the link; one that leads nowhere in
+             * the image (dangling, a loop, out of the root) is left
+             * out, as nothing could be opened by its name. */
+            static char full[PATH_MAX + NAME_MAX + 2];
+            struct node n;
+            int w = snprintf(full, sizeof full, "%s/%s", path, e.name);
+            if (w < 0 || (size_t)w >= sizeof full || lookup(full, &n) < 0)
+                continue;
+            e.n = n;
+        }
         fill_stat(&e.n, &st);
         int stop = fn(e.name, &st, arg);
         if (stop)

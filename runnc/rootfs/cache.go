@@ -13,11 +13,10 @@
 //	CACHE/KEY.iso              the image (read-only)
 //	CACHE/KEY.holders/ID       one empty file per container using it
 //
-// The library OS has no symlinks. A symlink that leads (inside the image,
-// absolute targets starting at its root) to a regular file becomes a
-// second name for that file's data, so the guest reads the file through
-// it; other symlinks stay Rock Ridge symlinks, which the library OS lists
-// as empty files. Device nodes, fifos and sockets are left out.
+// Symlinks are written as they are, Rock Ridge SL entries with the
+// target as the rootfs has it; the library OS follows them inside the
+// image (absolute targets start at its root, a target climbing above the
+// root is refused). Device nodes, fifos and sockets are left out.
 package rootfs
 
 import (
@@ -58,7 +57,6 @@ func Build(cacheDir, rootfsDir string, extra []File, holder string) (imagePath s
 	}
 	sortByName(root)
 	k := key(root)
-	resolveSymlinks(root)
 
 	if err := os.MkdirAll(cacheDir, 0o700); err != nil {
 		return "", fmt.Errorf("image cache %s: %w", cacheDir, err)

@@ -39,10 +39,13 @@ func built(t *testing.T, rel string) string {
 // want is what a reader must find in the image: every path, and for
 // files their bytes (nil for a symlink the reader sees as itself).
 type want struct {
-	files  map[string][]byte
-	dirs   map[string]bool
-	links  map[string]string // Rock Ridge symlinks: path -> target
-	mtimes map[string]int64
+	files map[string][]byte
+	dirs  map[string]bool
+	links map[string]string // Rock Ridge symlinks: path -> target
+	// Symlinks the library OS follows: path -> the file or directory
+	// reached (the others dangle, loop or climb out of the image).
+	through map[string]string
+	mtimes  map[string]int64
 }
 
 func write(t *testing.T, p string, data []byte, mode os.FileMode) {
@@ -68,7 +71,7 @@ func random(seed int64, n int) []byte {
 // rootfs, the extra files, and what a reader of the image must see.
 func makeRootfs(t *testing.T) (string, []File, *want) {
 	dir := t.TempDir()
-	w := &want{files: map[string][]byte{}, dirs: map[string]bool{}, links: map[string]string{}}
+	w := &want{files: map[string][]byte{}, dirs: map[string]bool{}, links: map[string]string{}, through: map[string]string{}}
 	add := func(rel string, data []byte) {
 		write(t, filepath.Join(dir, rel), data, 0o644)
 		w.files["/"+rel] = data
@@ -96,31 +99,31 @@ func makeRootfs(t *testing.T) (string, []File, *want) {
 	}
 	w.files["/hardlink"] = w.files["/sizes/size-2049"]
 
-	// Symlinks to files become second names of their data; the rest stay
-	// symlinks.
+	// Symlinks stay symlinks; the library OS follows the ones that lead
+	// somewhere inside the image (through: the path they lead to).
 	symlink := func(target, rel string) {
 		if err := os.Symlink(target, filepath.Join(dir, rel)); err != nil {
 			t.Fatal(err)
 		}
+		w.links["/"+rel] = target
 	}
 	symlink("../a/b/c/d/e/f/g/h/i/j/k/deep.txt", "etc/relative")
-	w.files["/etc/relative"] = []byte("deep\n")
-	symlink("/data/sixteen-meg.bin", "etc/absolute")
-	w.files["/etc/absolute"] = w.files["/data/sixteen-meg.bin"]
-	symlink("../../../../../../../../upper.txt", "etc/above-root") // ".." stops at the root
-	w.files["/etc/above-root"] = w.files["/upper.txt"]
+	w.through["/etc/relative"] = "/a/b/c/d/e/f/g/h/i/j/k/deep.txt"
+	symlink("/data/sixteen-meg.bin", "etc/absolute") // from the image's root, not the host's
+	w.through["/etc/absolute"] = "/data/sixteen-meg.bin"
 	symlink("relative", "etc/chain")
-	w.files["/etc/chain"] = []byte("deep\n")
+	w.through["/etc/chain"] = "/a/b/c/d/e/f/g/h/i/j/k/deep.txt"
 	symlink("/a/b/c", "etc/dirlink")
-	w.links["/etc/dirlink"] = "/a/b/c"
+	w.through["/etc/dirlink"] = "/a/b/c"
+	symlink("dirlink/../c/d", "etc/dirlink-up") // ".." of the directory reached: /a/b
+	w.through["/etc/dirlink-up"] = "/a/b/c/d"
+	symlink("../../../../../../../../upper.txt", "etc/above-root") // climbs out: refused
+	symlink("/../upper.txt", "etc/above-root-abs")
 	symlink("nowhere/at/all", "dangling")
-	w.links["/dangling"] = "nowhere/at/all"
 	symlink("loop2", "loop1")
 	symlink("loop1", "loop2")
-	w.links["/loop1"], w.links["/loop2"] = "loop2", "loop1"
 	long := strings.TrimSuffix(strings.Repeat("component-of-a-long-target/", 40), "/") // 1079 bytes: several SL entries, a continuation area
 	symlink(long, "longlink")
-	w.links["/longlink"] = long
 
 	extraDir := t.TempDir()
 	write(t, filepath.Join(extraDir, "resolv.conf"), []byte("nameserver 10.0.0.53\nsearch example.com\n"), 0o644)
@@ -160,10 +163,6 @@ func makeRootfs(t *testing.T) (string, []File, *want) {
 func mtime(t *testing.T, dir, extraDir, p string) int64 {
 	src := filepath.Join(dir, p)
 	switch p {
-	case "/etc/absolute": // the host would resolve these outside the rootfs
-		src = filepath.Join(dir, "data/sixteen-meg.bin")
-	case "/etc/above-root":
-		src = filepath.Join(dir, "upper.txt")
 	case "/etc/resolv.conf":
 		src = filepath.Join(extraDir, "resolv.conf")
 	case "/etc/hostname", "/new", "/new/dir", "/new/dir/hosts":
@@ -210,15 +209,7 @@ func TestLibOSReadsImage(t *testing.T) {
 	}
 	out := fstest(t, img, "walk")
 
-	// The library OS has no symlinks: those that stay symlinks are listed
-	// as empty files.
-	files := map[string][]byte{}
-	for p, d := range w.files {
-		files[p] = d
-	}
-	for p := range w.links {
-		files[p] = []byte{}
-	}
+	files, dirs, mtimes := w.followed()
 	seen := map[string]bool{}
 	end := -1
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -226,11 +217,11 @@ func TestLibOSReadsImage(t *testing.T) {
 		switch kind {
 		case "D":
 			mt, p, _ := strings.Cut(rest, " ")
-			if !w.dirs[p] {
+			if !dirs[p] {
 				t.Errorf("unexpected directory %q", p)
 			}
 			seen[p] = true
-			checkMtime(t, p, mt, w.mtimes[p])
+			checkMtime(t, p, mt, mtimes[p])
 		case "F":
 			f := strings.SplitN(rest, " ", 4)
 			if len(f) != 4 {
@@ -247,9 +238,7 @@ func TestLibOSReadsImage(t *testing.T) {
 			if f[0] != strconv.Itoa(len(data)) || f[2] != fnv64(data) {
 				t.Errorf("%s: %s bytes, FNV-1a %s; want %d bytes, %s", p, f[0], f[2], len(data), fnv64(data))
 			}
-			if _, isLink := w.links[p]; !isLink {
-				checkMtime(t, p, f[1], w.mtimes[p])
-			}
+			checkMtime(t, p, f[1], mtimes[p])
 		case "END":
 			end, _ = strconv.Atoi(rest)
 		default:
@@ -261,12 +250,12 @@ func TestLibOSReadsImage(t *testing.T) {
 			t.Errorf("file %s missing from the walk", p)
 		}
 	}
-	for p := range w.dirs {
+	for p := range dirs {
 		if !seen[p] {
 			t.Errorf("directory %s missing from the walk", p)
 		}
 	}
-	if n := len(files) + len(w.dirs); end != n {
+	if n := len(files) + len(dirs); end != n {
 		t.Errorf("END %d, want %d entries", end, n)
 	}
 
@@ -278,9 +267,58 @@ func TestLibOSReadsImage(t *testing.T) {
 			t.Errorf("want %q in:\n%s", s, out)
 		}
 	}
+
+	// Symlinks: followed inside the image, refused when they climb out
+	// (-EACCES), a loop ends (-ELOOP), a dangling link is not there.
+	out = fstest(t, img, "stat", "/etc/chain", "/etc/dirlink/", "/etc/dirlink/d/e/f/g/h/i/j/k/deep.txt", "/etc/dirlink-up",
+		"/etc/above-root", "/etc/above-root-abs", "/loop1", "/dangling", "/longlink", "/etc/chain/", "/etc/dirlink/..")
+	for _, s := range []string{"STAT 0 5 0 /etc/chain", "STAT 0 2048 1 /etc/dirlink/", "STAT 0 5 0 /etc/dirlink/d/e/f/g/h/i/j/k/deep.txt",
+		"STAT 0 2048 1 /etc/dirlink-up", "STAT -13 0 0 /etc/above-root", "STAT -13 0 0 /etc/above-root-abs", "STAT -40 0 0 /loop1",
+		"STAT -2 0 0 /dangling", "STAT -2 0 0 /longlink", "STAT -20 0 0 /etc/chain/", "STAT 0 2048 1 /etc/dirlink/.."} {
+		if !strings.Contains(out, s+"\n") {
+			t.Errorf("want %q in:\n%s", s, out)
+		}
+	}
 	if t.Failed() {
 		t.Logf("walk:\n%.6000s", out)
 	}
+}
+
+// followed is what the library OS's walk lists: the files and
+// directories, and each symlink it can follow as what it leads to (a
+// directory's whole subtree again under the link's name), with mtimes.
+func (w *want) followed() (map[string][]byte, map[string]bool, map[string]int64) {
+	files, dirs, mtimes := map[string][]byte{}, map[string]bool{}, map[string]int64{}
+	for p, d := range w.files {
+		files[p] = d
+	}
+	for p := range w.dirs {
+		dirs[p] = true
+	}
+	for p, m := range w.mtimes {
+		mtimes[p] = m
+	}
+	for link, to := range w.through {
+		mtimes[link] = w.mtimes[to]
+		if data, ok := w.files[to]; ok {
+			files[link] = data
+			continue
+		}
+		dirs[link] = true
+		for p, data := range w.files {
+			if rest, ok := strings.CutPrefix(p, to+"/"); ok {
+				files[link+"/"+rest] = data
+				mtimes[link+"/"+rest] = w.mtimes[p]
+			}
+		}
+		for p := range w.dirs {
+			if rest, ok := strings.CutPrefix(p, to+"/"); ok {
+				dirs[link+"/"+rest] = true
+				mtimes[link+"/"+rest] = w.mtimes[p]
+			}
+		}
+	}
+	return files, dirs, mtimes
 }
 
 func checkMtime(t *testing.T, p, got string, want int64) {

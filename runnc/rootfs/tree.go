@@ -27,7 +27,7 @@ type node struct {
 	source   string // host file holding a regular file's bytes
 	data     []byte // or the bytes themselves (extra files)
 	link     string // symlink target (written as Rock Ridge SL)
-	dataOf   *node  // a second name for this file's data (hard link, or a symlink to a file)
+	dataOf   *node  // a second name for this file's data (a hard link)
 	parent   *node
 	children []*node // directories: by Rock Ridge name while scanning
 
@@ -174,71 +174,6 @@ func addExtra(root *node, f File) error {
 	return nil
 }
 
-const maxSymlinkHops = 40
-
-// resolveSymlinks gives every symlink that leads to a regular file the
-// file's data, as a second name for it. The library OS reader has no
-// symlinks, so this is how the guest sees /etc/localtime-style links;
-// links to directories, dangling links and loops stay Rock Ridge SL
-// entries (the library OS lists them as empty files). Links resolve
-// inside the image, the way they would in the container (absolute targets
-// start at the image's root), so nothing outside the rootfs is reached.
-func resolveSymlinks(root *node) {
-	walk(root, func(n *node) {
-		if !n.isSymlink() {
-			return
-		}
-		if t := lookupLink(root, n.parent, n.link, 0); t != nil && t.isFile() {
-			t = t.extent()
-			// What stat(2) through the link would say.
-			n.dataOf = t
-			n.mode, n.uid, n.gid = t.mode, t.uid, t.gid
-			n.size, n.mtime = t.size, t.mtime
-			n.link = ""
-		}
-	})
-}
-
-// lookupLink resolves target from directory dir; nil if it cannot.
-func lookupLink(root, dir *node, target string, hops int) *node {
-	if hops > maxSymlinkHops {
-		return nil
-	}
-	cur := dir
-	if strings.HasPrefix(target, "/") {
-		cur = root
-	}
-	parts := strings.Split(target, "/")
-	for _, p := range parts {
-		switch p {
-		case "", ".":
-			continue
-		case "..":
-			if cur.parent != nil {
-				cur = cur.parent
-			}
-			continue
-		}
-		if !cur.isDir() {
-			return nil
-		}
-		c := cur.child(p)
-		if c == nil {
-			return nil
-		}
-		if c.isSymlink() && c.dataOf == nil {
-			c = lookupLink(root, cur, c.link, hops+1)
-			if c == nil {
-				return nil
-			}
-		} else if c.isFile() {
-			c = c.extent()
-		}
-		cur = c
-	}
-	return cur
-}
-
 // walk calls fn for every node, parents before children.
 func walk(n *node, fn func(*node)) {
 	fn(n)
@@ -257,7 +192,7 @@ func sortByName(root *node) {
 
 // keyVersion changes whenever the image format does, so caches made by
 // older writers are not reused.
-const keyVersion = "runnc-rootfs-iso 1"
+const keyVersion = "runnc-rootfs-iso 2"
 
 // key (of a tree sorted by name) is a digest of everything the image is made from: every name,
 // type, mode, owner, size, mtime and symlink target of the rootfs, and
@@ -293,7 +228,7 @@ func keyNode(h hash.Hash, n *node, p string) {
 		sum := sha256.Sum256(n.data)
 		h.Write(sum[:])
 	}
-	if n.dataOf != nil && n.link == "" {
+	if n.dataOf != nil {
 		// A hard link: which file it shares data with is part of the layout.
 		h.Write([]byte(pathOf(n.dataOf)))
 	}

@@ -1,7 +1,8 @@
 /*
  * Small files kept in memory after their first request. The rootfs is a
  * read-only image, so an entry never goes stale; the cache only grows, up
- * to CACHE_BUDGET bytes, after which files are read from disk each time.
+ * to its budget (CACHE_BUDGET, less on a small heap: cache_limit()), after
+ * which files are read from disk each time.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +18,12 @@ struct entry {
 };
 
 static struct entry *table[BUCKETS];
-static size_t used;
+static size_t used, budget = CACHE_BUDGET;
+
+void cache_limit(size_t bytes)
+{
+    budget = bytes;
+}
 
 static unsigned hash(const char *s)
 {
@@ -43,7 +49,7 @@ const struct cached *cache_put(const char *key, const void *data, size_t len,
     size_t klen = strlen(key) + 1;
     size_t cost = sizeof(struct entry) + klen + len;
 
-    if (len > CACHE_MAX_FILE || used + cost > CACHE_BUDGET)
+    if (len > CACHE_MAX_FILE || used + cost > budget)
         return NULL;
     struct entry *e = malloc(sizeof *e + klen);
     char *copy = malloc(len ? len : 1);

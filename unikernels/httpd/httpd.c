@@ -11,6 +11,7 @@
  * Options: --port=N (default 80), --root=DIR (serve a subtree of the image).
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include <libos/libos.h>
 #include <libos/net.h>
 #include <libos/fs.h>
+#include <libos/heap.h>
 
 #include "httpd.h"
 
@@ -28,6 +30,33 @@
 #define STREAM_HIGH     (4 * CHUNK)
 /* Input buffered while a response streams; beyond it, stop reading. */
 #define INPUT_PAUSE     (2 * HTTP_MAX_HEADER)
+
+/*
+ * Memory for downloads. A streamed response keeps up to its "high" bytes
+ * queued (lwIP's segments and libos's chunks hold them until the client
+ * acknowledges), so many slow clients could ask for more than the heap
+ * has, and a download would be cut short mid-body. Before its headers go
+ * out each stream reserves what its high mark costs from a budget (3/5
+ * of the heap left free at start). The high mark is a fair share of the
+ * budget among the streams and the requests waiting for one, between
+ * STREAM_MIN and STREAM_MAX: a few downloads go at full speed, many go
+ * slower (as fast as a slow client takes them anyway). Running streams
+ * move to the fair share as their clients take data: down when others
+ * wait (their charge falls as their queue drains below the new mark), up
+ * when the budget has room. A request that finds no room waits, its
+ * connection kept, until streams end or shrink; after STREAM_WAIT it is
+ * answered 503 with Retry-After, before any byte of the file. Should
+ * memory still run out mid-body (something else took it), the stream
+ * waits for memory and resumes where it was; the send timeout
+ * (--idle-timeout) ends a wait that never does.
+ */
+#define STREAM_MAX      (STREAM_HIGH + CHUNK)
+#define STREAM_MIN      (32 * 1024)
+#define STREAM_WAIT     20000   /* ms a request waits for room */
+#define RETRY_MS        50      /* waiting streams and requests try again */
+static size_t stream_budget, stream_reserved;
+static unsigned streams, waiting;   /* clients with a stream, waiting for one */
+static int retry_armed;
 
 struct client {
     struct client *prev, *next;     /* all clients, for the timeouts */
@@ -39,6 +68,11 @@ struct client {
     uint64_t skip;              /* request body bytes still to discard */
     struct fs_file *file;       /* response body being streamed */
     uint64_t pos, end;
+    size_t high;                /* output the stream may keep queued */
+    size_t charge;              /* of the budget, for high and what is queued */
+    int starved;                /* the stream waits for memory */
+    int waiting;                /* the request waits for a stream's room */
+    uint64_t wait_since;        /* ms */
     enum { OPEN, CLOSE_AFTER_STREAM, CLOSING } closing;
     int paused;
 };
@@ -50,7 +84,7 @@ struct client {
  * (send_timeout). Milliseconds; --header-timeout=S, --idle-timeout=S. */
 static uint64_t header_timeout = 60000, idle_timeout = 75000;
 #define SWEEP_MS        1000
-static struct client *clients;
+static struct client *clients, *clients_tail;
 
 static const char *root = "";   /* prefix of every served path */
 static struct request req;      /* one at a time: single-threaded */
@@ -76,6 +110,7 @@ static const char *reason(int status)
     case 431: return "Request Header Fields Too Large";
     case 500: return "Internal Server Error";
     case 501: return "Not Implemented";
+    case 503: return "Service Unavailable";
     case 505: return "HTTP Version Not Supported";
     }
     return "Error";
@@ -187,11 +222,138 @@ static void respond_error(struct client *cl, int status, int keep_alive,
 {
     char body[64];
     int n = snprintf(body, sizeof body, "%d %s\n", status, reason(status));
-    const char *allow = status == 405 ? "Allow: GET, HEAD\r\n" : NULL;
+    const char *extra = status == 405 ? "Allow: GET, HEAD\r\n" :
+            status == 503 ? "Retry-After: 1\r\n" : NULL;
 
     if (respond(cl, status, "text/plain; charset=utf-8", body, n,
-                keep_alive, head, allow) < 0 || !keep_alive)
+                keep_alive, head, extra) < 0 || !keep_alive)
         close_conn(cl);
+}
+
+/* What log_pressure() tells. */
+enum pressure { WAIT_ROOM, REFUSED, STARVED, LOST, NPRESSURE };
+
+/* Log a line about memory, of each kind at most one a second: many
+ * clients meet the same shortage at once. */
+static void log_pressure(enum pressure kind, const char *fmt, ...)
+{
+    static uint64_t last[NPRESSURE];
+    static unsigned held[NPRESSURE];
+    uint64_t now = libos_now_ms();
+    char line[256];
+    va_list ap;
+
+    if (last[kind] != 0 && now - last[kind] < 1000) {
+        held[kind]++;
+        return;
+    }
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    if (held[kind] > 0)
+        libos_log("%s (and %u more since the last such line)\n", line,
+                held[kind]);
+    else
+        libos_log("%s\n", line);
+    last[kind] = now;
+    held[kind] = 0;
+}
+
+/* What a stream with high mark h costs: the bytes, and lwIP's segment
+ * and libos's chunk headers and rounding. */
+static size_t stream_cost(size_t h)
+{
+    return h + h / 8 + 4096;
+}
+
+/* The high mark every stream should have now, with n streams and
+ * requests waiting for one. */
+static size_t fair_share(unsigned n)
+{
+    size_t share = stream_budget / (n ? n : 1);
+
+    if (share > STREAM_MAX)
+        share = STREAM_MAX;
+    if (share < STREAM_MIN)
+        share = STREAM_MIN;
+    return share;
+}
+
+static void retry_waiting(void *arg);
+
+static void arm_retry(uint64_t ms)
+{
+    if (!retry_armed && libos_timer(ms, retry_waiting, NULL) == 0)
+        retry_armed = 1;
+}
+
+/* Reserve a high mark for cl's new stream: its fair share, if the budget
+ * has room for it; 0 if not. */
+static size_t stream_reserve(struct client *cl)
+{
+    size_t share = fair_share(streams + waiting + !cl->waiting);
+
+    if (stream_reserved + stream_cost(share) > stream_budget)
+        return 0;
+    cl->charge = stream_cost(share);
+    stream_reserved += cl->charge;
+    streams++;
+    return share;
+}
+
+/* Move a running stream's high mark to the fair share, as far as the
+ * budget allows, and its charge to cover the mark and what is queued
+ * (which only shrinks until the next stream_fill()). */
+static void stream_rebalance(struct client *cl)
+{
+    size_t pending = conn_pending(cl->c);
+    size_t high = fair_share(streams + waiting);
+    size_t charge = stream_cost(high > pending ? high : pending);
+
+    if (charge > cl->charge &&
+            stream_reserved - cl->charge + charge > stream_budget) {
+        high = cl->high;        /* no room to grow now */
+        charge = stream_cost(high > pending ? high : pending);
+    }
+    stream_reserved = stream_reserved - cl->charge + charge;
+    if (charge < cl->charge && waiting > 0)
+        arm_retry(RETRY_MS);    /* room for a waiting request, maybe */
+    cl->charge = charge;
+    cl->high = high;
+}
+
+static void stream_release(struct client *cl)
+{
+    if (cl->high > 0) {
+        stream_reserved -= cl->charge;
+        streams--;
+        cl->high = 0;
+        cl->charge = 0;
+        if (waiting > 0)
+            arm_retry(0);
+    }
+}
+
+static void wait_end(struct client *cl)
+{
+    if (cl->waiting) {
+        cl->waiting = 0;
+        waiting--;
+    }
+}
+
+/* Is there memory to queue len more bytes of output now? Surely, with
+ * plenty free; else a probe: the block is freed at once, and the
+ * conn_write() that follows finds it again (nothing else runs in
+ * between). */
+static int can_queue(size_t len)
+{
+    if (libos_heap_size() - libos_heap_used() > 64 * stream_cost(len))
+        return 1;
+    void *p = malloc(stream_cost(len));
+
+    free(p);
+    return p != NULL;
 }
 
 static void stream_stop(struct client *cl)
@@ -200,24 +362,63 @@ static void stream_stop(struct client *cl)
         fs_close(cl->file);
         cl->file = NULL;
     }
+    stream_release(cl);
+    cl->starved = 0;
 }
 
-/* Queue file data while the output queue is short. A read error after
- * the headers went out cannot be reported: closing early is the only way
- * to tell the client the body is incomplete. */
+/* Queue file data while less than the stream's high mark is queued. A
+ * read error after the headers went out cannot be reported: closing
+ * early is the only way to tell the client the body is incomplete. Out
+ * of memory, the stream waits (retry_waiting()) and goes on from the
+ * byte that did not fit. */
 static void stream_fill(struct client *cl)
 {
-    while (cl->file != NULL && conn_pending(cl->c) < STREAM_HIGH) {
+    if (cl->file != NULL)
+        stream_rebalance(cl);
+    while (cl->file != NULL) {
+        size_t pending = conn_pending(cl->c);
         uint64_t left = cl->end - cl->pos;
         size_t want = left < CHUNK ? left : CHUNK;
+        if (want > cl->high)
+            want = cl->high;
+        if (pending + want > cl->high)
+            return;
         long n = fs_read(cl->file, cl->pos, chunk, want);
-        if (n <= 0 || conn_write(cl->c, chunk, n) < 0) {
-            libos_log("httpd: read error at %llu: %ld\n",
-                    (unsigned long long)cl->pos, n);
+        if (n <= 0) {
+            libos_log("httpd: read error at byte %llu of %llu: %ld\n",
+                    (unsigned long long)cl->pos,
+                    (unsigned long long)cl->end, n);
             stream_stop(cl);
             close_conn(cl);
             return;
         }
+        errno = 0;
+        if (conn_write(cl->c, chunk, n) < 0) {
+            /* Part may have been queued: conn_pending() counts it (no
+             * ACK can come in during the call). */
+            size_t now = conn_pending(cl->c);
+            if (now > pending)
+                cl->pos += now - pending;
+            if (errno != ENOMEM) {
+                /* The connection is gone (reset, or failed). */
+                libos_log("httpd: connection lost at byte %llu of %llu of "
+                        "a download\n", (unsigned long long)cl->pos,
+                        (unsigned long long)cl->end);
+                stream_stop(cl);
+                close_conn(cl);
+                return;
+            }
+            if (!cl->starved)
+                log_pressure(STARVED, "httpd: out of memory at byte %llu "
+                        "of %llu of a download: it waits for memory (heap "
+                        "%zu of %zu KiB in use)", (unsigned long long)cl->pos,
+                        (unsigned long long)cl->end,
+                        libos_heap_used() / 1024, libos_heap_size() / 1024);
+            cl->starved = 1;
+            arm_retry(RETRY_MS);
+            return;
+        }
+        cl->starved = 0;
         cl->pos += n;
         if (cl->pos == cl->end)
             stream_stop(cl);
@@ -245,6 +446,30 @@ static void encode_path(const char *p, char *dst, size_t size)
 }
 
 /*
+ * The status for a filesystem error, as nginx's (ngx_http_static_module):
+ * not there, 404; a symlink that leads out of the image (the library OS
+ * refuses it: EACCES) or round in a loop (ELOOP), 403; short of memory,
+ * 503 (try again later); anything else, 500.
+ */
+static int status_of(int err)
+{
+    switch (err) {
+    case 0:
+        return 0;
+    case -ENOENT:
+    case -ENOTDIR:
+    case -ENAMETOOLONG:     /* a name too long for any file */
+        return 404;
+    case -EACCES:
+    case -ELOOP:
+        return 403;
+    case -ENOMEM:
+        return 503;
+    }
+    return 500;
+}
+
+/*
  * Map a request path to a file in pathbuf: "--root" prepended, a
  * directory to its index.html. Returns 0 with st filled, or the status to
  * answer (301 when a directory was named without its trailing '/', 414
@@ -265,10 +490,8 @@ static int resolve(const char *path, struct fs_stat *st)
         strcpy(pathbuf, "/");
     int err = fs_stat(pathbuf, st);
     /* A file named as a directory ("/index.html/") is not there, as for
-     * nginx; so is a name too long for any file. */
+     * nginx. */
     if (err == 0 && !st->is_dir && dir)
-        return 404;
-    if (err == -ENAMETOOLONG)
         return 404;
     if (err == 0 && st->is_dir) {
         if (path[pl - 1] != '/')
@@ -284,9 +507,7 @@ static int resolve(const char *path, struct fs_stat *st)
         if (err == -ENOENT)
             return 403;     /* a directory without an index: no listings */
     }
-    if (err == -ENOENT || err == -ENOTDIR)
-        return 404;
-    return err == 0 ? 0 : 500;
+    return status_of(err);
 }
 
 static int redirect_to_dir(struct client *cl, const char *path, int ka,
@@ -332,17 +553,23 @@ static int send_small(struct client *cl, const char *key, struct fs_file *f,
             a->extra);
 }
 
-/* A large file: headers now, the body from stream_fill(). */
+/* A large file: headers now, the body from stream_fill(), which keeps
+ * up to high bytes queued (reserved by the caller; released here on
+ * failure or by stream_stop()). */
 static int send_stream(struct client *cl, struct fs_file *f,
-        const char *type, const struct answer *a, int ka, int head)
+        const char *type, const struct answer *a, int ka, int head,
+        size_t high)
 {
     size_t n = header(a->status, type, a->len, ka, a->extra);
 
+    cl->high = high;
     if (n == 0 || conn_write(cl->c, out, n) < 0) {
+        stream_release(cl);
         fs_close(f);
         return -1;
     }
     if (head || a->len == 0) {
+        stream_release(cl);
         fs_close(f);
         return 0;
     }
@@ -430,8 +657,57 @@ unsatisfiable:
     return 416;
 }
 
-/* Answer a GET or HEAD. */
-static void serve(struct client *cl, const struct request *r)
+/*
+ * Before the headers of a body of len bytes: is there memory to send it?
+ * A stream (high non-NULL) reserves its high mark from the budget, or
+ * waits for room (returns -1: the caller leaves the request unanswered,
+ * to be tried again); every body needs its first write's worth free now.
+ * On no, logs why and returns 0: the caller answers 503, and no byte of
+ * the body is sent. 1: go on.
+ */
+static int memory_for(struct client *cl, const struct request *r,
+        size_t *high, uint64_t len)
+{
+    size_t first = len < CHUNK ? (size_t)len : CHUNK;
+
+    if (high != NULL && (*high = stream_reserve(cl)) == 0) {
+        uint64_t now = libos_now_ms();
+        if (!cl->waiting) {
+            cl->waiting = 1;
+            cl->wait_since = now;
+            waiting++;
+            log_pressure(WAIT_ROOM, "httpd: %.200s waits for room: %u "
+                    "downloads hold the %zu KiB for them (heap %zu of %zu "
+                    "KiB in use)", r->path, streams, stream_budget / 1024,
+                    libos_heap_used() / 1024, libos_heap_size() / 1024);
+        }
+        if (now - cl->wait_since < STREAM_WAIT)
+            return -1;
+        wait_end(cl);
+        log_pressure(REFUSED, "httpd: 503 for %.200s after %d s: %u "
+                "downloads hold the %zu KiB for them", r->path,
+                STREAM_WAIT / 1000, streams, stream_budget / 1024);
+        return 0;
+    }
+    wait_end(cl);
+    if (high != NULL && first > *high)
+        first = *high;
+    if (!can_queue(first + 1024)) {
+        if (high != NULL) {
+            cl->high = *high;
+            stream_release(cl);
+        }
+        log_pressure(REFUSED, "httpd: 503 for %.200s: out of memory (heap "
+                "%zu of %zu KiB in use)", r->path, libos_heap_used() / 1024,
+                libos_heap_size() / 1024);
+        return 0;
+    }
+    return 1;
+}
+
+/* Answer a GET or HEAD; 1 if it must wait for room for its stream,
+ * nothing sent. */
+static int serve(struct client *cl, const struct request *r)
 {
     static struct answer a;
     int head = r->method == HTTP_HEAD;
@@ -439,16 +715,19 @@ static void serve(struct client *cl, const struct request *r)
     const struct cached *hit = cache_get(r->path);
     struct fs_stat st;
     struct fs_file *f = NULL;
-    int status, err;
+    size_t high = 0;            /* reserved by memory_for(); HEAD none */
+    int status, err, room;
 
     if (hit == NULL) {
         if ((status = resolve(r->path, &st)) == 301) {
             err = redirect_to_dir(cl, r->path, ka, head);
             goto done;
         }
-        if (status != 0 || fs_open(pathbuf, &f) != 0) {
-            respond_error(cl, status ? status : 500, ka, head);
-            return;
+        if (status == 0)
+            status = status_of(fs_open(pathbuf, &f));
+        if (status != 0) {
+            respond_error(cl, status, ka, head);
+            return 0;
         }
     }
     uint64_t size = hit ? hit->len : fs_size(f);
@@ -461,6 +740,14 @@ static void serve(struct client *cl, const struct request *r)
         err = respond(cl, status, "text/plain; charset=utf-8", body,
                 status == 304 ? 0 : (size_t)n, ka, head || status == 304,
                 a.extra);
+    } else if (!head && (room = memory_for(cl, r, hit == NULL && size >
+                CACHE_MAX_FILE ? &high : NULL, a.len)) <= 0) {
+        if (f != NULL)
+            fs_close(f);
+        if (room < 0)
+            return 1;
+        respond_error(cl, 503, ka, head);
+        return 0;
     } else if (hit != NULL) {
         err = respond(cl, a.status, hit->type, hit->data + a.first, a.len, ka,
                 head, a.extra);
@@ -468,13 +755,14 @@ static void serve(struct client *cl, const struct request *r)
         err = send_small(cl, r->path, f, size, st.mtime, mime_type(pathbuf),
                 &a, ka, head);
     } else {
-        err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head);
+        err = send_stream(cl, f, mime_type(pathbuf), &a, ka, head, high);
         if (err == 0 && cl->file != NULL)
-            return;
+            return 0;
     }
 done:
     if ((err < 0 || !ka) && cl->closing == OPEN)
         close_conn(cl);
+    return 0;
 }
 
 /* Answer the complete requests in the input buffer, in order. */
@@ -511,9 +799,13 @@ static void process(struct client *cl)
             respond_error(cl, 405, req.keep_alive && !req.has_te, 0);
         } else if (req.has_te) {
             respond_error(cl, 501, 0, req.method == HTTP_HEAD);
-        } else {
-            serve(cl, &req);
+        } else if (serve(cl, &req)) {
+            /* Waits for room for its stream: parsed again then. */
+            cl->off -= n;
+            cl->skip = 0;
+            break;
         }
+        wait_end(cl);
     }
     if (cl->closing == CLOSE_AFTER_STREAM && cl->file == NULL)
         close_conn(cl);
@@ -536,6 +828,31 @@ static void process(struct client *cl)
     }
 }
 
+/* Go on with the streams that waited for memory, and the requests that
+ * waited for room for theirs. Progress counts as the client taking the
+ * response (touch()), as in writable(). */
+static void retry_waiting(void *arg)
+{
+    int again = 0;
+
+    retry_armed = 0;
+    for (struct client *cl = clients, *next; cl != NULL; cl = next) {
+        next = cl->next;
+        if (cl->closing == CLOSING || !(cl->starved || cl->waiting))
+            continue;
+        uint64_t pos = cl->pos;
+        if (cl->starved)
+            stream_fill(cl);
+        if (cl->pos != pos)
+            touch(cl);
+        if (cl->file == NULL)
+            process(cl);
+        again |= cl->starved;
+    }
+    if (again)
+        arm_retry(RETRY_MS);
+}
+
 /* Every SWEEP_MS: close the clients whose timeout passed. */
 static void sweep(void *arg)
 {
@@ -546,9 +863,18 @@ static void sweep(void *arg)
             continue;
         uint64_t limit = cl->in_request && cl->file == NULL ?
                 header_timeout : idle_timeout;
-        if (now - cl->since >= limit)
-            close_conn(cl);     /* closed() unlinks it later */
+        if (now - cl->since < limit)
+            continue;
+        if (cl->starved)
+            libos_log("httpd: a download waited %llu s for memory at byte "
+                    "%llu of %llu: closed\n", (unsigned long long)limit / 1000,
+                    (unsigned long long)cl->pos, (unsigned long long)cl->end);
+        close_conn(cl);         /* closed() unlinks it later */
     }
+    /* Requests that waited long enough get their 503; and should the
+     * retry timer have found no memory to be armed, this is it. */
+    if (!retry_armed)
+        retry_waiting(NULL);
     libos_timer(SWEEP_MS, sweep, NULL);
 }
 
@@ -562,10 +888,13 @@ static void opened(struct conn *c)
     }
     cl->c = c;
     touch(cl);
-    cl->next = clients;
-    if (clients != NULL)
-        clients->prev = cl;
-    clients = cl;
+    /* At the end: walks of the list (waiting requests) go oldest first. */
+    cl->prev = clients_tail;
+    if (clients_tail != NULL)
+        clients_tail->next = cl;
+    else
+        clients = cl;
+    clients_tail = cl;
     conn_set_data(c, cl);
 }
 
@@ -614,13 +943,22 @@ static void closed(struct conn *c)
 
     if (cl == NULL)
         return;
+    if (cl->file != NULL)
+        log_pressure(LOST, "httpd: a download ended at byte %llu of %llu: "
+                "the connection was reset or timed out (heap %zu of %zu "
+                "KiB in use, at most %zu)", (unsigned long long)cl->pos,
+                (unsigned long long)cl->end, libos_heap_used() / 1024,
+                libos_heap_size() / 1024, libos_heap_peak() / 1024);
     stream_stop(cl);
+    wait_end(cl);
     if (cl->prev != NULL)
         cl->prev->next = cl->next;
     else
         clients = cl->next;
     if (cl->next != NULL)
         cl->next->prev = cl->prev;
+    else
+        clients_tail = cl->prev;
     free(cl->in);
     free(cl);
     conn_set_data(c, NULL);
@@ -683,7 +1021,15 @@ int main(int argc, char **argv)
         return 1;
     }
     libos_timer(SWEEP_MS, sweep, NULL);
-    libos_log("httpd: serving rootfs%s on port %ld\n", root, port);
+    /* What is free now is for connections, small files and downloads:
+     * 3/5 for downloads, an eighth (up to CACHE_BUDGET) for the cache. */
+    size_t spare = libos_heap_size() - libos_heap_used();
+    stream_budget = spare / 5 * 3;
+    cache_limit(spare / 8 < CACHE_BUDGET ? spare / 8 : CACHE_BUDGET);
+    libos_log("httpd: serving rootfs%s on port %ld (%zu MiB for downloads: "
+            "%zu at full speed, %zu at the least)\n", root, port,
+            stream_budget >> 20, stream_budget / stream_cost(STREAM_MAX),
+            stream_budget / stream_cost(STREAM_MIN));
     libos_run();
     return 0;
 }

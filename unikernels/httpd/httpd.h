@@ -61,6 +61,8 @@ struct cached {
 #define CACHE_MAX_FILE      (64 * 1024)
 #define CACHE_BUDGET        (16 * 1024 * 1024)
 
+/* Lower the budget (main(), from the heap's size). */
+void cache_limit(size_t bytes);
 const struct cached *cache_get(const char *key);
 /* Copies data; returns NULL (and caches nothing) when over budget. */
 const struct cached *cache_put(const char *key, const void *data, size_t len,
