@@ -518,10 +518,14 @@ type wrkResult struct {
 // once take several seconds each, longer than wrk's default 2 s timeout.
 var wrkArgs = []string{"-t2", "-c50", "-d10s", "--timeout", "30s"}
 
-// runWrk runs wrk against url from the client netns.
-func runWrk(tb testing.TB, n *testnet.Net, url string) *wrkResult {
+// runWrk runs wrk against url from the client netns, with args or, if
+// none are given, wrkArgs.
+func runWrk(tb testing.TB, n *testnet.Net, url string, args ...string) *wrkResult {
 	tb.Helper()
-	out, err := n.InClient("wrk", append(append([]string{}, wrkArgs...), url)...).CombinedOutput()
+	if len(args) == 0 {
+		args = wrkArgs
+	}
+	out, err := n.InClient("wrk", append(append([]string{}, args...), url)...).CombinedOutput()
 	if err != nil {
 		tb.Fatalf("wrk %s: %v: %s", url, err, out)
 	}

@@ -73,10 +73,15 @@ func BenchmarkKV(b *testing.B) {
 	fmt.Print(t.String())
 }
 
-// kvMedians returns the median rate of each test over the runs.
+// kvMedians returns the median rate of each of kvBenchTests over the runs.
 func kvMedians(runs []map[string]float64) map[string]float64 {
+	return kvMediansOf(runs, kvBenchTests)
+}
+
+// kvMediansOf returns the median rate of each of tests over the runs.
+func kvMediansOf(runs []map[string]float64, tests []string) map[string]float64 {
 	med := map[string]float64{}
-	for _, name := range kvBenchTests {
+	for _, name := range tests {
 		var v []float64
 		for _, r := range runs {
 			v = append(v, r[name])

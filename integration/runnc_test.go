@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/runnc"
 )
 
 // TestRunncLifecycle: create -> created -> start -> running, kv answers
@@ -248,7 +249,8 @@ func leftovers(t *testing.T, r *rt, id string) {
 
 // TestRunncHttpd: httpd in a bundle serves a 16 MiB file of its rootfs
 // (through the rootfs image) byte-identical to curl at the container's
-// address.
+// address, with the default transmit offload (the tap shows vnet_hdr on)
+// and with the annotation turning it off (vnet_hdr off).
 func TestRunncHttpd(t *testing.T) {
 	r := newRT(t)
 	ns := testNetns(t)
@@ -258,27 +260,47 @@ func TestRunncHttpd(t *testing.T) {
 	if err := os.WriteFile(big, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	dir := makeBundle(t, bundleSpec{guest: "build/unikernels/httpd/httpd.spt", netns: ns,
-		memLimit: 64 << 20, files: map[string]string{"www/big.bin": big}})
-	id := ctrID("httpd")
-	r.must("run", "--detach", "--bundle", dir, id)
-	defer r.run("delete", "--force", id)
-	url := "http://" + ctrIP + "/www/big.bin"
-	var out string
-	var err error
-	for i := 0; i < 50; i++ {
-		if out, err = inNetns(ns, 30*time.Second, "curl", "-sf", "-o", "-", url); err == nil {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
+	for _, c := range []struct {
+		name    string
+		annot   map[string]string
+		vnetHdr string
+	}{
+		{"default", nil, "vnet_hdr on"},
+		{"offload-off", map[string]string{runnc.NetOffloadAnnotation: "false"}, "vnet_hdr off"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			dir := makeBundle(t, bundleSpec{guest: "build/unikernels/httpd/httpd.spt", netns: ns, annot: c.annot,
+				memLimit: 64 << 20, files: map[string]string{"www/big.bin": big}})
+			id := ctrID("httpd")
+			r.must("run", "--detach", "--bundle", dir, id)
+			defer r.run("delete", "--force", id)
+			url := "http://" + ctrIP + "/www/big.bin"
+			var out string
+			var err error
+			for i := 0; i < 50; i++ {
+				if out, err = inNetns(ns, 30*time.Second, "curl", "-sf", "-o", "-", url); err == nil {
+					break
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			if err != nil {
+				t.Fatalf("curl %s: %v", url, err)
+			}
+			if sha256.Sum256([]byte(out)) != sha256.Sum256(data) {
+				t.Fatalf("curl %s: %d bytes, not the file's %d", url, len(out), len(data))
+			}
+			// The tender's tap, as the kernel reports it (IFLA_TUN_VNET_HDR).
+			pid := r.state(id).Pid
+			link, err := exec.Command("nsenter", fmt.Sprintf("--net=/proc/%d/ns/net", pid), "ip", "-d", "link", "show", "runnc0").CombinedOutput()
+			if err != nil {
+				t.Fatalf("ip -d link show runnc0 in the container: %v: %s", err, link)
+			}
+			if !strings.Contains(string(link), c.vnetHdr) {
+				t.Errorf("the container's tap: want %q:\n%s", c.vnetHdr, link)
+			}
+			r.must("delete", "--force", id)
+		})
 	}
-	if err != nil {
-		t.Fatalf("curl %s: %v", url, err)
-	}
-	if sha256.Sum256([]byte(out)) != sha256.Sum256(data) {
-		t.Fatalf("curl %s: %d bytes, not the file's %d", url, len(out), len(data))
-	}
-	r.must("delete", "--force", id)
 }
 
 // TestRunncLeaks: 50 create/start/stop/delete cycles of httpd (network

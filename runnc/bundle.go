@@ -58,6 +58,34 @@ type bundle struct {
 	guest    string // args[0] resolved, path inside the container
 	manifest *manifest.Manifest
 	guestMiB int
+	// offloadable: the guest's bindings handle --net-offload; offload:
+	// the tender gets it (see netOffload).
+	offloadable, offload bool
+}
+
+// NetOffloadAnnotation turns the tender's --net-offload off ("false") or
+// on ("true") for one container, whatever the runtime's default
+// (runnc --net-offload).
+const NetOffloadAnnotation = "org.runnc.net-offload"
+
+// netOffload decides whether the guest's net device gets --net-offload:
+// the annotation if the spec has one, else def where the guest supports
+// it. Asking for it for a guest that cannot take it is refused.
+func (b *bundle) netOffload(def bool) (bool, error) {
+	v, ok := b.spec.Annotations[NetOffloadAnnotation]
+	if !ok {
+		return def && b.offloadable, nil
+	}
+	switch v {
+	case "false":
+		return false, nil
+	case "true":
+		if !b.offloadable {
+			return false, fmt.Errorf("annotation %s=true: unikernel %s does not support offload (no vnet_hdr feature note): rebuild it with this runnc's toolchain, or drop the annotation", NetOffloadAnnotation, b.guest)
+		}
+		return true, nil
+	}
+	return false, fmt.Errorf("annotation %s=%q: want true or false", NetOffloadAnnotation, v)
 }
 
 // loadBundle reads config.json of dir and decides how it runs; every
@@ -136,6 +164,7 @@ func (b *bundle) classifyUnikernel() error {
 		return fmt.Errorf("unikernel %s cannot run: %v", ctrPath, err)
 	}
 	b.kind, b.guest, b.manifest = KindUnikernel, ctrPath, img.Manifest
+	b.offloadable = img.NetOffload()
 	nets := 0
 	for _, d := range img.Manifest.Devices {
 		switch {

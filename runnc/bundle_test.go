@@ -86,3 +86,40 @@ func TestNotUnikernel(t *testing.T) {
 		t.Error("the test binary passes as a unikernel")
 	}
 }
+
+// TestNetOffload: the runtime's default applies where the guest supports
+// offload; the annotation overrides it both ways, is refused for a guest
+// without the feature, and takes only true or false.
+func TestNetOffload(t *testing.T) {
+	b := func(offloadable bool, annot ...string) *bundle {
+		s := &specs.Spec{}
+		if len(annot) > 0 {
+			s.Annotations = map[string]string{NetOffloadAnnotation: annot[0]}
+		}
+		return &bundle{spec: s, guest: "/app.spt", offloadable: offloadable}
+	}
+	for _, c := range []struct {
+		b        *bundle
+		def      bool
+		want     bool
+		errWants string
+	}{
+		{b(true), true, true, ""},
+		{b(true), false, false, ""},
+		{b(false), true, false, ""},
+		{b(true, "false"), true, false, ""},
+		{b(true, "true"), false, true, ""},
+		{b(false, "true"), true, false, "does not support offload"},
+		{b(true, "yes"), true, false, `"yes": want true or false`},
+	} {
+		got, err := c.b.netOffload(c.def)
+		switch {
+		case c.errWants != "" && (err == nil || !strings.Contains(err.Error(), c.errWants)):
+			t.Errorf("offloadable %v, annotations %v, default %v: error %v, want one containing %q",
+				c.b.offloadable, c.b.spec.Annotations, c.def, err, c.errWants)
+		case c.errWants == "" && (err != nil || got != c.want):
+			t.Errorf("offloadable %v, annotations %v, default %v: %v %v, want %v",
+				c.b.offloadable, c.b.spec.Annotations, c.def, got, err, c.want)
+		}
+	}
+}

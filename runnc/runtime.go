@@ -29,6 +29,10 @@ type Runtime struct {
 	Root          string // state directory (--root)
 	SystemdCgroup bool
 	Spt           string // runnc-spt on the host
+	// NoNetOffload: no --net-offload for the guests' net devices unless
+	// a container's annotation asks for it (runnc --net-offload=false).
+	// Offload is on by default: README, "The offload default".
+	NoNetOffload bool
 }
 
 // CreateOpts are the options of create and run.
@@ -92,6 +96,9 @@ func (r *Runtime) create(o CreateOpts, detach bool) (ctr *libcontainer.Container
 	st := &saved{Kind: b.kind}
 	var image string
 	if b.kind == KindUnikernel {
+		if b.offload, err = b.netOffload(!r.NoNetOffload); err != nil {
+			return nil, nil, err
+		}
 		if b.hasDevice(manifest.BlockBasic) != "" {
 			if image, err = rootfs.Build(r.imageDir(), b.rootfs, b.imageExtras(), o.ID); err != nil {
 				return nil, nil, fmt.Errorf("rootfs image: %w", err)
@@ -216,7 +223,11 @@ func (r *Runtime) handOff(ctr *libcontainer.Container, b *bundle, st *saved) err
 			netns.Undo(nsPath, g)
 			return err
 		}
-		lines = append(lines, "--net:"+name+"="+g.Tap, "--net-mac:"+name+"="+g.MAC, "--",
+		lines = append(lines, "--net:"+name+"="+g.Tap, "--net-mac:"+name+"="+g.MAC)
+		if b.offload {
+			lines = append(lines, "--net-offload:"+name)
+		}
+		lines = append(lines, "--",
 			fmt.Sprintf("--ipv4=%s/%d", g.IP, g.PrefixLen))
 		if g.Gateway != "" {
 			lines = append(lines, "--ipv4-gateway="+g.Gateway)

@@ -83,6 +83,10 @@ type Image struct {
 	end      uint64 // page-rounded end of the highest segment
 }
 
+// NetOffload says whether the guest's bindings handle a tap opened for
+// offload (--net-offload: the vnet_hdr feature note).
+func (img *Image) NetOffload() bool { return img.Features&featureVnetHDR != 0 }
+
 // maxNoteSize bounds a PT_NOTE segment: the largest manifest (63 devices)
 // is under 5 KiB.
 const maxNoteSize = 64 << 10

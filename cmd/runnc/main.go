@@ -31,6 +31,7 @@ func main() {
 		cli.StringFlag{Name: "log-format", Value: "text", Usage: "log format: text or json"},
 		cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd"},
+		cli.BoolTFlag{Name: "net-offload", Usage: "give unikernels that support it transmit offload (TSO) on their tap; --net-offload=false turns it off (annotation " + runnc.NetOffloadAnnotation + " per container)"},
 	}
 	app.Commands = []cli.Command{
 		createCommand,
@@ -105,6 +106,7 @@ func runtime(c *cli.Context) *runnc.Runtime {
 		Root:          c.GlobalString("root"),
 		SystemdCgroup: c.GlobalBool("systemd-cgroup"),
 		Spt:           findSpt(),
+		NoNetOffload:  !c.GlobalBoolT("net-offload"),
 	}
 }
 

@@ -8,7 +8,14 @@
 #   redis: redis-benchmark -n 300 -c 1 -t set,get: 300 SETs then 300 GETs
 #          over one connection each;
 #   http:  curl fetching a 1 KiB file 300 times over one keep-alive
-#          connection.
+#          connection;
+# and, for the offload's trade-off (README, "The offload default"), bulk
+# data, plainly and with --net-offload:
+#   http-bulk:  four curl clients in parallel, each fetching a 1 MiB file;
+#   redis-bulk: redis-benchmark -n 20 -c 4 -d 65536 -t set,get: 20 SETs
+#               of 64 KiB values, then 20 GETs, over four connections.
+# (unikernels only: the native servers' bulk paths are not in question,
+# and each workload costs CI time under TCG).
 # The network is the integration tests' (integration/testnet): a client
 # netns "cli" (10.89.0.1) joined by a veth pair to a server netns "srv"
 # whose bridge br0 (10.89.0.3) holds the veth and the guest's tap0 (guest
@@ -69,6 +76,11 @@ CONF
 for i in $(seq 300); do echo 'url = "http://IP/1k.bin"'; done >/lab/urls
 redis_load() { echo "$IP netns exec cli redis-benchmark -h $1 -p 6379 -n 300 -c 1 -t set,get -q"; }
 http_load() { sed "s/IP/$1/" /lab/urls >/tmp/urls-$1; echo "$IP netns exec cli curl -sf -K /tmp/urls-$1 -o /dev/null"; }
+redis_bulk_load() { echo "$IP netns exec cli redis-benchmark -h $1 -p 6379 -n 20 -c 4 -d 65536 -t set,get -q"; }
+http_bulk_load() {
+	for i in 1 2 3 4; do printf 'url = "http://%s/1m.bin"\noutput = "/dev/null"\n' $1; done >/tmp/bulk-$1
+	echo "$IP netns exec cli curl -sf -Z --parallel-max 4 -K /tmp/bulk-$1"
+}
 
 # A runc bundle whose rootfs is the VM's own files (runc gets its own
 # mount namespace; the root is an initramfs, hence --no-pivot), joining
@@ -152,10 +164,10 @@ measure() {
 }
 
 stop() { kill "$@" 2>/dev/null; for p in "$@"; do while kill -0 $p 2>/dev/null; do sleep 0.1; done; done; }
-# hap.only=FILE on the kernel command line (HAP_LAB_ONLY=lab-redis-kv)
-# runs one workload, for debugging.
+# hap.only=FILE[,FILE...] on the kernel command line
+# (HAP_LAB_ONLY=lab-redis-kv,lab-http-native) runs only those workloads.
 ONLY=$(sed -n 's/.*hap\.only=\([^ ]*\).*/\1/p' /proc/cmdline)
-want() { [ -z "$ONLY" ] || [ "$ONLY.json" = "$1" ]; }
+want() { [ -z "$ONLY" ] || case ",$ONLY," in *",${1%.json},"*) true ;; *) false ;; esac; }
 T0=$(date +%s)
 
 # --- redis -----------------------------------------------------------------
@@ -173,12 +185,27 @@ if want lab-redis-runc.json; then
 	runc kill redis KILL; sleep 0.5; runc delete -f redis
 fi
 
-if want lab-redis-kv.json; then
-	$IP netns exec srv runnc-spt --net:service0=tap0 /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/kv.log 2>&1 &
+# kv plainly (lab-redis-kv.json) and with --net-offload.
+for v in plain offload; do
+	file=lab-redis-kv.json opt="" name="redis:runnc-spt kv"
+	[ $v = offload ] && file=lab-redis-kv-offload.json opt=--net-offload:service0 name="$name --net-offload"
+	want $file || continue
+	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/kv.log 2>&1 &
 	pid=$!
-	wait_redis $GUEST && measure lab-redis-kv.json "redis:runnc-spt kv" "$(redis_load $GUEST)" trace --pid $pid
+	wait_redis $GUEST && measure $file "$name" "$(redis_load $GUEST)" trace --pid $pid
 	stop $pid
-fi
+done
+
+# --- redis-bulk: 64 KiB values ----------------------------------------------
+for v in plain offload; do
+	opt="" name="redis-bulk:runnc-spt kv"
+	[ $v = offload ] && opt=--net-offload:service0 name="$name --net-offload"
+	want lab-redis-bulk-kv-$v.json || continue
+	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/kv.log 2>&1 &
+	pid=$!
+	wait_redis $GUEST && measure lab-redis-bulk-kv-$v.json "$name" "$(redis_bulk_load $GUEST)" trace --pid $pid
+	stop $pid
+done
 
 # --- http ------------------------------------------------------------------
 if want lab-http-native.json; then
@@ -202,6 +229,17 @@ for v in plain offload; do
 	pid=$!
 	name="http:runnc-spt httpd"; [ $v = offload ] && name="$name --net-offload"
 	wait_http $GUEST && measure lab-http-httpd-$v.json "$name" "$(http_load $GUEST)" trace --pid $pid
+	stop $pid
+done
+
+# --- http-bulk: four parallel downloads of 1 MiB ----------------------------
+for v in plain offload; do
+	want lab-http-bulk-httpd-$v.json || continue
+	opt="" name="http-bulk:runnc-spt httpd"
+	[ $v = offload ] && opt=--net-offload:service0 name="$name --net-offload"
+	$IP netns exec srv runnc-spt --net:service0=tap0 --block:rootfs=/lab/site.iso $opt /lab/httpd.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/httpd.log 2>&1 &
+	pid=$!
+	wait_http $GUEST && measure lab-http-bulk-httpd-$v.json "$name" "$(http_bulk_load $GUEST)" trace --pid $pid
 	stop $pid
 done
 
