@@ -139,6 +139,22 @@ static long read_raw(solo5_handle_t handle, const struct runnc_device *d,
     return n;
 }
 
+/* Reads one frame and its vnet header into buf (size bytes in all): *h
+ * gets the header, *len the length of the frame at buf + VNET_HDR_LEN. */
+static solo5_result_t read_vnet(solo5_handle_t handle,
+        const struct runnc_device *d, uint8_t *buf, size_t size,
+        struct vnet_hdr *h, size_t *len)
+{
+    long n = read_raw(handle, d, buf, size);
+    if (n <= 0)
+        return n == 0 ? SOLO5_R_AGAIN : SOLO5_R_EUNSPEC;
+    if (n < VNET_HDR_LEN)
+        return SOLO5_R_EUNSPEC;
+    copy(h, buf, VNET_HDR_LEN);
+    *len = (size_t)n - VNET_HDR_LEN;
+    return SOLO5_R_OK;
+}
+
 /* The one's complement sum of data[0, len), not folded. */
 static uint32_t sum16(const uint8_t *data, size_t len)
 {
@@ -194,14 +210,11 @@ solo5_result_t solo5_net_read(solo5_handle_t handle, uint8_t *buf,
     if (want > sizeof vbuf)
         return SOLO5_R_EINVAL;
     for (;;) {
-        long n = read_raw(handle, d, vbuf, want);
-        if (n <= 0)
-            return n == 0 ? SOLO5_R_AGAIN : SOLO5_R_EUNSPEC;
-        if (n < VNET_HDR_LEN)
-            return SOLO5_R_EUNSPEC;
         struct vnet_hdr h;
-        copy(&h, vbuf, VNET_HDR_LEN);
-        size_t len = (size_t)n - VNET_HDR_LEN;
+        size_t len;
+        solo5_result_t r = read_vnet(handle, d, vbuf, want, &h, &len);
+        if (r != SOLO5_R_OK)
+            return r;
         uint8_t *frame = vbuf + VNET_HDR_LEN;
         if (len > size || len > d->mtu + SOLO5_NET_HLEN ||
                 h.gso_type != VNET_GSO_NONE)
@@ -313,14 +326,12 @@ solo5_result_t runnc_net_read_offload(solo5_handle_t handle, uint8_t *buf,
         return SOLO5_R_OK;
     }
     _Static_assert(RUNNC_NET_RX_HEADROOM == VNET_HDR_LEN, "headroom");
-    long n = read_raw(handle, d, buf, VNET_HDR_LEN + frame_max);
-    if (n <= 0)
-        return n == 0 ? SOLO5_R_AGAIN : SOLO5_R_EUNSPEC;
-    if (n < VNET_HDR_LEN)
-        return SOLO5_R_EUNSPEC;
     struct vnet_hdr h;
-    copy(&h, buf, VNET_HDR_LEN);
-    size_t len = (size_t)n - VNET_HDR_LEN;
+    size_t len;
+    solo5_result_t r = read_vnet(handle, d, buf, VNET_HDR_LEN + frame_max,
+            &h, &len);
+    if (r != SOLO5_R_OK)
+        return r;
     if (h.flags & VNET_F_NEEDS_CSUM) {
         if ((size_t)h.csum_start + h.csum_offset + 2 > len)
             return SOLO5_R_AGAIN;       /* malformed: dropped */
