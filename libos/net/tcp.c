@@ -97,10 +97,9 @@ struct conn {
     unsigned finished : 1;      /* closed() running: never dirty again */
     u16_t wire_mss;             /* offload: the real MSS; else 0 */
     unsigned epoch;             /* of the receive budget: see recved() */
-    uint32_t epoch_bytes;       /* consumed in it, up to WND_MIN */
-    unsigned counted_epoch;     /* its window wnd counts in the budget */
-    uint32_t wnd;               /* since then, if counted */
-    unsigned counted : 1;
+    uint32_t epoch_bytes;       /* consumed in it, up to TCP_WND */
+    uint32_t wnd;               /* receive window as last seen */
+    unsigned busy_last : 1;     /* busy in the epoch before it */
     struct recovery rec;
 };
 
@@ -161,98 +160,82 @@ static void attach(struct conn *c)
  * per connection must be small enough for many uploaders at once (20 x 32
  * segments fit; 20 x 128 overflowed) and is then too small for one
  * connection alone to keep the guest busy, above all with receive offload,
- * where one read takes a 64 KiB segment. So the busy connections share a
- * budget: their windows add up to at most RX_BUDGET bytes, each between
- * WND_MIN and WND_MAX, and each aims at an equal share.
+ * where one read takes a 64 KiB segment. So every connection has TCP_WND,
+ * the window it starts with, and the windows above that share a budget:
+ * their excesses over TCP_WND add up to at most RX_BUDGET bytes (as last
+ * seen: a window only shrinks, as its peer sends, between two looks, so
+ * the sum never understates what may be in flight). 20 uploaders then
+ * have at most 20 x TCP_WND + RX_BUDGET bytes in flight (20 x 16 + 576
+ * segments), within the queue even if every segment is a frame, and a
+ * connection that grew its window and went idle keeps its excess counted
+ * until it sends again.
  *
- * Busy: a connection is busy in an epoch once the app consumed WND_MIN
- * bytes of it then, and counts in the budget in that epoch and the next.
- * An epoch is RX_BUDGET bytes consumed by the app in all (a clock that
- * needs no system call). Small requests and idle connections stay out of
- * the budget with at most TCP_WND, the window every connection starts
- * with, so many of them do not starve an upload.
+ * Each busy connection aims at an equal share of the budget, TCP_WND +
+ * RX_BUDGET / busy, at most WND_MAX. Busy: the app consumed TCP_WND bytes
+ * of it in this epoch or the last; an epoch is RX_BUDGET bytes consumed
+ * in all (a clock that needs no system call), so small requests leave the
+ * budget to the uploads. One uploader alone gets WND_MAX, ten 73 segments
+ * each, twenty 44.
  *
  * A window moves as the app consumes data: it reopens by what was
- * consumed, plus as much again while below its share if the budget has
- * room; above its share, or with the budget spent, not at all (down to
- * WND_MIN). It never closes below what the peer was told (TCP must not
- * move a window's right edge left), so one shrinks only as its peer
- * sends. 20 uploaders then have at most RX_BUDGET + 20 x TCP_WND bytes
- * in flight (while the last of them are not busy yet; 640 + 20 x 16
- * segments), within the queue even if every segment is a frame. One
- * uploader alone gets WND_MAX, ten 64 segments each, twenty 32. lwIP's own
- * tcp_recved() would cap every window at TCP_WND, so the windows are set
- * here. */
-#define WND_MIN         (16u * TCP_MSS)     /* also TCP_WND */
+ * consumed, plus as much again while below its share and within the
+ * budget; above its share, or above TCP_WND with the budget spent, not at
+ * all. It never closes below what the peer was told (TCP must not move a
+ * window's right edge left), so one shrinks only as its peer sends. lwIP's
+ * own tcp_recved() would cap every window at TCP_WND, so the windows are
+ * set here. */
 #define WND_MAX         (192u * TCP_MSS)
-#define RX_BUDGET       (640u * TCP_MSS)
+#define RX_BUDGET       (576u * TCP_MSS)
 _Static_assert(WND_MAX <= (0xffffu << TCP_RCV_SCALE), "TCP_RCV_SCALE too small for WND_MAX");
-_Static_assert(WND_MIN <= TCP_WND && TCP_WND <= WND_MAX, "windows");
+_Static_assert(TCP_WND <= WND_MAX, "windows");
 _Static_assert(RX_BUDGET + 20 * TCP_WND <= 1000 * TCP_MSS,
         "20 uploaders could overflow the tap's queue");
 
 static uint32_t epoch_bytes;    /* consumed in this epoch */
 static unsigned epoch;
 static unsigned busy_now, busy_last;    /* busy in this and the last epoch */
-/* The windows counted in the budget: of the connections counted in this
- * epoch, and of those counted in the last one only. */
-static uint64_t open_now, open_last;
+/* The windows' excesses over TCP_WND, each as last seen (conn.wnd). */
+static uint64_t excess_sum;
 
 /* The window a busy connection should have now. */
 static uint32_t wnd_share(void)
 {
     unsigned busy = busy_now > busy_last ? busy_now : busy_last;
-    uint32_t share = RX_BUDGET / (busy ? busy : 1);
-    if (share < WND_MIN)
-        share = WND_MIN;
-    if (share > WND_MAX)
-        share = WND_MAX;
-    return share;
+    uint32_t share = TCP_WND + RX_BUDGET / (busy ? busy : 1);
+    return share < WND_MAX ? share : WND_MAX;
 }
 
-/* Takes c's window out of the budget. */
-static void uncount(struct conn *c)
+static uint32_t excess(uint32_t wnd)
 {
-    if (!c->counted)
-        return;
-    if (c->counted_epoch == epoch)
-        open_now -= c->wnd;
-    else if (c->counted_epoch == epoch - 1)
-        open_last -= c->wnd;
-    c->counted = 0;
+    return wnd > TCP_WND ? wnd - TCP_WND : 0;
 }
 
-/* Puts c's window wnd into the budget, for this epoch and the next. */
-static void count(struct conn *c, uint32_t wnd)
+/* Records that c's window is now wnd. */
+static void seen_wnd(struct conn *c, uint32_t wnd)
 {
-    uncount(c);
-    c->counted = 1;
-    c->counted_epoch = epoch;
+    excess_sum -= excess(c->wnd);
+    excess_sum += excess(wnd);
     c->wnd = wnd;
-    open_now += wnd;
 }
 
 /* Counts n bytes consumed on c into the epochs; true if c is busy. */
 static int count_busy(struct conn *c, size_t n)
 {
     if (c->epoch != epoch) {
+        c->busy_last = c->epoch == epoch - 1 && c->epoch_bytes >= TCP_WND;
         c->epoch = epoch;
         c->epoch_bytes = 0;
     }
-    if (c->epoch_bytes < WND_MIN && c->epoch_bytes + n >= WND_MIN)
+    if (c->epoch_bytes < TCP_WND && c->epoch_bytes + n >= TCP_WND)
         busy_now++;
-    c->epoch_bytes = c->epoch_bytes + n < WND_MIN ?
-        (uint32_t)(c->epoch_bytes + n) : WND_MIN;
-    int busy = c->epoch_bytes >= WND_MIN ||
-        (c->counted && c->counted_epoch == epoch - 1);
+    c->epoch_bytes = c->epoch_bytes + n < TCP_WND ?
+        (uint32_t)(c->epoch_bytes + n) : TCP_WND;
+    int busy = c->epoch_bytes >= TCP_WND || c->busy_last;
     if (n >= RX_BUDGET - epoch_bytes) {
-        /* A new epoch: what was counted only in the last one is out. */
         epoch++;
         busy_last = busy_now;
         busy_now = 0;
         epoch_bytes = 0;
-        open_last = open_now;
-        open_now = 0;
     } else {
         epoch_bytes += (uint32_t)n;
     }
@@ -294,27 +277,20 @@ static void recved(struct conn *c, size_t n)
     if (pcb == NULL || n == 0)
         return;
     int busy = count_busy(c, n);
-    uncount(c);
     uint64_t cur = pcb->rcv_wnd, wnd = cur + n;
-    if (!busy) {
-        if (wnd > TCP_WND)
-            wnd = cur > TCP_WND ? cur : TCP_WND;
-        open_wnd(pcb, (uint32_t)wnd, n);
-        return;
-    }
-    uint64_t share = wnd_share();
+    seen_wnd(c, (uint32_t)cur);
+    uint64_t share = busy ? wnd_share() : TCP_WND;
     if (wnd >= share)
         wnd = cur > share ? cur : share;
-    else
+    else if (busy)
         wnd = wnd + n < share ? wnd + n : share;
-    uint64_t used = open_now + open_last + cur;
-    uint64_t room = used < RX_BUDGET ? RX_BUDGET - used : 0;
-    if (wnd - cur > room) {
-        uint64_t floor = cur + n < WND_MIN ? cur + n : WND_MIN;
-        wnd = cur + room > floor ? cur + room : floor;
-    }
+    /* Above TCP_WND only within the budget. */
+    uint64_t others = excess_sum - excess((uint32_t)cur);
+    uint64_t cap = TCP_WND + (others < RX_BUDGET ? RX_BUDGET - others : 0);
+    if (wnd > cap)
+        wnd = cur > cap ? cur : cap;
     open_wnd(pcb, (uint32_t)wnd, n);
-    count(c, pcb->rcv_wnd);
+    seen_wnd(c, pcb->rcv_wnd);
 }
 
 /* Before lwIP closes pcb: its window back where lwIP started it, or
@@ -1022,7 +998,7 @@ static void unlink_dirty(struct conn *c)
 static void finish(struct conn *c)
 {
     c->finished = 1;
-    uncount(c);
+    seen_wnd(c, 0);
     if (c->dirty)
         unlink_dirty(c);
     if (c->rx) {

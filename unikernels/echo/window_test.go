@@ -13,9 +13,9 @@ import (
 
 // The receive windows libos advertises (libos/net/tcp.c): every
 // connection starts with 16 segments, one uploader alone grows to 192,
-// and the busy ones together stay within the budget of 640 (the others
-// at most 16 each), never as many as the tap's queue of 1000 frames, so
-// 20 uploaders cannot overflow it.
+// and what all windows have above 16 segments adds up to at most 576, so
+// 20 uploaders (20 x 16 + 576 segments) cannot overflow the tap's queue
+// of 1000 frames.
 const (
 	mss         = 1460
 	initialWnd  = 16 * mss
