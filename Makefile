@@ -101,7 +101,7 @@ DEPS_STAMP := $(B)/.deps
 $(DEPS_STAMP): scripts/deps.sh
 	bash scripts/deps.sh
 	@mkdir -p $(B) && touch $@
-.PHONY: all deps test bench demo clean fuzz hostile-test install engine-test
+.PHONY: all deps test bench demo clean fuzz hostile-test install engine-test k8s-test
 # Keep generated manifest.c files for debugging.
 .PRECIOUS: $(B)/obj/%/manifest.c
 deps: $(DEPS_STAMP)
@@ -141,6 +141,20 @@ install: all
 engine-test: images
 	$(GO) vet -tags engines ./integration/engines/
 	set -o pipefail; $(GO) test -tags engines -count=1 -timeout 30m -v ./integration/engines/ 2>&1 | tee $(B)/engine-test.log
+
+# The Kubernetes node test (integration/k8s): etcd, kube-apiserver,
+# containerd and kubelet started and stopped by the test, the README's
+# RuntimeClass and pod applied with kubectl. scripts/k8s-build.sh builds
+# the Kubernetes binaries once into /var/cache/runnc (RUNNC_K8S_CACHE to
+# move it; about 13 minutes on 2 cores the first time) and prints where.
+K8S_DEPS_STAMP := $(B)/.k8s-deps
+$(K8S_DEPS_STAMP): scripts/k8s-deps.sh scripts/k8s-packages.txt scripts/engine-packages.txt
+	bash scripts/k8s-deps.sh
+	@mkdir -p $(B) && touch $@
+k8s-test: $(K8S_DEPS_STAMP) images
+	$(GO) vet -tags k8s ./integration/k8s/
+	set -o pipefail; bin=$$(bash scripts/k8s-build.sh | tail -1) && \
+	RUNNC_K8S_BIN=$$bin $(GO) test -tags k8s -count=1 -timeout 20m -v ./integration/k8s/ 2>&1 | tee $(B)/k8s-test.log
 
 # Every fuzzer for FUZZTIME each (default 10m): Go's, then the C targets
 # of fuzz/fuzz.mk.

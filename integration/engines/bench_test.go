@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/integration/hostkit"
 )
 
 // benchRuns is how many times each side runs, interleaved, in one
@@ -73,7 +75,7 @@ func BenchmarkDockerStop(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		if err := waitTCP(strings.TrimSpace(string(ip))+":6379", 30*time.Second); err != nil {
+		if err := hostkit.WaitTCP(strings.TrimSpace(string(ip))+":6379", 30*time.Second); err != nil {
 			b.Fatal(err)
 		}
 		return timed(b, dockerCmd("stop", id))

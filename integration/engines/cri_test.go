@@ -14,42 +14,17 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	cri "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"sigs.k8s.io/yaml"
+
+	"github.com/runnc/runnc/integration/hostkit"
 )
 
 // criClient connects to our containerd's CRI plugin, the API kubelet uses.
-func criClient() (cri.RuntimeServiceClient, func(), error) {
-	conn, err := grpc.NewClient("unix://"+ctrdSock(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, nil, fmt.Errorf("dial CRI: %w", err)
-	}
-	return cri.NewRuntimeServiceClient(conn), func() { conn.Close() }, nil
-}
+func criClient() (cri.RuntimeServiceClient, func(), error) { return hostkit.CRIClient(work) }
 
 func criCtx() (context.Context, context.CancelFunc) {
 	return context.WithTimeout(context.Background(), 2*time.Minute)
-}
-
-// removeAllPods stops and removes every pod sandbox a failed test left.
-func removeAllPods() {
-	rs, done, err := criClient()
-	if err != nil {
-		return
-	}
-	defer done()
-	ctx, cancel := criCtx()
-	defer cancel()
-	list, err := rs.ListPodSandbox(ctx, &cri.ListPodSandboxRequest{})
-	if err != nil {
-		return
-	}
-	for _, p := range list.Items {
-		rs.StopPodSandbox(ctx, &cri.StopPodSandboxRequest{PodSandboxId: p.Id})
-		rs.RemovePodSandbox(ctx, &cri.RemovePodSandboxRequest{PodSandboxId: p.Id})
-	}
 }
 
 // The parts of the README's RuntimeClass and Pod that kubelet turns into
@@ -282,7 +257,7 @@ func TestCRIPod(t *testing.T) {
 		t.Fatal(err)
 	}
 	port := c.Ports[0].ContainerPort
-	if err := waitTCP(fmt.Sprintf("%s:%d", p.ip, port), 30*time.Second); err != nil {
+	if err := hostkit.WaitTCP(fmt.Sprintf("%s:%d", p.ip, port), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if got := redisCLI(t, p.ip, port, "PING"); got != "PONG" {
@@ -330,7 +305,7 @@ func TestCRIPod(t *testing.T) {
 		t.Fatalf("RemovePodSandbox: %v", err)
 	}
 	os.RemoveAll(p.logDir) // kubelet's to remove, not the runtime's
-	if leaks := snapshot().since(before); len(leaks) > 0 {
+	if leaks := snapshot().Since(before); len(leaks) > 0 {
 		t.Fatalf("StopPodSandbox and RemovePodSandbox left:\n%s", strings.Join(leaks, "\n"))
 	}
 }
@@ -371,7 +346,7 @@ func TestCRIErrors(t *testing.T) {
 // TestCtrRun: ctr with runc's shim and runnc as the shim's binary.
 func TestCtrRun(t *testing.T) {
 	needRunnc(t)
-	out, err := runTimeout(time.Minute, ctrCmd("k8s.io", "run", "--rm", "--runtime", "io.containerd.runc.v2",
+	out, err := hostkit.RunTimeout(time.Minute, ctrCmd("k8s.io", "run", "--rm", "--runtime", "io.containerd.runc.v2",
 		"--runc-binary", runncBin, "--cgroup", "/"+ctrCgroup()+"/hello",
 		"docker.io/runnc/hello:latest", "hello-"+tag))
 	if err != nil || !strings.Contains(out, "Hello, World") {

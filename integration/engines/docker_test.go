@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/runnc/runnc/image"
+	"github.com/runnc/runnc/integration/hostkit"
 	"github.com/runnc/runnc/tender"
 )
 
@@ -41,15 +42,15 @@ func TestDockerRuncPeer(t *testing.T) {
 		t.Fatalf("busybox echo under runc printed %q", got)
 	}
 	err := dockerCmd("run", "--rm", "--runtime=runc", "runnc/busybox", "sh", "-c", "exit 7").Run()
-	if exitCode(err) != 7 {
-		t.Fatalf("exit status %d (%v), want 7", exitCode(err), err)
+	if hostkit.ExitCode(err) != 7 {
+		t.Fatalf("exit status %d (%v), want 7", hostkit.ExitCode(err), err)
 	}
 }
 
 // TestDockerHello: output and exit status reach docker's caller; abort is 255.
 func TestDockerHello(t *testing.T) {
 	needRunnc(t)
-	out, err := runTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/hello"))
+	out, err := hostkit.RunTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/hello"))
 	if err != nil {
 		t.Fatalf("docker run hello: %v\n%s", err, out)
 	}
@@ -60,9 +61,9 @@ func TestDockerHello(t *testing.T) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	out, err = runTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/abort"))
-	if exitCode(err) != 255 {
-		t.Fatalf("docker run abort: exit %d (%v), want 255\n%s", exitCode(err), err, out)
+	out, err = hostkit.RunTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/abort"))
+	if hostkit.ExitCode(err) != 255 {
+		t.Fatalf("docker run abort: exit %d (%v), want 255\n%s", hostkit.ExitCode(err), err, out)
 	}
 }
 
@@ -70,7 +71,7 @@ func TestDockerHello(t *testing.T) {
 // back as CRLF, which only the pty's line discipline adds.
 func TestDockerTTY(t *testing.T) {
 	needRunnc(t)
-	out, err := runTimeout(time.Minute, dockerCmd("run", "--rm", "-t", "--runtime=runnc", "runnc/hello"))
+	out, err := hostkit.RunTimeout(time.Minute, dockerCmd("run", "--rm", "-t", "--runtime=runnc", "runnc/hello"))
 	if err != nil {
 		t.Fatalf("docker run -t hello: %v\n%s", err, out)
 	}
@@ -107,17 +108,16 @@ func containerIP(t *testing.T, id string) string {
 // freePort is a TCP port nothing on the host listens on now.
 func freePort(t *testing.T) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := hostkit.FreePort()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func redisCLI(t *testing.T, host string, port int, args ...string) string {
 	t.Helper()
-	out, err := runTimeout(30*time.Second, exec.Command("redis-cli", append([]string{"-h", host, "-p", strconv.Itoa(port)}, args...)...))
+	out, err := hostkit.RunTimeout(30*time.Second, exec.Command("redis-cli", append([]string{"-h", host, "-p", strconv.Itoa(port)}, args...)...))
 	if err != nil {
 		t.Fatalf("redis-cli %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
@@ -130,7 +130,7 @@ func TestDockerKV(t *testing.T) {
 	needRunnc(t)
 	port := freePort(t)
 	id := runKV(t, "-p", fmt.Sprintf("127.0.0.1:%d:6379", port))
-	if err := waitTCP(fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second); err != nil {
+	if err := hostkit.WaitTCP(fmt.Sprintf("127.0.0.1:%d", port), 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	if got := redisCLI(t, "127.0.0.1", port, "PING"); got != "PONG" {
@@ -140,7 +140,7 @@ func TestDockerKV(t *testing.T) {
 	if got := redisCLI(t, "127.0.0.1", port, "GET", "engine"); got != "docker" {
 		t.Fatalf("GET: %q", got)
 	}
-	out, err := runTimeout(2*time.Minute, exec.Command("redis-benchmark", "-h", "127.0.0.1", "-p", strconv.Itoa(port),
+	out, err := hostkit.RunTimeout(2*time.Minute, exec.Command("redis-benchmark", "-h", "127.0.0.1", "-p", strconv.Itoa(port),
 		"-q", "-n", "10000", "-t", "set,get"))
 	if err != nil || !strings.Contains(out, "SET:") || !strings.Contains(out, "GET:") || strings.Contains(strings.ToLower(out), "error") {
 		t.Fatalf("redis-benchmark: %v\n%s", err, out)
@@ -174,7 +174,7 @@ func TestDockerKV(t *testing.T) {
 func TestDockerKill(t *testing.T) {
 	needRunnc(t)
 	id := runKV(t)
-	if err := waitTCP(containerIP(t, id)+":6379", 30*time.Second); err != nil {
+	if err := hostkit.WaitTCP(containerIP(t, id)+":6379", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	dockerOK(t, "kill", id)
@@ -189,7 +189,7 @@ func TestDockerMemory(t *testing.T) {
 	needRunnc(t)
 	heap := func(id string) int {
 		ip := containerIP(t, id)
-		if err := waitTCP(ip+":6379", 30*time.Second); err != nil {
+		if err := hostkit.WaitTCP(ip+":6379", 30*time.Second); err != nil {
 			t.Fatal(err)
 		}
 		m := regexp.MustCompile(`total_system_memory:(\d+)`).FindStringSubmatch(redisCLI(t, ip, 6379, "INFO", "memory"))
@@ -221,11 +221,11 @@ func TestDockerHTTPD(t *testing.T) {
 	id := dockerOK(t, "run", "-d", "--runtime=runnc", "runnc/httpd")
 	t.Cleanup(func() { dockerCmd("rm", "-f", id).Run() })
 	ip := containerIP(t, id)
-	if err := waitTCP(ip+":80", 30*time.Second); err != nil {
+	if err := hostkit.WaitTCP(ip+":80", 30*time.Second); err != nil {
 		t.Fatal(err)
 	}
 	got := filepath.Join(t.TempDir(), "big.bin")
-	if out, err := runTimeout(2*time.Minute, exec.Command("curl", "-sSf", "-o", got, "http://"+ip+"/big.bin")); err != nil {
+	if out, err := hostkit.RunTimeout(2*time.Minute, exec.Command("curl", "-sSf", "-o", got, "http://"+ip+"/big.bin")); err != nil {
 		t.Fatalf("curl: %v\n%s", err, out)
 	}
 	want, err := os.ReadFile(filepath.Join(images, "site", "big.bin"))
@@ -247,14 +247,14 @@ func TestDockerRmLeavesNothing(t *testing.T) {
 	needRunnc(t)
 	before := snapshot()
 	id := dockerOK(t, "run", "-d", "--runtime=runnc", "runnc/kv")
-	if err := waitTCP(containerIP(t, id)+":6379", 30*time.Second); err != nil {
+	if err := hostkit.WaitTCP(containerIP(t, id)+":6379", 30*time.Second); err != nil {
 		dockerCmd("rm", "-f", id).Run()
 		t.Fatal(err)
 	}
 	dockerOK(t, "rm", "-f", id)
 	var leaks []string
 	for i := 0; i < 50; i++ { // dockerd finishes some cleanup after rm returns
-		if leaks = snapshot().since(before); len(leaks) == 0 {
+		if leaks = snapshot().Since(before); len(leaks) == 0 {
 			break
 		}
 		time.Sleep(100 * time.Millisecond)
@@ -272,63 +272,16 @@ func TestDockerRmLeavesNothing(t *testing.T) {
 // args: the reason the engines must pass on to their users.
 func runncReason(t *testing.T, files []image.File, args ...string) string {
 	t.Helper()
-	dir := t.TempDir()
-	bundle := filepath.Join(dir, "bundle")
-	if err := os.MkdirAll(filepath.Join(bundle, "rootfs"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := exec.Command(runncBin, "spec", "--bundle", bundle, "--unikernel", args[0]).CombinedOutput(); err != nil {
-		t.Fatalf("runnc spec: %v\n%s", err, out)
-	}
-	cfgPath := filepath.Join(bundle, "config.json")
-	var cfg map[string]any
-	b, err := os.ReadFile(cfgPath)
-	if err == nil {
-		err = json.Unmarshal(b, &cfg)
-	}
+	reason, err := hostkit.RunncReason(runncBin, t.TempDir(), files, args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg["process"].(map[string]any)["args"] = args
-	if b, err = json.Marshal(cfg); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(cfgPath, b, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		p := filepath.Join(bundle, "rootfs", f.Path)
-		os.MkdirAll(filepath.Dir(p), 0o755)
-		switch {
-		case f.Link != "":
-			err = os.Symlink(f.Link, p)
-		case f.Source != "":
-			var data []byte
-			if data, err = os.ReadFile(f.Source); err == nil {
-				err = os.WriteFile(p, data, 0o755)
-			}
-		default:
-			err = os.WriteFile(p, f.Data, 0o755)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	out, err := exec.Command(runncBin, "--root", filepath.Join(dir, "state"), "create", "--bundle", bundle, "reason-"+tag).CombinedOutput()
-	if err == nil {
-		exec.Command(runncBin, "--root", filepath.Join(dir, "state"), "delete", "--force", "reason-"+tag).Run()
-		t.Fatalf("runnc create accepted %v", args)
-	}
-	line := strings.TrimSpace(string(out))
-	if strings.Contains(line, "\n") {
-		t.Errorf("runnc's refusal is not one line: %q", line)
-	}
-	return strings.TrimPrefix(line, "runnc: ")
+	return reason
 }
 
 // busyboxReason is runnc's refusal of busybox's echo as an entrypoint.
 func busyboxReason(t *testing.T) string {
-	return runncReason(t, []image.File{{Path: "/bin/busybox", Source: "/bin/busybox"}, {Path: "/bin/echo", Link: "busybox"}}, "/bin/echo", "hi")
+	return runncReason(t, hostkit.BusyboxFiles, hostkit.BusyboxArgs...)
 }
 
 // corruptImage writes the archive of an image whose entrypoint is hello
@@ -361,14 +314,14 @@ func corruptImage(t *testing.T, ref string) (archive, reason string) {
 func TestDockerErrors(t *testing.T) {
 	needRunnc(t)
 	reason := busyboxReason(t)
-	out, err := runTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/busybox", "echo", "hi"))
+	out, err := hostkit.RunTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/busybox", "echo", "hi"))
 	if err == nil || !strings.Contains(out, reason) {
 		t.Errorf("busybox under runnc: %v, want runnc's reason %q:\n%s", err, reason, out)
 	}
 	archive, reason := corruptImage(t, "runnc/corrupt:latest")
 	dockerOK(t, "load", "-i", archive)
 	t.Cleanup(func() { dockerCmd("rmi", "-f", "runnc/corrupt").Run() })
-	out, err = runTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/corrupt"))
+	out, err = hostkit.RunTimeout(time.Minute, dockerCmd("run", "--rm", "--runtime=runnc", "runnc/corrupt"))
 	if err == nil || !strings.Contains(out, reason) {
 		t.Errorf("corrupt unikernel under runnc: %v, want runnc's reason %q:\n%s", err, reason, out)
 	}

@@ -4,22 +4,19 @@ package engines
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/runnc/runnc/integration/hostkit"
 	"github.com/runnc/runnc/integration/testnet"
 )
 
@@ -34,8 +31,8 @@ var (
 
 	docker  *daemon
 	ctrd    *daemon
-	dockerB *bridge // the bridge dockerd attaches containers to
-	cniB    *bridge // the bridge of the CRI pods' CNI network
+	dockerB *hostkit.Bridge // the bridge dockerd attaches containers to
+	cniB    *hostkit.Bridge // the bridge of the CRI pods' CNI network
 
 	// setupErr is why the engines could not be started; every test fails
 	// with it instead of each finding its own way to fail.
@@ -92,11 +89,11 @@ func mainRun(m *testing.M) int {
 		code = 1
 	}
 	after := snapshot()
-	if leaks := after.since(before); len(leaks) > 0 {
+	if leaks := after.Since(before); len(leaks) > 0 {
 		fmt.Fprintf(os.Stderr, "engines: left behind after the daemons stopped:\n  %s\n", strings.Join(leaks, "\n  "))
 		code = 1
 	} else {
-		fmt.Fprintf(os.Stderr, "engines: nothing left behind (%s)\n", after.counts())
+		fmt.Fprintf(os.Stderr, "engines: nothing left behind (%s)\n", after.Counts("link", "file", "record", "mount", "cgroup", "iptables", "process"))
 	}
 	cleanLeftovers()
 	os.RemoveAll(work)
@@ -167,10 +164,10 @@ func setup() error {
 		fmt.Fprintf(os.Stderr, "engines: make install: %v\n%s", err, out)
 	}
 	var err error
-	if dockerB, err = newBridge("rnd" + tag); err != nil {
+	if dockerB, err = hostkit.NewBridge("rnd"+tag, 0); err != nil {
 		return err
 	}
-	if cniB, err = newBridge("rnc" + tag); err != nil {
+	if cniB, err = hostkit.NewBridge("rnc"+tag, 23); err != nil {
 		return err
 	}
 	if docker, err = startDockerd(); err != nil {
@@ -200,91 +197,22 @@ func teardown() error {
 			args := append([]string{"rm", "-f"}, strings.Fields(string(ids))...)
 			dockerCmd(args...).Run()
 		}
-		errs = append(errs, docker.stop())
+		errs = append(errs, docker.Stop())
 	}
 	if ctrd != nil {
-		removeAllPods()
-		errs = append(errs, ctrd.stop())
+		hostkit.RemoveAllPods(work)
+		errs = append(errs, ctrd.Stop())
 	}
 	errs = append(errs, podmanReset())
-	for _, b := range []*bridge{dockerB, cniB} {
+	for _, b := range []*hostkit.Bridge{dockerB, cniB} {
 		if b != nil {
-			errs = append(errs, b.remove())
+			errs = append(errs, b.Remove())
 		}
 	}
 	return errors.Join(errs...)
 }
 
 // --- daemons -----------------------------------------------------------------
-
-// daemon is a process the tests started, known by its pid.
-type daemon struct {
-	name string
-	cmd  *exec.Cmd
-	log  string
-	done chan struct{}
-}
-
-func startDaemon(name string, args ...string) (*daemon, error) {
-	logPath := filepath.Join(work, name+".log")
-	lf, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(args[0], args[1:]...)
-	cmd.Stdout, cmd.Stderr = lf, lf
-	// Its own process group: a Ctrl-C of the test run reaches us, and we
-	// stop the daemon in order.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		lf.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	d := &daemon{name: name, cmd: cmd, log: logPath, done: make(chan struct{})}
-	go func() { cmd.Wait(); lf.Close(); close(d.done) }()
-	return d, nil
-}
-
-// waitReady polls probe until it succeeds, the daemon dies or a minute passes.
-func (d *daemon) waitReady(probe func() error) error {
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		err := probe()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-d.done:
-			return fmt.Errorf("%s exited at start: %s", d.name, tail(d.log))
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not ready after 60 s (%v): %s", d.name, err, tail(d.log))
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-}
-
-// stop sends SIGTERM to the daemon's pid and waits for it, SIGKILL after 30 s.
-func (d *daemon) stop() error {
-	d.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-d.done:
-		return nil
-	case <-time.After(30 * time.Second):
-		d.cmd.Process.Kill()
-		<-d.done
-		return fmt.Errorf("%s ignored SIGTERM for 30 s; killed", d.name)
-	}
-}
-
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 2000 {
-		b = b[len(b)-2000:]
-	}
-	return string(b)
-}
 
 // --- docker ------------------------------------------------------------------
 
@@ -309,15 +237,15 @@ func startDockerd() (*daemon, error) {
 		"--data-root", filepath.Join(work, "docker"),
 		"--exec-root", filepath.Join(work, "dx"),
 		"--pidfile", filepath.Join(work, "docker.pid"),
-		"--bridge", dockerB.name,
+		"--bridge", dockerB.Name,
 		"--iptables=false", "--ip-forward=false", "--ip-masq=false",
 		"--cgroup-parent", "/"+dockerCgroup(),
 		"--log-level", "warn")
 	if err != nil {
 		return nil, err
 	}
-	if err := d.waitReady(func() error { return dockerCmd("version").Run() }); err != nil {
-		d.stop()
+	if err := d.WaitReady(time.Minute, func() error { return dockerCmd("version").Run() }); err != nil {
+		d.Stop()
 		return nil, err
 	}
 	return d, nil
@@ -344,102 +272,19 @@ func dockerOK(t *testing.T, args ...string) string {
 
 // --- containerd --------------------------------------------------------------
 
-func ctrdSock() string { return filepath.Join(work, "containerd.sock") }
+func ctrdSock() string { return hostkit.ContainerdSock(work) }
 
 func startContainerd() (*daemon, error) {
 	handler, err := readmeBlock("containerd-toml")
 	if err != nil {
 		return nil, err
 	}
-	handler = installed(handler)
-	// The README's handler as written, plus a state root of our own for
-	// the shim (its default is the machine's /run/containerd/runc).
-	handler, err = addOption(handler, "BinaryName", fmt.Sprintf("Root = %q", filepath.Join(work, "runnc-cri")))
-	if err != nil {
-		return nil, err
-	}
-	cni := filepath.Join(work, "cni")
-	if err := os.MkdirAll(cni, 0o755); err != nil {
-		return nil, err
-	}
-	conf := fmt.Sprintf(`{"cniVersion":"0.4.0","name":"runnc-test","type":"bridge","bridge":%q,
-"isGateway":true,"ipMasq":false,"ipam":{"type":"host-local","subnet":%q,"dataDir":%q,"routes":[{"dst":"0.0.0.0/0"}]}}`,
-		cniB.name, cniB.subnet.String(), filepath.Join(work, "cni-ipam"))
-	if err := os.WriteFile(filepath.Join(cni, "10-runnc-test.conf"), []byte(conf), 0o644); err != nil {
-		return nil, err
-	}
-	config := fmt.Sprintf(`version = 2
-root = %q
-state = %q
-[grpc]
-  address = %q
-[ttrpc]
-  address = %q
-[plugins."io.containerd.internal.v1.opt"]
-  path = %q
-[plugins."io.containerd.grpc.v1.cri"]
-  sandbox_image = "docker.io/runnc/pause:latest"
-  # The CRI plugin sets each container's oom_score_adj from the pod spec
-  # (the sandbox asks for -998); lowering it needs CAP_SYS_RESOURCE, which
-  # root on these machines lacks, so clamp it to containerd's own value.
-  restrict_oom_score_adj = true
-  netns_mounts_under_state_dir = true
-  stream_server_address = "127.0.0.1"
-  stream_server_port = "0"
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = %q
-  [plugins."io.containerd.grpc.v1.cri".containerd]
-    snapshotter = "overlayfs"
-    default_runtime_name = "runc"
-    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
-      runtime_type = "io.containerd.runc.v2"
-      [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
-        BinaryName = "/usr/sbin/runc"
-        Root = %q
-%s
-`, filepath.Join(work, "ctrd"), filepath.Join(work, "ctrd-state"), ctrdSock(), ctrdSock()+".ttrpc",
-		filepath.Join(work, "ctrd-opt"), cni, filepath.Join(work, "runc-cri"), indent(handler, "    "))
-	cfgPath := filepath.Join(work, "containerd.toml")
-	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
-		return nil, err
-	}
-	d, err := startDaemon("containerd", "/usr/bin/containerd", "--config", cfgPath, "--log-level", "warn")
-	if err != nil {
-		return nil, err
-	}
-	if err := d.waitReady(func() error { return ctrCmd("default", "version").Run() }); err != nil {
-		d.stop()
-		return nil, err
-	}
-	return d, nil
+	return hostkit.StartContainerd(work, installed(handler), cniB)
 }
 
 // ctrCmd is ctr on our containerd, in namespace ns.
 func ctrCmd(ns string, args ...string) *exec.Cmd {
-	return exec.Command("/usr/bin/ctr", append([]string{"--address", ctrdSock(), "--namespace", ns}, args...)...)
-}
-
-// addOption inserts line after the line of a TOML snippet that sets key,
-// with that line's indentation.
-func addOption(snippet, key, line string) (string, error) {
-	re := regexp.MustCompile(`(?m)^([ \t]*)` + key + `\s*=.*$`)
-	loc := re.FindStringSubmatchIndex(snippet)
-	if loc == nil {
-		return "", fmt.Errorf("README containerd snippet sets no %s", key)
-	}
-	ind := snippet[loc[2]:loc[3]]
-	return snippet[:loc[1]] + "\n" + ind + line + snippet[loc[1]:], nil
-}
-
-func indent(s, by string) string {
-	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
-	for i, l := range lines {
-		if l != "" {
-			lines[i] = by + l
-		}
-	}
-	return strings.Join(lines, "\n")
+	return hostkit.Ctr(work, ns, args...)
 }
 
 // --- podman ------------------------------------------------------------------
@@ -479,71 +324,12 @@ func podmanReset() error {
 
 // --- host network ------------------------------------------------------------
 
-// bridge is a Linux bridge in the host namespace with a free /24.
-type bridge struct {
-	name   string
-	ip     net.IP // the bridge's own address, .1
-	subnet *net.IPNet
-}
-
-// newBridge makes bridge name with the first 172.29.X.0/24 (X from the
-// pid on) no route of the host uses yet.
-func newBridge(name string) (*bridge, error) {
-	routes, err := exec.Command("ip", "-4", "route", "show", "table", "all").Output()
-	if err != nil {
-		return nil, fmt.Errorf("ip route: %w", err)
-	}
-	start := os.Getpid() % 200
-	if name[:3] == "rnc" {
-		start += 23
-	}
-	for i := 0; i < 250; i++ {
-		x := (start+i)%250 + 1
-		cidr := fmt.Sprintf("172.29.%d.0/24", x)
-		if bytes.Contains(routes, []byte(fmt.Sprintf("172.29.%d.", x))) {
-			continue
-		}
-		_, subnet, _ := net.ParseCIDR(cidr)
-		b := &bridge{name: name, ip: net.IPv4(172, 29, byte(x), 1).To4(), subnet: subnet}
-		for _, args := range [][]string{
-			{"link", "add", name, "type", "bridge"},
-			{"addr", "add", b.ip.String() + "/24", "dev", name},
-			{"link", "set", name, "up"},
-		} {
-			if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
-				b.remove()
-				return nil, fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, out)
-			}
-		}
-		return b, nil
-	}
-	return nil, errors.New("no free 172.29.X.0/24 for a test bridge")
-}
-
-func (b *bridge) remove() error {
-	if err := exec.Command("ip", "link", "show", b.name).Run(); err != nil {
-		return nil
-	}
-	if out, err := exec.Command("ip", "link", "del", b.name).CombinedOutput(); err != nil {
-		return fmt.Errorf("ip link del %s: %v: %s", b.name, err, out)
-	}
-	return nil
-}
-
 // --- what the daemons leave behind -------------------------------------------
 
-// state is what of the host the tests could leave behind: each a set of
-// names, compared before and after.
-type state map[string]map[string]bool
-
-func snapshot() state {
-	s := state{}
-	add := func(kind, name string) {
-		if s[kind] == nil {
-			s[kind] = map[string]bool{}
-		}
-		s[kind][name] = true
-	}
+// snapshot records what of the host the tests could leave behind.
+func snapshot() hostkit.State {
+	s := hostkit.State{}
+	add := s.Add
 	// Other processes on the machine make links, netns and mounts of their
 	// own meanwhile; count only the kinds ours make: the host ends of
 	// veth pairs (Docker's and the CNI bridge plugin's are named veth*),
@@ -585,13 +371,15 @@ func snapshot() state {
 			add("record", filepath.Join(dir, e.Name()))
 		}
 	}
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && (strings.HasPrefix(f[4], work) || strings.HasPrefix(f[4], "/run/containerd") ||
-				strings.HasPrefix(f[4], "/var/lib/containerd") || strings.HasPrefix(f[4], "/var/lib/docker") || strings.HasPrefix(f[4], "/run/docker")) {
-				add("mount", f[4])
+	for _, mp := range hostkit.Mounts(func(mp string) bool {
+		for _, p := range []string{work, "/run/containerd", "/var/lib/containerd", "/var/lib/docker", "/run/docker"} {
+			if strings.HasPrefix(mp, p) {
+				return true
 			}
 		}
+		return false
+	}) {
+		add("mount", mp)
 	}
 	for _, c := range containerCgroups() {
 		add("cgroup", c)
@@ -612,138 +400,38 @@ func snapshot() state {
 }
 
 // processesWith lists the processes (but this one) whose command line
-// mentions path or whose cgroup is one of ours, as "PID COMMAND LINE".
-func processesWith(path string) []string {
-	var found []string
-	procs, _ := os.ReadDir("/proc")
-	for _, p := range procs {
-		if _, err := strconv.Atoi(p.Name()); err != nil || p.Name() == tag {
-			continue
-		}
-		cmdline, _ := os.ReadFile("/proc/" + p.Name() + "/cmdline")
-		cgroup, _ := os.ReadFile("/proc/" + p.Name() + "/cgroup")
-		if bytes.Contains(cmdline, []byte(path)) || bytes.Contains(cgroup, []byte("-"+tag)) {
-			found = append(found, p.Name()+" "+strings.ReplaceAll(string(bytes.TrimRight(cmdline, "\x00")), "\x00", " "))
-		}
-	}
-	return found
-}
-
-// since lists what s has that before had not.
-func (s state) since(before state) []string {
-	var out []string
-	for kind, names := range s {
-		for n := range names {
-			if !before[kind][n] {
-				out = append(out, kind+": "+n)
-			}
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func (s state) counts() string {
-	var parts []string
-	for _, k := range []string{"link", "file", "record", "mount", "cgroup", "iptables", "process"} {
-		parts = append(parts, fmt.Sprintf("%d %s", len(s[k]), k))
-	}
-	return strings.Join(parts, ", ") + " of the watched kinds, before and after"
-}
+// mentions path or whose cgroup is one of ours.
+func processesWith(path string) []string { return hostkit.ProcessesWith(path, "-"+tag) }
 
 // cleanLeftovers removes what a failed run may have left, after it was
 // reported: mounts under work, our cgroups, our bridges.
 func cleanLeftovers() {
-	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
-		var mps []string
-		for _, l := range strings.Split(string(mi), "\n") {
-			if f := strings.Fields(l); len(f) > 4 && strings.HasPrefix(f[4], work) {
-				mps = append(mps, f[4])
-			}
-		}
-		sort.Sort(sort.Reverse(sort.StringSlice(mps)))
-		for _, mp := range mps {
-			syscall.Unmount(mp, syscall.MNT_DETACH)
-		}
-	}
+	hostkit.UnmountUnder(work)
 	for _, parent := range []string{dockerCgroup(), criCgroup(), ctrCgroup()} {
 		m, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
 		for _, c := range m {
-			removeCgroup(c)
+			hostkit.RemoveCgroup(c)
 		}
 	}
-	for _, b := range []*bridge{dockerB, cniB} {
+	for _, b := range []*hostkit.Bridge{dockerB, cniB} {
 		if b != nil {
-			b.remove()
+			b.Remove()
 		}
 	}
-}
-
-// removeCgroup removes the cgroup folder dir and those below it, deepest
-// first (a cgroup folder goes with rmdir once it has no children or tasks).
-func removeCgroup(dir string) {
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		if e.IsDir() {
-			removeCgroup(filepath.Join(dir, e.Name()))
-		}
-	}
-	os.Remove(dir)
 }
 
 // --- README snippets ---------------------------------------------------------
 
-// readmeBlock returns the fenced code block between
-// <!-- NAME:begin --> and <!-- NAME:end --> in the README.
-func readmeBlock(name string) (string, error) {
-	b, err := os.ReadFile(filepath.Join(repo, "README.md"))
-	if err != nil {
-		return "", err
-	}
-	re := regexp.MustCompile("(?s)<!-- " + regexp.QuoteMeta(name) + ":begin -->\\s*```[a-z]*\\n(.*?)```\\s*<!-- " + regexp.QuoteMeta(name) + ":end -->")
-	m := re.FindSubmatch(b)
-	if m == nil {
-		return "", fmt.Errorf("README has no %s:begin/%s:end block", name, name)
-	}
-	return string(m[1]), nil
-}
+// readmeBlock returns the README's code block NAME (hostkit.ReadmeBlock).
+func readmeBlock(name string) (string, error) { return hostkit.ReadmeBlock(repo, name) }
 
 // installed rewrites the README's /usr/local install paths to the test's
 // PREFIX.
-func installed(s string) string { return strings.ReplaceAll(s, "/usr/local/", prefix+"/") }
+func installed(s string) string { return hostkit.Installed(s, prefix) }
 
-// --- small helpers -------------------------------------------------------------
+// daemon is a process the tests started (hostkit.Daemon).
+type daemon = hostkit.Daemon
 
-// runTimeout runs cmd, killing it after d, and returns its combined output.
-func runTimeout(d time.Duration, cmd *exec.Cmd) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), d)
-	defer cancel()
-	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-	c.Env, c.Dir, c.Stdin = cmd.Env, cmd.Dir, cmd.Stdin
-	out, err := c.CombinedOutput()
-	if ctx.Err() != nil {
-		err = fmt.Errorf("timed out after %v: %w", d, err)
-	}
-	return string(out), err
-}
-
-// exitCode is the exit status of a finished command's error (0 for nil).
-func exitCode(err error) int {
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		return ee.ExitCode()
-	}
-	if err != nil {
-		return -1
-	}
-	return 0
-}
-
-// waitTCP waits until addr accepts a connection from the host.
-func waitTCP(addr string, d time.Duration) error {
-	err := testnet.WaitDial(func() (net.Conn, error) { return net.DialTimeout("tcp", addr, time.Second) }, d)
-	if err != nil {
-		return fmt.Errorf("%s not answering after %v: %w", addr, d, err)
-	}
-	return nil
+func startDaemon(name string, args ...string) (*daemon, error) {
+	return hostkit.Start(work, name, args...)
 }

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/integration/hostkit"
 )
 
 // podmanREADME returns the README's Podman commands as argument lists,
@@ -50,9 +52,9 @@ func TestPodmanRuncPeer(t *testing.T) {
 		t.Fatalf("podman load: %v\n%s", err, out)
 	}
 	args := withHarnessFlags([]string{"run", "--rm", "--runtime", "/usr/sbin/runc", "runnc/busybox", "sh", "-c", "echo peer; exit 4"})
-	out, err := runTimeout(time.Minute, podmanCmd(args...))
-	if exitCode(err) != 4 || strings.TrimSpace(out) != "peer" {
-		t.Fatalf("podman run busybox under runc: exit %d (%v)\n%s", exitCode(err), err, out)
+	out, err := hostkit.RunTimeout(time.Minute, podmanCmd(args...))
+	if hostkit.ExitCode(err) != 4 || strings.TrimSpace(out) != "peer" {
+		t.Fatalf("podman run busybox under runc: exit %d (%v)\n%s", hostkit.ExitCode(err), err, out)
 	}
 }
 
@@ -64,7 +66,7 @@ func TestPodman(t *testing.T) {
 	if out, err := podmanCmd(load...).CombinedOutput(); err != nil {
 		t.Fatalf("podman %s: %v\n%s", strings.Join(load, " "), err, out)
 	}
-	out, err := runTimeout(time.Minute, podmanCmd(withHarnessFlags(run)...))
+	out, err := hostkit.RunTimeout(time.Minute, podmanCmd(withHarnessFlags(run)...))
 	if err != nil || !strings.Contains(out, "Hello, World") {
 		t.Fatalf("podman %s: %v\n%s", strings.Join(run, " "), err, out)
 	}
@@ -73,8 +75,8 @@ func TestPodman(t *testing.T) {
 	}
 	abort := append([]string{}, run...)
 	abort[len(abort)-1] = "runnc/abort"
-	out, err = runTimeout(time.Minute, podmanCmd(withHarnessFlags(abort)...))
-	if exitCode(err) != 255 {
-		t.Fatalf("podman run abort: exit %d (%v), want 255\n%s", exitCode(err), err, out)
+	out, err = hostkit.RunTimeout(time.Minute, podmanCmd(withHarnessFlags(abort)...))
+	if hostkit.ExitCode(err) != 255 {
+		t.Fatalf("podman run abort: exit %d (%v), want 255\n%s", hostkit.ExitCode(err), err, out)
 	}
 }

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/runnc/runnc/integration/hostkit"
 )
 
 // TestReadmeImage runs the README's "Build your own unikernel" commands and
@@ -45,7 +47,7 @@ func TestReadmeImage(t *testing.T) {
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", docker+script+img)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "DOCKER_CONFIG="+filepath.Join(work, "docker-cli"))
-	out, err := runTimeout(2*time.Minute, cmd)
+	out, err := hostkit.RunTimeout(2*time.Minute, cmd)
 	if err != nil {
 		t.Fatalf("README commands: %v\n%s", err, out)
 	}
