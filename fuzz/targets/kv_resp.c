@@ -22,6 +22,31 @@ long kv_maxclients = 10000, kv_timeout;
 struct client *kv_client_list;
 uint64_t kv_total_cmds, kv_start_ms, kv_now;
 struct db kv_dbs[KV_DBS];
+size_t kv_maxmemory;
+int kv_policy;
+int kv_dispatch_depth;
+
+int kv_policy_parse(const struct arg *a)
+{
+    return 0;
+}
+
+int kv_mem_value(const struct arg *a, unsigned long long *out)
+{
+    return 0;
+}
+
+/* The stand-in commands never stream. */
+int stream_more(struct client *c)
+{
+    CHECK(0);
+    return 0;
+}
+
+void stream_drop(struct client *c)
+{
+    CHECK(0);
+}
 
 void kv_clock(void)
 {
@@ -47,6 +72,12 @@ void watch_forget(struct client *c)
 size_t libos_heap_size(void)
 {
     return 64u << 20;
+}
+
+/* Half full: a request of a few MiB is dropped and answered -OOM. */
+size_t libos_heap_used(void)
+{
+    return 32u << 20;
 }
 
 static size_t received;

@@ -506,6 +506,21 @@ void *conn_data(const struct conn *c)
     return c->data;
 }
 
+int conn_addrs(const struct conn *c, struct conn_addr *local,
+        struct conn_addr *peer)
+{
+    if (c->pcb == NULL)
+        return -1;
+    uint32_t l = ip4_addr_get_u32(ip_2_ip4(&c->pcb->local_ip));
+    uint32_t r = ip4_addr_get_u32(ip_2_ip4(&c->pcb->remote_ip));
+    /* lwIP keeps addresses in network order: the bytes as written. */
+    memcpy(local->ip, &l, 4);
+    memcpy(peer->ip, &r, 4);
+    local->port = c->pcb->local_port;
+    peer->port = c->pcb->remote_port;
+    return 0;
+}
+
 /* --- SACK-based loss recovery ------------------------------------------- */
 
 /* Byte i of the segment's options, which may continue in a second pbuf. */

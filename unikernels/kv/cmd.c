@@ -312,19 +312,20 @@ void cmd_init(void)
             struct dict_entry *e = dict_add(&commands, k->name, strlen(k->name));
             if (e)
                 e->v.ptr = (void *)k;
+            kv_classify(k);
             for (size_t i = 0; i < N_DENYOOM; i++)
                 if (!strcmp(k->name, denyoom_names[i]))
                     denyoom[i] = k;
         }
 }
 
-/* Above the limit: maxmemory if set, else the heap less a reserve (an
- * eighth, at least 2 MB) that keeps connections, replies and deletes
- * working when the keys fill the rest. */
+/* Above the limit (maxmemory if set, else the heap less a reserve: an
+ * eighth, at least 2 MB, that keeps connections, replies and deletes
+ * working when the keys fill the rest) after evicting what the policy
+ * allows, for a command that needs memory. */
 static int over_maxmemory(const struct command *k)
 {
-    size_t limit = kv_maxmemory ? kv_maxmemory : kv_memory_limit();
-    if (libos_heap_used() <= limit)
+    if (!kv_over_limit())
         return 0;
     for (size_t i = 0; i < N_DENYOOM; i++)
         if (denyoom[i] == k)
@@ -405,9 +406,28 @@ void cmd_dispatch(struct client *c, int argc, struct arg *argv)
         }
         return;
     }
+    kv_lru_clock++;
+    int cls = kv_cmd_class(k);
+    kv_cmd_reading = cls & KV_CMD_READ;
     if (over_maxmemory(k)) {
         reply_error(c, ERR_OOM);
         return;
     }
+    kv_note_cmd(c, k, cls, argc, argv);
+    if (kv_streams && !(cls & KV_CMD_NOWRITE))
+        stream_settle_cmd(k, argc, argv);
+    /* A reply that cannot be held becomes -OOM if none of it went out. */
+    size_t mark = c->out.len;
+    int sent = c->reply_sent;
+    c->reply_sent = 0;
+    kv_dispatch_depth++;
     k->fn(c, argc, argv);
+    kv_dispatch_depth--;
+    if (c->reply_oom) {
+        c->reply_oom = 0;
+        c->out.len = mark;
+        reply_error(c, ERR_OOM);
+    }
+    c->reply_sent |= sent;
+    kv_cmd_reading = 0;
 }

@@ -138,6 +138,8 @@ static void cmd_lrange(struct client *c, int argc, struct arg *argv)
     }
     size_t from = 0, n = o ? clamp_range(start, stop, o->u.list.len, &from) : 0;
     reply_array(c, n);
+    if (stream_list(c, o, &argv[1], from, n))
+        return;
     for (size_t i = 0; i < n; i++) {
         struct sval *v = list_at(&o->u.list, from + i);
         reply_bulk(c, v->d, v->len);

@@ -107,14 +107,98 @@ static void cmd_hello(struct client *c, int argc, struct arg *argv)
     reply_array(c, 0);
 }
 
-static void client_line(struct client *c, char *b, size_t size)
+/* One line of CLIENT LIST / CLIENT INFO, in redis-server's format; self
+ * is the caller, whose command is the one running. */
+static int client_line(const struct client *c, const struct client *self,
+                       const char *cmd, char *b, size_t size)
 {
-    snprintf(b, size, "id=%llu addr=? laddr=? fd=0 name=%s age=%llu idle=0 flags=N "
-             "db=%d sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 "
-             "multi-mem=0 obl=0 oll=0 omem=0 tot-mem=0 events=r cmd=client|list "
-             "user=default redir=-1 resp=2\n",
-             (unsigned long long)c->id, c->name ? c->name->d : "",
-             (unsigned long long)((kv_now - c->created_ms) / 1000), c->db);
+    char full[48];
+    if (c != self) {
+        cmd = c->last_cmd ? c->last_cmd : "NULL";
+        if (c->last_sub[0]) {
+            snprintf(full, sizeof full, "%s|%s", c->last_cmd, c->last_sub);
+            cmd = full;
+        }
+    }
+    return snprintf(b, size, "id=%llu addr=%s laddr=%s fd=0 name=%s age=%llu "
+                    "idle=%llu flags=%s db=%d sub=0 psub=0 ssub=0 multi=%lld "
+                    "qbuf=%zu qbuf-free=0 argv-mem=0 multi-mem=%zu obl=%zu oll=0 "
+                    "omem=0 tot-mem=0 events=r cmd=%s user=default redir=-1 resp=2\n",
+                    (unsigned long long)c->id, c->addr, c->laddr,
+                    c->name ? c->name->d : "",
+                    (unsigned long long)((kv_now - c->created_ms) / 1000),
+                    (unsigned long long)(c == self ? 0 : (kv_now - c->last_ms) / 1000),
+                    c->multi ? "x" : "N", c->db,
+                    c->multi ? (long long)c->multi_n : -1LL, c->in.len,
+                    c->multiq.len, c->out.len,
+                    cmd);
+}
+
+/* CLIENT LIST [TYPE normal|master|replica|pubsub] [ID id ...]: every client
+ * in id order (the list holds the newest first). */
+static void client_list(struct client *c, int argc, struct arg *argv)
+{
+    int none = 0;
+    struct arg *ids = NULL;
+    int nids = 0;
+    if (argc >= 4 && arg_is(&argv[2], "type") && argc == 4) {
+        if (arg_is(&argv[3], "master") || arg_is(&argv[3], "replica") ||
+            arg_is(&argv[3], "slave") || arg_is(&argv[3], "pubsub")) {
+            none = 1;
+        } else if (!arg_is(&argv[3], "normal")) {
+            reply_errorf(c, "ERR Unknown client type '%.*s'",
+                         (int)(argv[3].len > 128 ? 128 : argv[3].len), argv[3].p);
+            return;
+        }
+    } else if (argc >= 4 && arg_is(&argv[2], "id")) {
+        ids = &argv[3];
+        nids = argc - 3;
+        for (int i = 0; i < nids; i++) {
+            long long v;
+            if (str2ll(ids[i].p, ids[i].len, &v) < 0 || v <= 0) {
+                reply_error(c, "ERR Invalid client ID");
+                return;
+            }
+        }
+    } else if (argc != 2) {
+        reply_error(c, ERR_SYNTAX);
+        return;
+    }
+    struct buf out = {0};
+    struct client *last = kv_client_list;
+    while (last && last->next)
+        last = last->next;
+    for (struct client *x = last; x && !none; x = x->prev) {
+        if (nids) {
+            int want = 0;
+            for (int i = 0; i < nids && !want; i++) {
+                long long v;
+                str2ll(ids[i].p, ids[i].len, &v);
+                want = (unsigned long long)v == x->id;
+            }
+            if (!want)
+                continue;
+        }
+        char line[512];
+        int n = client_line(x, c, "client|list", line, sizeof line);
+        if (n >= (int)sizeof line)
+            n = sizeof line - 1;
+        if (out.len + n > out.cap) {
+            size_t cap = out.cap ? out.cap * 2 : 4096;
+            char *p = realloc(out.p, cap);
+            if (!p) {
+                free(out.p);
+                reply_error(c, ERR_OOM);
+                return;
+            }
+            out.p = p;
+            out.cap = cap;
+        }
+        memcpy(out.p + out.len, line, n);
+        out.len += n;
+    }
+    reply_bulk(c, out.p ? out.p : "", out.len);
+    free(out.p);
 }
 
 static void cmd_client(struct client *c, int argc, struct arg *argv)
@@ -143,8 +227,10 @@ static void cmd_client(struct client *c, int argc, struct arg *argv)
             reply_null(c);
     } else if (arg_is(&argv[1], "id") && argc == 2) {
         reply_int(c, c->id);
-    } else if ((arg_is(&argv[1], "list") || arg_is(&argv[1], "info"))) {
-        client_line(c, b, sizeof(b));
+    } else if (arg_is(&argv[1], "list")) {
+        client_list(c, argc, argv);
+    } else if (arg_is(&argv[1], "info") && argc == 2) {
+        client_line(c, c, "client|info", b, sizeof(b));
         reply_bulk_str(c, b);
     } else if (arg_is(&argv[1], "setinfo") || arg_is(&argv[1], "reply") ||
                arg_is(&argv[1], "no-evict") || arg_is(&argv[1], "no-touch") ||
@@ -207,18 +293,21 @@ static void cmd_info(struct client *c, int argc, struct arg *argv)
         ADD("# Memory\r\nused_memory:%zu\r\nused_memory_human:%.2fM\r\n"
             "used_memory_peak:%zu\r\ntotal_system_memory:%zu\r\n"
             "maxmemory:%zu\r\nmaxmemory_human:%.2fM\r\n"
-            "maxmemory_policy:noeviction\r\nmem_allocator:libc\r\n",
+            "maxmemory_policy:%s\r\nmem_allocator:libc\r\n",
             libos_heap_used(), libos_heap_used() / 1048576.0, libos_heap_peak(),
-            libos_heap_size(), kv_maxmemory, kv_maxmemory / 1048576.0);
+            libos_heap_size(), kv_maxmemory, kv_maxmemory / 1048576.0,
+            kv_policy_name());
     if (section_wanted(argc, argv, "persistence", 1))
         ADD("# Persistence\r\nloading:0\r\nasync_loading:0\r\n"
             "rdb_changes_since_last_save:0\r\nrdb_bgsave_in_progress:0\r\n"
             "rdb_last_bgsave_status:ok\r\naof_enabled:0\r\naof_rewrite_in_progress:0\r\n");
     if (section_wanted(argc, argv, "stats", 1))
         ADD("# Stats\r\ntotal_connections_received:%zu\r\n"
-            "total_commands_processed:%llu\r\nexpired_keys:%llu\r\nevicted_keys:0\r\n"
-            "keyspace_hits:0\r\nkeyspace_misses:0\r\n", kv_total_conns,
-            (unsigned long long)kv_total_cmds, (unsigned long long)kv_expired_keys);
+            "total_commands_processed:%llu\r\nexpired_keys:%llu\r\nevicted_keys:%llu\r\n"
+            "keyspace_hits:%llu\r\nkeyspace_misses:%llu\r\n", kv_total_conns,
+            (unsigned long long)kv_total_cmds, (unsigned long long)kv_expired_keys,
+            (unsigned long long)kv_evicted_keys, (unsigned long long)kv_keyspace_hits,
+            (unsigned long long)kv_keyspace_misses);
     if (section_wanted(argc, argv, "replication", 1))
         ADD("# Replication\r\nrole:master\r\nconnected_slaves:0\r\n"
             "master_failover_state:no-failover\r\nmaster_repl_offset:0\r\n");
@@ -246,7 +335,8 @@ static const char *const config_params[][2] = {
     {"port", "6379"},
     {"bind", "*"},
     {"maxmemory", "$maxmemory"},
-    {"maxmemory-policy", "noeviction"},
+    {"maxmemory-policy", "$policy"},
+    {"maxmemory-samples", "$samples"},
     {"maxclients", "$maxclients"},
     {"timeout", "$timeout"},
     {"tcp-keepalive", "0"},
@@ -262,7 +352,7 @@ static const char *const config_params[][2] = {
 
 /* A memory value as redis-server reads it: digits and an optional unit
  * (b, k, kb, m, mb, g, gb; k is 1000, kb 1024), case-insensitive. */
-static int mem_value(const struct arg *a, unsigned long long *out)
+int kv_mem_value(const struct arg *a, unsigned long long *out)
 {
     static const struct { const char *unit; unsigned long long mul; } units[] = {
         {"", 1}, {"b", 1}, {"k", 1000}, {"kb", 1024}, {"m", 1000000},
@@ -291,13 +381,15 @@ static void config_set(struct client *c, int argc, struct arg *argv)
 {
     long maxclients = kv_maxclients, timeout = kv_timeout;
     size_t maxmemory = kv_maxmemory;
+    int policy = kv_policy;
+    long samples = kv_evict_samples;
 
     for (int i = 2; i < argc; i += 2) {
         const struct arg *name = &argv[i], *val = &argv[i + 1];
         int is_max = arg_is(name, "maxclients");
         if (arg_is(name, "maxmemory")) {
             unsigned long long bytes;
-            if (!mem_value(val, &bytes)) {
+            if (!kv_mem_value(val, &bytes)) {
                 reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
                              "'maxmemory') - argument must be a memory value");
                 return;
@@ -305,8 +397,34 @@ static void config_set(struct client *c, int argc, struct arg *argv)
             maxmemory = (size_t)bytes;
             continue;
         }
-        if (arg_is(name, "maxmemory-policy") && arg_is(val, "noeviction"))
+        if (arg_is(name, "maxmemory-policy")) {
+            policy = kv_policy_parse(val);
+            if (policy == -1) {
+                reply_error(c, "ERR CONFIG SET failed (possibly related to argument "
+                            "'maxmemory-policy') - argument(s) must be one of the "
+                            "following: volatile-lru, volatile-lfu, volatile-random, "
+                            "volatile-ttl, allkeys-lru, allkeys-lfu, allkeys-random, "
+                            "noeviction");
+                return;
+            }
+            if (policy == -2) {
+                reply_errorf(c, "ERR CONFIG SET failed (possibly related to argument "
+                             "'maxmemory-policy') - not supported by kv (noeviction, "
+                             "allkeys-lru, allkeys-random are)");
+                return;
+            }
             continue;
+        }
+        if (arg_is(name, "maxmemory-samples")) {
+            long long v;
+            if (str2ll(val->p, val->len, &v) < 0 || v < 1 || v > 64) {
+                reply_error(c, "ERR CONFIG SET failed (possibly related to argument "
+                            "'maxmemory-samples') - argument must be between 1 and 64 inclusive");
+                return;
+            }
+            samples = v;
+            continue;
+        }
         int known = 0;
         for (size_t k = 0; k < N_PARAMS; k++)
             known |= arg_is(name, config_params[k][0]);
@@ -342,6 +460,8 @@ static void config_set(struct client *c, int argc, struct arg *argv)
     if (kv_timeout > 0)
         kv_sweep_needed();
     kv_maxmemory = maxmemory;
+    kv_policy = policy;
+    kv_evict_samples = samples;
     reply_ok(c);
 }
 
@@ -370,12 +490,21 @@ static void cmd_config(struct client *c, int argc, struct arg *argv)
                 } else if (!strcmp(val, "$maxmemory")) {
                     snprintf(v, sizeof v, "%zu", kv_maxmemory);
                     val = v;
+                } else if (!strcmp(val, "$policy")) {
+                    val = kv_policy_name();
+                } else if (!strcmp(val, "$samples")) {
+                    snprintf(v, sizeof v, "%ld", kv_evict_samples);
+                    val = v;
                 }
                 reply_bulk_str(c, val);
             }
     } else if (arg_is(&argv[1], "set") && argc >= 4 && argc % 2 == 0) {
         config_set(c, argc, argv);
-    } else if ((arg_is(&argv[1], "resetstat") && argc == 2) ||
+    } else if (arg_is(&argv[1], "resetstat") && argc == 2) {
+        kv_evicted_keys = kv_keyspace_hits = kv_keyspace_misses = 0;
+        kv_expired_keys = 0;
+        reply_ok(c);
+    } else if (
                (arg_is(&argv[1], "rewrite") && argc == 2)) {
         reply_ok(c);
     } else if (arg_is(&argv[1], "get") || arg_is(&argv[1], "set") ||

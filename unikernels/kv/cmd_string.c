@@ -188,7 +188,7 @@ static void cmd_psetex(struct client *c, int argc, struct arg *argv)
 static void cmd_get(struct client *c, int argc, struct arg *argv)
 {
     struct obj *o;
-    if (get_string(c, &argv[1], &o) == 0)
+    if (get_string(c, &argv[1], &o) == 0 && !(o && stream_string(c, o, &argv[1])))
         reply_string(c, o);
 }
 

@@ -99,6 +99,7 @@ struct obj *obj_new(enum obj_type t)
     if (!o)
         return NULL;
     o->type = t;
+    o->lru = kv_lru_clock;
     switch (t) {
     case T_STRING:
         break;
@@ -129,6 +130,8 @@ void free_sval_entry(struct dict_entry *e)
 
 void obj_free(struct obj *o)
 {
+    if (kv_streams)
+        stream_settle_obj(o);
     switch (o->type) {
     case T_STRING:
         free(o->u.str);
@@ -184,8 +187,12 @@ struct dict_entry *db_find(struct db *db, const char *k, size_t n)
     if (e && expired(e->v.ptr)) {
         db_delete_entry(db, e);
         kv_expired_keys++;
-        return NULL;
+        e = NULL;
     }
+    if (e)
+        ((struct obj *)e->v.ptr)->lru = kv_lru_clock;
+    if (kv_cmd_reading)
+        *(e ? &kv_keyspace_hits : &kv_keyspace_misses) += 1;
     return e;
 }
 
@@ -206,6 +213,8 @@ struct dict_entry *db_upsert(struct db *db, const char *k, size_t n, int *create
         e->v.ptr = NULL;
         kv_expired_keys++;
         *created = 1;
+    } else if (e && !*created) {
+        ((struct obj *)e->v.ptr)->lru = kv_lru_clock;
     }
     return e;
 }

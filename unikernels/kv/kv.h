@@ -146,6 +146,7 @@ enum obj_type { T_STRING, T_LIST, T_SET, T_HASH, T_ZSET };
 
 struct obj {
     enum obj_type type;
+    uint32_t lru;           /* kv_lru_clock at the last lookup (evict.c) */
     uint64_t expire;        /* libos_now_ms() deadline, 0 = persistent */
     union {
         struct sval *str;
@@ -213,6 +214,10 @@ struct parse {
     long bulklen;           /* -1: next bulk header not read yet */
     size_t off;             /* bytes of the request consumed so far */
     int inline_req;
+    /* A request too large to hold is read and dropped, then answered
+     * -OOM: skip is what is left of the bulk string being dropped. */
+    int discard;
+    size_t skip;
 };
 
 struct client {
@@ -238,6 +243,15 @@ struct client {
     int dirty_cas;          /* a watched key changed: EXEC answers nil */
     uint64_t created_ms;
     uint64_t last_ms;       /* last input, for the timeout option */
+    struct stream *stream;  /* a reply still being produced (stream.c) */
+    int close_after;        /* SHUTDOWN: close once the stream is out */
+    /* The running command's reply could not be held (reply_oom) and
+     * whether part of it went out already (reply_sent): cmd_dispatch()
+     * then answers -OOM instead, or the client is closed. */
+    int reply_oom, reply_sent;
+    const char *last_cmd;   /* for CLIENT LIST: the name, and a */
+    char last_sub[16];      /* subcommand's ("client|list") */
+    char addr[24], laddr[24];   /* "ip:port" of the peer and of kv */
     struct client *prev, *next;     /* kv_client_list */
 };
 
@@ -324,10 +338,64 @@ extern long kv_maxclients, kv_timeout;
  * reserve); writes past it get -OOM (cmd.c). */
 extern size_t kv_maxmemory;
 size_t kv_memory_limit(void);
+/* A memory value as redis-server reads it ("100mb", "2gb", "1000"): 1 if
+ * valid. */
+int kv_mem_value(const struct arg *a, unsigned long long *out);
 extern struct client *kv_client_list;
 /* SHUTDOWN (main.c): close every connection, then exit with status 0. */
 void kv_shutdown(void);
 extern uint64_t kv_total_cmds, kv_start_ms, kv_expired_keys;
+
+/* --- maxmemory policy and keyspace statistics (evict.c) ------------------ */
+
+enum { KV_NOEVICTION, KV_ALLKEYS_LRU, KV_ALLKEYS_RANDOM };
+extern int kv_policy;
+/* CONFIG maxmemory-samples: keys looked at per eviction and database. */
+extern long kv_evict_samples;
+const char *kv_policy_name(void);
+/* A policy's index; -2 for redis-server's policies kv lacks, -1 unknown. */
+int kv_policy_parse(const struct arg *a);
+/* The limit in force: maxmemory, or kv_memory_limit() if that is 0. */
+size_t kv_limit(void);
+/* Used memory past the limit: evict by policy until below it; 1 if it is
+ * still past (noeviction, or no keys left), 0 if not. */
+int kv_over_limit(void);
+extern uint64_t kv_evicted_keys, kv_keyspace_hits, kv_keyspace_misses;
+/* Advances once per command; objects remember it when looked up. */
+extern uint32_t kv_lru_clock;
+/* The running command is a read: its lookups count as hits or misses. */
+extern int kv_cmd_reading;
+
+/* Command classes, from redis-server's command flags. */
+#define KV_CMD_READ     1   /* reads keys (redis's readonly) */
+#define KV_CMD_NOWRITE  2   /* changes no data */
+#define KV_CMD_SUBCMD  4   /* a container: CLIENT LIST is "client|list" */
+void kv_classify(const struct command *k);     /* cmd_init(), once each */
+int kv_cmd_class(const struct command *k);
+/* Remember the command a client runs, for CLIENT LIST. */
+void kv_note_cmd(struct client *c, const struct command *k, int cls, int argc,
+                 const struct arg *argv);
+
+/* --- replies streamed as the client reads them (stream.c) ----------------- */
+
+#define STREAM_MIN_ELEMENTS 1024
+#define STREAM_MIN_BYTES (256 * 1024)
+/* Streams running, and how deep cmd_dispatch() is (EXEC runs commands). */
+extern size_t kv_streams;
+extern int kv_dispatch_depth;
+/* Send the n elements of list o from index from (after the array header)
+ * or string o whole, as the client reads; 0 if the caller must reply
+ * itself (too small, or inside EXEC). */
+int stream_list(struct client *c, struct obj *o, const struct arg *key,
+                size_t from, size_t n);
+int stream_string(struct client *c, struct obj *o, const struct arg *key);
+/* main.c, when the client can take more: 1 while the stream goes on. */
+int stream_more(struct client *c);
+/* The client is gone. */
+void stream_drop(struct client *c);
+/* Finish the streams that read o, or that a command may change. */
+void stream_settle_obj(const struct obj *o);
+void stream_settle_cmd(const struct command *k, int argc, const struct arg *argv);
 
 /* --- WATCH (watch.c) -------------------------------------------------------- */
 

@@ -3,7 +3,7 @@
 EXTRA_CFLAGS_unikernels/kv/ := -Werror
 KV_SRCS := $(addprefix unikernels/kv/,main.c resp.c dict.c db.c list.c zset.c \
 	util.c cmd.c cmd_server.c cmd_keys.c cmd_string.c cmd_list.c cmd_set.c \
-	cmd_hash.c cmd_zset.c cmd_extra.c watch.c)
+	cmd_hash.c cmd_zset.c cmd_extra.c watch.c evict.c stream.c)
 $(eval $(call GUEST,$(B)/unikernels/kv/kv.spt,unikernels/kv,$(KV_SRCS),$(LIBOS_A)))
 
 .PHONY: test-kv

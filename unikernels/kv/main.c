@@ -5,7 +5,11 @@
  * while keys with a TTL exist.
  *
  * Usage (after libos' own options): kv [--port=N] [--tcp-keepalive=SECONDS]
+ *     [--maxmemory=BYTES] [--maxmemory-policy=noeviction|allkeys-lru|allkeys-random]
+ * (maxmemory takes redis-server's units: 100mb, 1gb; 0, the default, is
+ * the heap less a reserve, see cmd.c).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -30,6 +34,12 @@
 
 static uint64_t next_id;
 
+static void fmt_addr(char out[24], const struct conn_addr *a)
+{
+    snprintf(out, 24, "%u.%u.%u.%u:%u", a->ip[0], a->ip[1], a->ip[2], a->ip[3],
+             a->port);
+}
+
 /* Connections past maxclients get redis-server's error and a close; they
  * carry this marker rather than a client. */
 static struct client refused;
@@ -44,6 +54,14 @@ static struct client *client_new(struct conn *conn)
     c->ps.argc = -1;
     c->ps.bulklen = -1;
     c->created_ms = c->last_ms = kv_now;
+    struct conn_addr local, peer;
+    if (conn_addrs(conn, &local, &peer) == 0) {
+        fmt_addr(c->addr, &peer);
+        fmt_addr(c->laddr, &local);
+    } else {
+        strcpy(c->addr, "?");
+        strcpy(c->laddr, "?");
+    }
     c->next = kv_client_list;
     if (c->next)
         c->next->prev = c;
@@ -84,7 +102,11 @@ void kv_shutdown(void)
     shutting_down = 1;
     libos_log("kv: SHUTDOWN: closing %zu connections and exiting\n", kv_clients);
     for (struct client *c = kv_client_list; c; c = c->next) {
-        if (!c->closing) {
+        if (c->stream) {
+            /* Its stream, and the requests waiting behind it, finish
+             * first (on_writable), as redis-server answers what it read. */
+            c->close_after = 1;
+        } else if (!c->closing) {
             c->closing = 1;
             conn_close(c->conn);
         }
@@ -143,19 +165,12 @@ static int in_append(struct client *c, const char *p, size_t len)
     return 0;
 }
 
-static void on_received(struct conn *conn, const char *data, size_t len)
+/* Run the requests in c->in and data (in that order) and keep what is
+ * left of a partial request. Stops after a command whose reply streams
+ * (stream.c): the requests behind it wait, in c->in, until it is sent. */
+static void serve(struct client *c, const char *data, size_t len)
 {
-    struct client *c = conn_data(conn);
-    if (c == &refused)
-        return;
-    if (!c && !(c = client_new(conn))) {
-        conn_close(conn);
-        return;
-    }
-    if (c->closing)
-        return;
-    kv_clock();
-    c->last_ms = kv_now;
+    struct conn *conn = c->conn;
 
     /* Parse straight from the segment unless a request is already partly
      * buffered; only an incomplete tail gets copied. */
@@ -163,7 +178,7 @@ static void on_received(struct conn *conn, const char *data, size_t len)
     size_t blen = len, pos = 0;
     int copied = c->in.len > 0;
     if (copied) {
-        if (in_append(c, data, len) < 0) {
+        if (len && in_append(c, data, len) < 0) {
             c->closing = 1;
             conn_close(conn);
             return;
@@ -171,7 +186,7 @@ static void on_received(struct conn *conn, const char *data, size_t len)
         buf = c->in.p;
         blen = c->in.len;
     }
-    while (pos < blen && !c->closing) {
+    while (pos < blen && !c->closing && !c->stream) {
         long argc;
         char err[PROTO_ERR_MAX];
         long n = resp_parse(c, buf + pos, blen - pos, &argc, err);
@@ -209,18 +224,58 @@ static void on_received(struct conn *conn, const char *data, size_t len)
         c->in.p = NULL;
         c->in.cap = 0;
     }
-    if (!c->paused && conn_pending(conn) > PAUSE_AT) {
+    if (!c->paused && (c->stream || conn_pending(conn) > PAUSE_AT)) {
         c->paused = 1;
         conn_pause(conn);
     }
 }
 
-static void on_writable(struct conn *conn)
+static void on_received(struct conn *conn, const char *data, size_t len)
 {
     struct client *c = conn_data(conn);
     if (c == &refused)
         return;
-    if (c && c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
+    if (!c && !(c = client_new(conn))) {
+        conn_close(conn);
+        return;
+    }
+    if (c->closing)
+        return;
+    kv_clock();
+    c->last_ms = kv_now;
+    if (c->close_after)
+        return;     /* SHUTDOWN: only what came before it is answered */
+    if (c->stream) {
+        /* Replies wait for the stream: keep the requests for later. */
+        if (in_append(c, data, len) < 0) {
+            c->closing = 1;
+            conn_close(conn);
+        }
+        return;
+    }
+    serve(c, data, len);
+}
+
+static void on_writable(struct conn *conn)
+{
+    struct client *c = conn_data(conn);
+    if (c == &refused || !c || c->closing)
+        return;
+    kv_clock();
+    if (c->stream && stream_more(c))
+        return;
+    if (c->in.len && !c->stream) {
+        /* Requests that waited for a stream (or its settling). */
+        serve(c, NULL, 0);
+        if (c->stream || c->closing)
+            return;
+    }
+    if (c->close_after && !c->stream) {
+        c->closing = 1;
+        conn_close(conn);
+        return;
+    }
+    if (c->paused && conn_pending(conn) <= PAUSE_AT / 2) {
         c->paused = 0;
         conn_resume(conn);
     }
@@ -233,6 +288,8 @@ static void on_closed(struct conn *conn)
         conn_set_data(conn, NULL);
     if (!c || c == &refused)
         return;
+    if (c->stream)
+        stream_drop(c);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -321,8 +378,28 @@ int main(int argc, char **argv)
                 return 2;
             }
             continue;
+        } else if (strncmp(a, "--maxmemory=", 12) == 0) {
+            struct arg v = {a + 12, strlen(a + 12)};
+            unsigned long long bytes;
+            if (!kv_mem_value(&v, &bytes)) {
+                libos_log("kv: bad %s (bytes, or with a unit: 100mb, 1gb)\n", a);
+                return 2;
+            }
+            kv_maxmemory = bytes;
+            continue;
+        } else if (strncmp(a, "--maxmemory-policy=", 19) == 0) {
+            struct arg v = {a + 19, strlen(a + 19)};
+            int p = kv_policy_parse(&v);
+            if (p < 0) {
+                libos_log("kv: bad %s (noeviction, allkeys-lru or allkeys-random)\n", a);
+                return 2;
+            }
+            kv_policy = p;
+            continue;
         } else {
-            libos_log("kv: unknown argument %s (usage: kv [--port=N] [--tcp-keepalive=SECONDS])\n", a);
+            libos_log("kv: unknown argument %s (usage: kv [--port=N] "
+                      "[--tcp-keepalive=SECONDS] [--maxmemory=BYTES] "
+                      "[--maxmemory-policy=POLICY])\n", a);
             return 2;
         }
         if (port <= 0 || port > 65535) {

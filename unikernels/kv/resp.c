@@ -10,13 +10,16 @@
  * Memory for a request is taken as its bytes arrive, never on the word of
  * a length header, and no request may be larger than kv_input_max: a
  * client announcing a large value and then stalling holds only what it
- * sent, and no one request takes more of the heap than that budget.
+ * sent, and no one request takes more of the heap than that budget. A
+ * request past the budget, or past what the heap can still hold, is read
+ * and dropped as it arrives and answered -OOM (parse_discard).
  */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/heap.h>
 #include <libos/net.h>
 #include <libos/hex.h>
 
@@ -71,12 +74,78 @@ static int argv_reserve(struct client *c, size_t n)
 
 /* --- parser ---------------------------------------------------------------- */
 
+static long line_len(const char *buf, size_t off, size_t len);
+
 static void parse_reset(struct parse *ps)
 {
     ps->argc = -1;
     ps->done = 0;
     ps->bulklen = -1;
     ps->off = 0;
+    ps->discard = 0;
+    ps->skip = 0;
+}
+
+/* Whether a request of need bytes can be held: within the input budget,
+ * and with room in the heap to buffer it (and a reserve besides). */
+static int can_hold(size_t need)
+{
+    size_t size = libos_heap_size(), used = libos_heap_used();
+    size_t reserve = size / 16 > (1 << 20) ? size / 16 : (1 << 20);
+    return need <= kv_input_max && used + need + reserve <= size;
+}
+
+/* Dropping a request (ps->discard): skip what is left of the current
+ * bulk string, then whole bulk strings, reading their headers, until the
+ * request ends; then answer -OOM as redis-server answers a write past
+ * maxmemory. Bytes are consumed as they come, never buffered, so the
+ * client may send the request at any pace. Returns the bytes consumed
+ * (*argc 0), 0 for more input, -1 on a protocol error. */
+static long parse_discard(struct client *c, const char *buf, size_t len,
+                          size_t used, long *argc, char *err)
+{
+    struct parse *ps = &c->ps;
+    long long ll;
+
+    for (;;) {
+        if (ps->skip) {
+            size_t take = len - used < ps->skip ? len - used : ps->skip;
+            used += take;
+            ps->skip -= take;
+            if (ps->skip)
+                break;
+        }
+        if (ps->done == ps->argc) {
+            parse_reset(ps);
+            reply_error(c, ERR_OOM);
+            if (c->multi)
+                c->multi = 2;   /* as a refused command: EXEC aborts */
+            break;
+        }
+        long n = line_len(buf, used, len);
+        if (n < 0) {
+            if (len - used > INLINE_MAX) {
+                strcpy(err, "Protocol error: too big bulk count string");
+                return -1;
+            }
+            break;
+        }
+        if (buf[used] != '$') {
+            snprintf(err, PROTO_ERR_MAX, "Protocol error: expected '$', got '%c'",
+                     buf[used]);
+            return -1;
+        }
+        if (str2ll(buf + used + 1, n - 1, &ll) < 0 || ll < 0 || ll > BULK_MAX) {
+            strcpy(err, "Protocol error: invalid bulk length");
+            return -1;
+        }
+        used += n + 2;
+        ps->skip = ll + 2;
+        ps->done++;
+    }
+    ps->off = 0;    /* the next call's buffer starts where this one ended */
+    *argc = 0;
+    return used;
 }
 
 /* The line at buf[off..len) up to "\r\n": its length, or -1 if incomplete. */
@@ -194,6 +263,8 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
     struct parse *ps = &c->ps;
     long long ll;
 
+    if (ps->discard)
+        return parse_discard(c, buf, len, 0, argc, err);
     if (ps->argc < 0) {
         long n = line_len(buf, 1, len);
         if (n < 0) {
@@ -237,16 +308,21 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
                          buf[ps->off]);
                 return -1;
             }
-            /* Like redis-server past proto-max-bulk-len, also when the
-             * request as a whole would pass the input budget. */
+            /* Like redis-server past proto-max-bulk-len. */
             if (str2ll(buf + ps->off + 1, n - 1, &ll) < 0 || ll < 0 ||
-                ll > BULK_MAX ||
-                ps->off + n + 2 + (size_t)ll + 2 > kv_input_max) {
+                ll > BULK_MAX) {
                 strcpy(err, "Protocol error: invalid bulk length");
                 return -1;
             }
-            ps->bulklen = ll;
             ps->off += n + 2;
+            if (!can_hold(ps->off + (size_t)ll + 2)) {
+                /* Too large to hold: drop it as it arrives, answer -OOM. */
+                ps->discard = 1;
+                ps->skip = ll + 2;
+                ps->done++;
+                return parse_discard(c, buf, len, ps->off, argc, err);
+            }
+            ps->bulklen = ll;
         }
         if (len - ps->off < (size_t)ps->bulklen + 2)
             return 0;
@@ -290,10 +366,23 @@ long resp_parse(struct client *c, const char *buf, size_t len, long *argc,
 
 /* --- replies --------------------------------------------------------------- */
 
+/* No memory for a reply: if none of the command's reply went out yet,
+ * cmd_dispatch() replaces it with -OOM; else the reply cannot be
+ * finished in order any more: hang up. */
+static void reply_failed(struct client *c)
+{
+    if (kv_dispatch_depth > 0 && !c->reply_sent)
+        c->reply_oom = 1;
+    else
+        c->closing = 1;
+}
+
 void reply_raw(struct client *c, const void *p, size_t len)
 {
+    if (c->reply_oom)
+        return;
     if (buf_reserve(&c->out, len) < 0) {
-        c->closing = 1;     /* cannot answer in order any more: hang up */
+        reply_failed(c);
         return;
     }
     memcpy(c->out.p + c->out.len, p, len);
@@ -302,6 +391,8 @@ void reply_raw(struct client *c, const void *p, size_t len)
 
 void reply_flush(struct client *c)
 {
+    if (c->out.len && kv_dispatch_depth > 0)
+        c->reply_sent = 1;
     if (c->out.len && conn_write(c->conn, c->out.p, c->out.len) < 0)
         c->closing = 1;
     c->out.len = 0;
@@ -376,10 +467,12 @@ void reply_array(struct client *c, long long n)
 
 void reply_bulk(struct client *c, const char *p, size_t len)
 {
+    if (c->reply_oom)
+        return;
     if (len < BIG_BULK) {
         /* The common case, in one reservation: "$<len>\r\n<bytes>\r\n". */
         if (buf_reserve(&c->out, len + 32) < 0) {
-            c->closing = 1;
+            reply_failed(c);
             return;
         }
         char *o = c->out.p + c->out.len;
@@ -397,6 +490,8 @@ void reply_bulk(struct client *c, const char *p, size_t len)
     /* A large value goes to libos directly instead of through the reply
      * buffer; flushing first keeps replies in order. */
     reply_prefixed(c, '$', len);
+    if (c->reply_oom || c->closing)
+        return;
     reply_flush(c);
     if (conn_write(c->conn, p, len) < 0)
         c->closing = 1;

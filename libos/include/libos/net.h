@@ -62,4 +62,13 @@ int conn_keepalive(struct conn *c, unsigned idle_s, unsigned interval_s,
 void conn_set_data(struct conn *c, void *data);
 void *conn_data(const struct conn *c);
 
+/* The connection's IPv4 addresses and ports (for logs and CLIENT LIST). */
+struct conn_addr {
+    uint8_t ip[4];              /* as on the wire: 10.0.0.1 is {10,0,0,1} */
+    uint16_t port;
+};
+/* Fills both; -1 once the connection is closing and its PCB is gone. */
+int conn_addrs(const struct conn *c, struct conn_addr *local,
+        struct conn_addr *peer);
+
 #endif
