@@ -152,3 +152,17 @@ func DeleteLink(name string) error {
 	}
 	return nil
 }
+
+// TxDropped is how many frames link name (in the current namespace)
+// dropped on transmit; for a tap, frames towards its reader that found its
+// queue full.
+func TxDropped(name string) (uint64, error) {
+	l, err := netlink.LinkByName(name)
+	if err != nil {
+		return 0, fmt.Errorf("find %s: %w", name, err)
+	}
+	if l.Attrs().Statistics == nil {
+		return 0, fmt.Errorf("%s has no statistics", name)
+	}
+	return l.Attrs().Statistics.TxDropped, nil
+}

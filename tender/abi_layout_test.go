@@ -67,6 +67,8 @@ int main(void)
 	V("RUNNC_DEVF_READONLY", RUNNC_DEVF_READONLY);
 	V("RUNNC_DEVF_VNET_HDR", RUNNC_DEVF_VNET_HDR);
 	V("RUNNC_DEVF_BLOCK_IO", RUNNC_DEVF_BLOCK_IO);
+	V("RUNNC_DEVF_VNET_RX", RUNNC_DEVF_VNET_RX);
+	V("RUNNC_FEATURE_VNET_RX", RUNNC_FEATURE_VNET_RX);
 	V("RUNNC_BLOCK_IO_MAX", RUNNC_BLOCK_IO_MAX);
 	V("runnc_device", sizeof(struct runnc_device));
 	F(runnc_device, name); F(runnc_device, type); F(runnc_device, fd);
@@ -217,6 +219,7 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
 		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
 		"RUNNC_DEVF_BLOCK_IO": devFlagBlockIO, "RUNNC_BLOCK_IO_MAX": blockIOMax,
+		"RUNNC_DEVF_VNET_RX": devFlagVnetRX, "RUNNC_FEATURE_VNET_RX": featureVnetRX,
 	} {
 		if c[k] != v {
 			t.Errorf("%s: C says %d, Go %d", k, c[k], v)
@@ -234,7 +237,7 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		t.Fatal(err)
 	}
 	devs := []*device{
-		{Name: "service0", Type: manifest.NetBasic, FD: 5, MAC: [6]byte{2, 1, 2, 3, 4, 5}, MTU: 9000, VnetHDR: true},
+		{Name: "service0", Type: manifest.NetBasic, FD: 5, MAC: [6]byte{2, 1, 2, 3, 4, 5}, MTU: 9000, VnetHDR: true, VnetRX: true},
 		{Name: strings.Repeat("r", nameMax-1), Type: manifest.BlockBasic, FD: 6, Capacity: 1 << 30, BlockSize: 512, ReadOnly: true},
 	}
 	l, err := layOut(img, testMem, devs, "a b", bootFlagFSGSBase)
@@ -274,6 +277,7 @@ func TestBootInfoMatchesABI(t *testing.T) {
 			{"runnc_device.type", base, uint64(d.Type)},
 			{"runnc_device.fd", base, uint64(d.FD)},
 			{"runnc_device.flags", base, map[bool]uint64{true: devFlagVnetHDR}[d.VnetHDR] | map[bool]uint64{true: devFlagReadOnly}[d.ReadOnly] |
+				map[bool]uint64{true: devFlagVnetRX}[d.VnetRX] |
 				map[bool]uint64{true: devFlagBlockIO}[d.Type == manifest.BlockBasic]},
 			{"runnc_device.mtu", base, d.MTU},
 			{"runnc_device.capacity", base, d.Capacity},

@@ -22,6 +22,9 @@ type device struct {
 	// virtio_net_hdr, which lets the guest ask for segmentation and
 	// checksum offload on transmit (--net-offload).
 	VnetHDR bool
+	// VnetRX: the tap's offloads towards the guest are on (the guest
+	// takes 64 KiB frames and partial checksums, RUNNC_DEVF_VNET_RX).
+	VnetRX bool
 
 	// BLOCK_BASIC
 	Path      string

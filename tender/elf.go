@@ -32,7 +32,10 @@ const (
 	// featureVnetHDR: the bindings handle RUNNC_DEVF_VNET_HDR taps.
 	featureVnetHDR = 1
 	// featureTLS: the guest sets a TLS base (besides a non-empty PT_TLS).
-	featureTLS      = 2
+	featureTLS = 2
+	// featureVnetRX: the guest reads large frames with partial checksums
+	// (RUNNC_DEVF_VNET_RX).
+	featureVnetRX   = 4
 	maxLoadSegments = 8
 
 	// guestInterp is the PT_INTERP every guest carries (RUNNC_INTERP in

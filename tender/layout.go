@@ -44,6 +44,7 @@ const (
 	devFlagReadOnly      = 1
 	devFlagVnetHDR       = 2
 	devFlagBlockIO       = 4
+	devFlagVnetRX        = 8
 
 	devRecordSize = 128
 	bootHdrSize   = 64
@@ -98,6 +99,9 @@ func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags ui
 		}
 		if d.VnetHDR {
 			df |= devFlagVnetHDR
+		}
+		if d.VnetRX {
+			df |= devFlagVnetRX
 		}
 		if d.Type == manifest.BlockBasic {
 			df |= devFlagBlockIO

@@ -20,9 +20,12 @@ import (
 //	--net-mac:NAME=MAC  the guest's MAC (default: random, locally administered)
 //	--net-offload:NAME  frames carry a virtio_net_hdr (IFF_VNET_HDR), so the
 //	                    guest may hand the kernel TCP segments of up to 64 KiB
-//	                    to segment and checksum (TSO); off by default because
-//	                    it reaches more host kernel code (tun's virtio_net_hdr
-//	                    parsing, GSO segmentation)
+//	                    to segment and checksum (TSO), and, if the guest says
+//	                    it takes them (RUNNC_FEATURE_VNET_RX), the kernel
+//	                    hands it TCP segments of up to 64 KiB with checksums
+//	                    left partial; off by default because it reaches more
+//	                    host kernel code (tun's virtio_net_hdr parsing, GSO
+//	                    segmentation)
 type netModule struct{}
 
 // vnetHdrLen is the struct virtio_net_hdr the tap expects with
@@ -225,12 +228,41 @@ func openTap(s *NetSpec) (*os.File, string, error) {
 // turns every offload towards the guest off: the kernel then hands the
 // guest only whole, checksummed frames (with a header saying nothing),
 // while the guest may still ask for segmentation of what it sends.
+// offloadReceive turns some on again for guests that take them.
 func setVnetHdr(fd int) error {
 	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrLen); err != nil {
 		return fmt.Errorf("set the tap's vnet header size: %w", err)
 	}
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETOFFLOAD, 0); e != 0 {
 		return fmt.Errorf("turn the tap's receive offloads off: %v", e)
+	}
+	return nil
+}
+
+// rxOffloads are the tap's offloads towards a guest that takes large
+// frames: partial checksums (TUN_F_CSUM, which the others need) and TCP
+// segments over IPv4 (TUN_F_TSO4). Not TSO6: the guests speak IPv4 only,
+// and an IPv6 segment could exceed the largest frame they read.
+const rxOffloads = unix.TUN_F_CSUM | unix.TUN_F_TSO4
+
+// offloadReceive turns the tap's offloads towards the guest on for every
+// device attached with --net-offload when the guest announces that it
+// reads large frames (RUNNC_FEATURE_VNET_RX): the host kernel then hands
+// it what its own stack or GRO built, up to 64 KiB a frame, instead of
+// cutting it into MTU-sized ones (and the guest makes a read per 64 KiB,
+// not per 1.5 KiB). Older guests keep whole, checksummed frames.
+func offloadReceive(devs []*device, img *Image) error {
+	if img.Features&featureVnetRX == 0 {
+		return nil
+	}
+	for _, d := range devs {
+		if d.Type != manifest.NetBasic || !d.VnetHDR {
+			continue
+		}
+		if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(d.FD), unix.TUNSETOFFLOAD, rxOffloads); e != 0 {
+			return fmt.Errorf("--net-offload:%s: turn the tap's receive offloads on: %v", d.Name, e)
+		}
+		d.VnetRX = true
 	}
 	return nil
 }

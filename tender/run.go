@@ -45,6 +45,10 @@ func Prepare(cfg *Config) (*Prepared, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := offloadReceive(devs, img); err != nil {
+		closeAll(devs)
+		return nil, err
+	}
 	p := &Prepared{image: img, devices: devs, policy: newPolicy(modules(), devs)}
 	flags, tlsReason := tlsMode(img, hasFSGSBase(), cfg.NoFSGSBase)
 	if tlsReason != "" {

@@ -8,6 +8,13 @@
  * big segments because net/tcp.c raises each connection's MSS; it must
  * not fragment them at the IP layer, so the netif's MTU here is the
  * largest IPv4 packet and this file fragments what is not TCP itself.
+ *
+ * Receive offload (the same option; this file announces that libos takes
+ * large frames, RUNNC_FEATURE_VNET_RX): the host hands us TCP segments of
+ * up to 64 KiB as its own stack or GRO built them, one read each, with
+ * checksums it vouches for or left partial. A large frame stays in the
+ * buffer it was read into, which becomes a pbuf (no copy); lwIP takes a
+ * TCP segment of any size that fits an IPv4 packet.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,7 +29,22 @@
 #include "lwip/prot/ip4.h"
 #include "netif/ethernet.h"
 #include <runnc/net_offload.h>
+#include <runnc/abi.h>
 #include "../core/libos_priv.h"
+
+/* libos reads with runnc_net_read_offload(): the tender may turn the
+ * tap's receive offloads on. */
+static const struct {
+    uint32_t namesz, descsz, type;
+    char name[8];
+    uint32_t desc;
+} rx_note __attribute__((section(".note.runnc.features"), aligned(4), used)) = {
+    .namesz = sizeof(RUNNC_NOTE_NAME),
+    .descsz = sizeof(uint32_t),
+    .type = RUNNC_NOTE_FEATURES,
+    .name = RUNNC_NOTE_NAME,
+    .desc = RUNNC_FEATURE_VNET_RX,
+};
 
 static struct netif nif;
 static solo5_handle_t handle;
@@ -35,6 +57,24 @@ static size_t frame_max;
 static uint8_t *txbuf;
 /* Transmit offload on: the device's MTU (nif.mtu is then 65535). */
 static u16_t offload_mtu;
+/* The device has a vnet header: frames are read with
+ * runnc_net_read_offload() into rxb, and with receive offload
+ * (rx_large) they may be up to RUNNC_NET_TSO_MAX bytes. */
+static int rx_vnet, rx_large;
+
+/* A receive buffer: a frame read into data + RUNNC_NET_RX_HEADROOM that
+ * is too large to copy becomes a custom pbuf of its IPv4 packet, freed
+ * with the buffer. */
+struct rxbuf {
+    struct pbuf_custom pc;      /* first: pbuf_free() hands us &pc.pbuf */
+    uint8_t data[] __attribute__((aligned(16)));
+};
+static struct rxbuf *rxb;       /* the next frame is read into it */
+static size_t rxb_size;         /* of its data */
+/* Frames up to this long are copied into pbufs of their own size, so
+ * that a small one does not hold a 64 KiB buffer while it waits in a
+ * receive queue. */
+#define RX_COPY_MAX     (16 * 1024)
 
 /* Sends an IPv4 packet larger than the device's MTU (not TCP: ICMP, UDP)
  * as fragments: lwIP's own fragmentation, with the real MTU. */
@@ -59,7 +99,7 @@ static err_t fragment(struct netif *n, struct pbuf *p)
  * checksum field gets what virtio's CHECKSUM_PARTIAL wants: the sum of the
  * pseudo-header, folded, not inverted. lwIP clears the field before every
  * (re)transmission, so writing into its segment is safe. */
-static err_t offload_output(uint8_t *frame, size_t len)
+static err_t offload_output(uint8_t *frame, size_t len, int inplace)
 {
     uint8_t *ip = frame + SIZEOF_ETH_HDR;
     size_t ihl = (size_t)(ip[0] & 0xf) * 4;
@@ -78,11 +118,12 @@ static err_t offload_output(uint8_t *frame, size_t len)
     unsigned mss = 0;
     if (len > frame_max)
         mss = libos_tcp_wire_mss(ip);
-    if (runnc_net_write_tso(handle, frame, SIZEOF_ETH_HDR + iplen,
-                (uint16_t)mss, (uint16_t)(SIZEOF_ETH_HDR + ihl), 16) !=
-            SOLO5_R_OK)
-        return ERR_IF;
-    return ERR_OK;
+    size_t size = SIZEOF_ETH_HDR + iplen;
+    uint16_t start = (uint16_t)(SIZEOF_ETH_HDR + ihl);
+    solo5_result_t r = inplace ?
+        runnc_net_write_tso_inplace(handle, frame, size, (uint16_t)mss, start, 16) :
+        runnc_net_write_tso(handle, frame, size, (uint16_t)mss, start, 16);
+    return r == SOLO5_R_OK ? ERR_OK : ERR_IF;
 }
 
 /* True for an Ethernet frame of an unfragmented TCP/IPv4 packet. */
@@ -105,9 +146,15 @@ static err_t solo5_linkoutput(struct netif *n, struct pbuf *p)
                 is_tcp4(frame, p->len)) {
             if (p->next != NULL) {
                 pbuf_copy_partial(p, txbuf, p->tot_len, 0);
-                frame = txbuf;
+                return offload_output(txbuf, p->tot_len, 0);
             }
-            return offload_output(frame, p->tot_len);
+            /* A segment lwIP built has room for the host's header in
+             * front (PBUF_LINK_ENCAPSULATION_HLEN): no copy. */
+            if (pbuf_add_header(p, RUNNC_NET_TX_HEADROOM) == 0) {
+                pbuf_remove_header(p, RUNNC_NET_TX_HEADROOM);
+                return offload_output(frame, p->tot_len, 1);
+            }
+            return offload_output(frame, p->tot_len, 0);
         }
         if (p->tot_len > frame_max && p->len >= SIZEOF_ETH_HDR &&
                 frame[12] == 0x08 && frame[13] == 0)
@@ -159,6 +206,12 @@ int libos_netif_up(const struct libos_netcfg *cfg)
             info.mtu <= 0xffff && (cfg->mtu == 0 || cfg->mtu == info.mtu))
         offload_mtu = (u16_t)info.mtu;
     txbuf = malloc(offload_mtu ? RUNNC_NET_TSO_MAX : frame_max);
+    if (runnc_net_offload(handle)) {
+        rx_vnet = 1;
+        rx_large = runnc_net_rx_offload(handle);
+        rxb_size = rx_large ? RUNNC_NET_RX_BUF :
+            RUNNC_NET_RX_HEADROOM + frame_max;
+    }
     if (txbuf == NULL) {
         libos_log("libos: out of memory for the network\n");
         return -1;
@@ -188,12 +241,12 @@ int libos_netif_up(const struct libos_netcfg *cfg)
 
     const uint8_t *m = info.mac_address, *a = (const uint8_t *)&cfg->addr;
     libos_log("libos: %s %02x:%02x:%02x:%02x:%02x:%02x mtu %u "
-            "ipv4 %u.%u.%u.%u/%d%s\n", cfg->device,
+            "ipv4 %u.%u.%u.%u/%d%s%s\n", cfg->device,
             m[0], m[1], m[2], m[3], m[4], m[5],
             offload_mtu ? (unsigned)offload_mtu : (unsigned)nif.mtu,
             a[0], a[1], a[2], a[3],
             __builtin_popcount(cfg->mask),
-            offload_mtu ? " tso" : "");
+            offload_mtu ? " tso" : "", rx_large ? " rx-offload" : "");
     return 0;
 }
 
@@ -232,6 +285,92 @@ static void fail(void)
         tcp_close((struct tcp_pcb *)tcp_listen_pcbs.listen_pcbs);
 }
 
+static void rxbuf_free(struct pbuf *p)
+{
+    free((struct rxbuf *)(void *)p);
+}
+
+/* A pbuf for a received frame of len bytes. Pool pbufs are fast; when the
+ * pool is empty (segments held for reordering or by paused connections)
+ * the heap, rather than leave frames unread. */
+static struct pbuf *rx_alloc(size_t len)
+{
+    struct pbuf *p = NULL;
+    if (len <= PBUF_POOL_BUFSIZE)
+        p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_POOL);
+    if (p != NULL && p->len < len) {
+        pbuf_free(p);
+        p = NULL;
+    }
+    if (p == NULL)
+        p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+    return p;
+}
+
+/* A pbuf of the frame in rxb (len bytes): a copy, or for a large one
+ * rxb itself, holding its IPv4 packet (a TCP segment: the host makes
+ * frames larger than the MTU only of those; lwIP's 16-bit pbuf lengths
+ * could not hold the Ethernet header too). *ip says which. */
+static struct pbuf *rx_pbuf(size_t len, int *ip)
+{
+    const uint8_t *frame = rxb->data + RUNNC_NET_RX_HEADROOM;
+    struct pbuf *p = NULL;
+
+    *ip = 0;
+    if (len <= RX_COPY_MAX) {
+        if ((p = rx_alloc(len)) != NULL)
+            memcpy(p->payload, frame, len);
+        return p;
+    }
+    /* Ours, unicast, IPv4: anything else this large is not for us. */
+    if (len > SIZEOF_ETH_HDR + 0xffff || frame[12] != 0x08 ||
+            frame[13] != 0x00 || memcmp(frame, nif.hwaddr, ETH_HWADDR_LEN))
+        return NULL;
+    u16_t iplen = (u16_t)(len - SIZEOF_ETH_HDR);
+    rxb->pc.custom_free_function = rxbuf_free;
+    p = pbuf_alloced_custom(PBUF_RAW, iplen, PBUF_REF, &rxb->pc,
+            (void *)(frame + SIZEOF_ETH_HDR), iplen);
+    if (p != NULL) {
+        rxb = NULL;     /* lwIP holds it now */
+        *ip = 1;
+    }
+    return p;
+}
+
+/* Reads one frame through the vnet header into rxb and hands it to lwIP.
+ * Returns 1 for a frame (taken or dropped), 0 for none, -1 if the device
+ * failed. */
+static int poll_vnet(void)
+{
+    if (rxb == NULL && (rxb = malloc(sizeof *rxb + rxb_size)) == NULL)
+        return 0;
+    size_t len = 0;
+    struct runnc_net_rx rx;
+    solo5_result_t r = runnc_net_read_offload(handle, rxb->data, rxb_size,
+            &len, &rx);
+    if (r == SOLO5_R_AGAIN)
+        return 0;
+    if (r != SOLO5_R_OK)
+        return -1;
+    int ip;
+    struct pbuf *p = rx_pbuf(len, &ip);
+    if (p == NULL)
+        return 1;       /* no memory, or not ours: dropped, as a wire would */
+    /* The host checked the TCP or UDP checksum, or its own stack left it
+     * partial on a local link: lwIP must not check it, for this frame
+     * and for a SYN it re-inputs from it (libos_tcp_reinput). */
+    u8_t flags = nif.chksum_flags;
+    if (rx.csum != RUNNC_NET_CSUM_UNKNOWN)
+        NETIF_SET_CHECKSUM_CTRL(&nif, flags &
+                ~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP));
+    err_t err = ip ? ip4_input(p, &nif) : nif.input(p, &nif);
+    if (err != ERR_OK)
+        pbuf_free(p);
+    libos_tcp_reinput();
+    NETIF_SET_CHECKSUM_CTRL(&nif, flags);
+    return 1;
+}
+
 int libos_netif_poll(int budget)
 {
     int n;
@@ -239,18 +378,17 @@ int libos_netif_poll(int budget)
     if (failed)
         return -1;
     for (n = 0; n < budget; n++) {
-        /* Pool pbufs are fast; when the pool is empty (segments held
-         * for reordering or by paused connections) use the heap rather
-         * than leave frames unread. */
-        struct pbuf *p = NULL;
-        if (frame_max <= PBUF_POOL_BUFSIZE)
-            p = pbuf_alloc(PBUF_RAW, (u16_t)frame_max, PBUF_POOL);
-        if (p != NULL && p->len < frame_max) {
-            pbuf_free(p);
-            p = NULL;
+        if (rx_vnet) {
+            int r = poll_vnet();
+            if (r < 0) {
+                fail();
+                return -1;
+            }
+            if (r == 0)
+                break;
+            continue;
         }
-        if (p == NULL)
-            p = pbuf_alloc(PBUF_RAW, (u16_t)frame_max, PBUF_RAM);
+        struct pbuf *p = rx_alloc(frame_max);
         if (p == NULL)
             break;
         size_t len = 0;

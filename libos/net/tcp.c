@@ -38,14 +38,16 @@
 /* With offload, lwIP's segments are this many wire segments. A segment
  * and its headers must fit one IPv4 packet (and pcb->mss 16 bits): at
  * most 44. lwIP's window and cwnd arithmetic is 32 bits with window
- * scaling, so it no longer bounds this. We stay at half the maximum
- * (32 KiB segments): lwIP retransmits whole segments, so the factor is
- * also what a timeout resends at once and, times 4, the initial window;
- * 44 measured no faster than 22 (16 MiB download, ~560 MB/s), 7 gave
- * ~410. The factor is fixed so that the wire MSS is pcb->mss /
- * TSO_FACTOR for any offloaded PCB, also one whose connection struct
- * is gone (closing). */
-#define TSO_FACTOR      22
+ * scaling, so it no longer bounds this. We take the maximum (64 KiB
+ * segments, what Linux's own TSO sends): lwIP retransmits whole
+ * segments, so the factor is also what a timeout resends at once and,
+ * times 4, the initial window. Before segments went out in place (no
+ * copy into the bindings' buffer) 44 measured no faster than 22 (16 MiB
+ * download, ~560 MB/s) and 7 gave ~410; with it, two runs each on a
+ * loaded machine gave 704 and 414 MB/s for 44, 574 and 245 for 22. The
+ * factor is fixed so that the wire MSS is pcb->mss / TSO_FACTOR for any
+ * offloaded PCB, also one whose connection struct is gone (closing). */
+#define TSO_FACTOR      44
 _Static_assert(LWIP_WND_SCALE, "TSO_FACTOR needs 32-bit TCP windows");
 _Static_assert(TSO_FACTOR * TCP_MSS + 20 + 60 <= 0xffff,
         "TSO_FACTOR too large: segments must fit an IPv4 packet");
@@ -94,6 +96,10 @@ struct conn {
     unsigned failed : 1;        /* an lwIP error: abort */
     unsigned finished : 1;      /* closed() running: never dirty again */
     u16_t wire_mss;             /* offload: the real MSS; else 0 */
+    unsigned epoch;             /* of the receive budget: see recved() */
+    uint32_t epoch_bytes;       /* consumed in it, up to TCP_WND */
+    uint32_t wnd;               /* receive window as last seen */
+    unsigned busy_last : 1;     /* busy in the epoch before it */
     struct recovery rec;
 };
 
@@ -146,14 +152,153 @@ static void attach(struct conn *c)
     tcp_poll(c->pcb, on_poll, POLL_TICKS);
 }
 
-/* Tells lwIP the app consumed n bytes: the receive window reopens. */
+/* --- the receive window, shared across connections -------------------
+ *
+ * What peers send before we read it waits in the tap's queue (1000
+ * frames by default); a full queue drops, and the peers' retransmission
+ * timeouts then cost far more than a smaller window would. A fixed window
+ * per connection must be small enough for many uploaders at once (20 x 32
+ * segments fit; 20 x 128 overflowed) and is then too small for one
+ * connection alone to keep the guest busy, above all with receive offload,
+ * where one read takes a 64 KiB segment. So every connection has TCP_WND,
+ * the window it starts with, and the windows above that share a budget:
+ * their excesses over TCP_WND add up to at most RX_BUDGET bytes (as last
+ * seen: a window only shrinks, as its peer sends, between two looks, so
+ * the sum never understates what may be in flight). 20 uploaders then
+ * have at most 20 x TCP_WND + RX_BUDGET bytes in flight (20 x 16 + 576
+ * segments), within the queue even if every segment is a frame, and a
+ * connection that grew its window and went idle keeps its excess counted
+ * until it sends again.
+ *
+ * Each busy connection aims at an equal share of the budget, TCP_WND +
+ * RX_BUDGET / busy, at most WND_MAX. Busy: the app consumed TCP_WND bytes
+ * of it in this epoch or the last; an epoch is RX_BUDGET bytes consumed
+ * in all (a clock that needs no system call), so small requests leave the
+ * budget to the uploads. One uploader alone gets WND_MAX, ten 73 segments
+ * each, twenty 44.
+ *
+ * A window moves as the app consumes data: it reopens by what was
+ * consumed, plus as much again while below its share and within the
+ * budget; above its share, or above TCP_WND with the budget spent, not at
+ * all. It never closes below what the peer was told (TCP must not move a
+ * window's right edge left), so one shrinks only as its peer sends. lwIP's
+ * own tcp_recved() would cap every window at TCP_WND, so the windows are
+ * set here. */
+#define WND_MAX         (192u * TCP_MSS)
+#define RX_BUDGET       (576u * TCP_MSS)
+_Static_assert(WND_MAX <= (0xffffu << TCP_RCV_SCALE), "TCP_RCV_SCALE too small for WND_MAX");
+_Static_assert(TCP_WND <= WND_MAX, "windows");
+_Static_assert(RX_BUDGET + 20 * TCP_WND <= 1000 * TCP_MSS,
+        "20 uploaders could overflow the tap's queue");
+
+static uint32_t epoch_bytes;    /* consumed in this epoch */
+static unsigned epoch;
+static unsigned busy_now, busy_last;    /* busy in this and the last epoch */
+/* The windows' excesses over TCP_WND, each as last seen (conn.wnd). */
+static uint64_t excess_sum;
+
+/* The window a busy connection should have now. */
+static uint32_t wnd_share(void)
+{
+    unsigned busy = busy_now > busy_last ? busy_now : busy_last;
+    uint32_t share = TCP_WND + RX_BUDGET / (busy ? busy : 1);
+    return share < WND_MAX ? share : WND_MAX;
+}
+
+static uint32_t excess(uint32_t wnd)
+{
+    return wnd > TCP_WND ? wnd - TCP_WND : 0;
+}
+
+/* Records that c's window is now wnd. */
+static void seen_wnd(struct conn *c, uint32_t wnd)
+{
+    excess_sum -= excess(c->wnd);
+    excess_sum += excess(wnd);
+    c->wnd = wnd;
+}
+
+/* Counts n bytes consumed on c into the epochs; true if c is busy. */
+static int count_busy(struct conn *c, size_t n)
+{
+    if (c->epoch != epoch) {
+        c->busy_last = c->epoch == epoch - 1 && c->epoch_bytes >= TCP_WND;
+        c->epoch = epoch;
+        c->epoch_bytes = 0;
+    }
+    if (c->epoch_bytes < TCP_WND && c->epoch_bytes + n >= TCP_WND)
+        busy_now++;
+    c->epoch_bytes = c->epoch_bytes + n < TCP_WND ?
+        (uint32_t)(c->epoch_bytes + n) : TCP_WND;
+    int busy = c->epoch_bytes >= TCP_WND || c->busy_last;
+    if (n >= RX_BUDGET - epoch_bytes) {
+        epoch++;
+        busy_last = busy_now;
+        busy_now = 0;
+        epoch_bytes = 0;
+    } else {
+        epoch_bytes += (uint32_t)n;
+    }
+    return busy;
+}
+
+/* Opens pcb's receive window to wnd (never smaller) after the app
+ * consumed n bytes, and tells the peer at once if that moves the right
+ * edge enough, as tcp_recved() does. Data of two segments or more is
+ * acknowledged at once even if the window did not move (the budget, or
+ * a share exceeded), as Linux does: one 64 KiB segment with receive
+ * offload would otherwise wait for lwIP's delayed ACK, and a peer that
+ * waits longer than its loss probe timeout (a few ms on a local link)
+ * resends, takes the resend for a loss (lwIP sends no D-SACK) and halves
+ * its congestion window. */
+static void open_wnd(struct tcp_pcb *pcb, uint32_t wnd, size_t n)
+{
+    if (!(pcb->flags & TF_WND_SCALE) && wnd > 0xffff)
+        wnd = 0xffff;       /* the peer cannot scale our window */
+    if (wnd > pcb->rcv_wnd) {
+        pcb->rcv_wnd = (tcpwnd_size_t)wnd;
+        if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD) {
+            tcp_ack_now(pcb);
+            tcp_output(pcb);
+            return;
+        }
+    }
+    /* lwIP's input processing, or the service loop, sends it. */
+    if (n >= 2u * TCP_MSS)
+        tcp_ack_now(pcb);
+}
+
+/* Tells lwIP the app consumed n bytes: the receive window reopens, for a
+ * busy connection towards its share of the budget. */
 static void recved(struct conn *c, size_t n)
 {
-    while (c->pcb && n > 0) {
-        u16_t part = n > 0xffff ? 0xffff : (u16_t)n;
-        tcp_recved(c->pcb, part);
-        n -= part;
-    }
+    struct tcp_pcb *pcb = c->pcb;
+
+    if (pcb == NULL || n == 0)
+        return;
+    int busy = count_busy(c, n);
+    uint64_t cur = pcb->rcv_wnd, wnd = cur + n;
+    seen_wnd(c, (uint32_t)cur);
+    uint64_t share = busy ? wnd_share() : TCP_WND;
+    if (wnd >= share)
+        wnd = cur > share ? cur : share;
+    else if (busy)
+        wnd = wnd + n < share ? wnd + n : share;
+    /* Above TCP_WND only within the budget. */
+    uint64_t others = excess_sum - excess((uint32_t)cur);
+    uint64_t cap = TCP_WND + (others < RX_BUDGET ? RX_BUDGET - others : 0);
+    if (wnd > cap)
+        wnd = cur > cap ? cur : cap;
+    open_wnd(pcb, (uint32_t)wnd, n);
+    seen_wnd(c, pcb->rcv_wnd);
+}
+
+/* Before lwIP closes pcb: its window back where lwIP started it, or
+ * tcp_close() takes the difference for data the app never read and
+ * resets the connection. */
+static void settle_wnd(struct tcp_pcb *pcb)
+{
+    pcb->rcv_wnd = TCP_WND_MAX(pcb);
 }
 
 /* Bytes held in a receive chain. Not tot_len: it is 16 bits, which a
@@ -728,7 +873,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
     }
     if (c->closing || c->failed) {
         /* The app is done with input: consume and drop it. */
-        tcp_recved(pcb, p->tot_len);
+        recved(c, rx_len(p));
         pbuf_free(p);
         return ERR_OK;
     }
@@ -868,6 +1013,7 @@ static void unlink_dirty(struct conn *c)
 static void finish(struct conn *c)
 {
     c->finished = 1;
+    seen_wnd(c, 0);
     if (c->dirty)
         unlink_dirty(c);
     if (c->rx) {
@@ -889,10 +1035,10 @@ static int try_close(struct conn *c)
 
     /* Input the app will never read: consume it, or lwIP resets. */
     if (c->rx) {
-        recved(c, rx_len(c->rx));
         pbuf_free(c->rx);
         c->rx = NULL;
     }
+    settle_wnd(pcb);
     detach(pcb);
     if (tcp_close(pcb) != ERR_OK) {
         attach(c);      /* out of memory for the FIN: on_poll retries */

@@ -406,12 +406,12 @@ func TestEchoLoss(t *testing.T) {
 // What the guest may hold of a connection whose peer does not read: echo
 // it has not sent yet (echo.c pauses the peer above HIGH_WATER, 1 MiB,
 // after at most one more segment) and a receive window of data it acked
-// but has not taken (lwipopts.h TCP_WND, 32 segments). Twice the window
-// covers the segment too.
+// but has not taken (at most maxWnd, a connection's largest share of the
+// receive budget: window_test.go). Twice the window covers the segment
+// too.
 const (
 	echoHighWater = 1 << 20
-	guestTCPWnd   = 32 * 1460
-	maxHeld       = echoHighWater + 2*guestTCPWnd
+	maxHeld       = echoHighWater + 2*maxWnd
 )
 
 // A peer that stops reading is not answered with unbounded buffering: the

@@ -5,7 +5,8 @@
  *
  * TCP is tuned for many concurrent, busy connections (redis-benchmark
  * with 50 clients and pipelining, large HTTP responses): full-size
- * segments, a 32-segment receive window, a 128-segment send buffer,
+ * segments, receive windows of 16 to 192 segments from a budget the
+ * busy connections share (net/tcp.c), a 128-segment send buffer,
  * pools big enough for every connection to have a full window in flight.
  */
 #ifndef LIBOS_LWIPOPTS_H
@@ -74,15 +75,15 @@
  * flight: that is what fast downloads need. (It once looked like it
  * broke the echo tests: net/tcp.c measured pending output with
  * tcp_sndbuf(), which caps at 64 KiB with scaling on, so a connection
- * never looked drained and never closed.) Our own receive window stays
- * at 32 segments, unscaled: the guest reads every frame from the tap
- * one at a time, so on a local link a larger window bought no speed
- * (10 clients SETting 1 MB values: ~170 req/s either way), and with many
- * busy uploaders (20 x 128 segments) it overflows the tap's queue
- * (1000 frames): Linux's retransmission timeouts then cost far more. */
+ * never looked drained and never closed.) Our own receive window starts
+ * at TCP_WND, 16 segments, and then follows net/tcp.c's share of a
+ * receive budget common to the busy connections (16 to 192 segments; see
+ * recved() there): one uploader gets a large window, 20 at once do not
+ * overflow the tap's queue (1000 frames). Scaled by 8, so that 192
+ * segments fit the 16-bit field. */
 #define LWIP_WND_SCALE              1
-#define TCP_RCV_SCALE               0
-#define TCP_WND                     (32 * TCP_MSS)
+#define TCP_RCV_SCALE               3
+#define TCP_WND                     (16 * TCP_MSS)
 #define TCP_SND_BUF                 (128 * TCP_MSS)
 #define TCP_SND_QUEUELEN            ((4 * TCP_SND_BUF + TCP_MSS - 1) / TCP_MSS)
 /* Only the netconn and socket APIs read it; lwIP wants it in 16 bits. */
@@ -111,6 +112,11 @@
 #define LWIP_HOOK_FILENAME          "libos_hooks.h"
 /* Each TCP segment goes out as one pbuf: one copy into the frame. */
 #define LWIP_NETIF_TX_SINGLE_PBUF   1
+/* Room in front of every frame lwIP builds for the host's virtio_net_hdr
+ * (RUNNC_NET_TX_HEADROOM): with offload, segments go out where they are. */
+#define PBUF_LINK_ENCAPSULATION_HLEN 10
+/* A large received frame stays in its read buffer (net/netif.c). */
+#define LWIP_SUPPORT_CUSTOM_PBUF    1
 
 /* --- netif ------------------------------------------------------------ */
 #define LWIP_NETIF_STATUS_CALLBACK  0

@@ -44,6 +44,12 @@
  * __thread variables of its own adds a features note with this bit, so
  * that on CPUs without FSGSBASE the tender allows arch_prctl(ARCH_SET_FS). */
 #define RUNNC_FEATURE_TLS       (1u << 1)
+/* The guest reads its NET devices with runnc_net_read_offload()
+ * (runnc/net_offload.h): it takes frames of up to RUNNC_NET_TSO_MAX
+ * bytes and TCP/UDP checksums the host left partial. A library OS says
+ * so in its own features note; the bindings alone do not, since an app
+ * reading with solo5_net_read() wants MTU-sized frames. */
+#define RUNNC_FEATURE_VNET_RX   (1u << 2)
 
 struct runnc_abi_note {
     uint32_t abi_version;           /* RUNNC_ABI_VERSION */
@@ -58,10 +64,18 @@ struct runnc_abi_note {
 
 #define RUNNC_DEVF_READONLY     (1u << 0)  /* BLOCK: writes are refused */
 /* NET: every frame read from or written to the tap starts with a 10-byte
- * struct virtio_net_hdr (IFF_VNET_HDR); the tap's offloads towards the
- * guest are off, so frames read are whole and checksummed. Set only with
+ * struct virtio_net_hdr (IFF_VNET_HDR); unless RUNNC_DEVF_VNET_RX, the
+ * tap's offloads towards the guest are off, so frames read are whole and
+ * checksummed. Set only with
  * the tender's --net-offload and for guests with RUNNC_FEATURE_VNET_HDR. */
 #define RUNNC_DEVF_VNET_HDR     (1u << 1)
+/* NET, with RUNNC_DEVF_VNET_HDR: the tap's offloads towards the guest are
+ * on (TUN_F_CSUM|TUN_F_TSO4): a frame read may be one TCP/IPv4 segment of
+ * up to 64 KiB (the header's gso_type says so) and may carry a partial
+ * checksum (VIRTIO_NET_HDR_F_NEEDS_CSUM). Set only for guests with
+ * RUNNC_FEATURE_VNET_RX; the bindings' solo5_net_read() still returns
+ * only whole, checksummed frames within the MTU. */
+#define RUNNC_DEVF_VNET_RX      (1u << 3)
 /* BLOCK: besides single blocks anywhere, the filter allows one pread64 or
  * pwrite64 of any multiple of the block size up to runnc_block_io_max()
  * bytes at offsets up to capacity - runnc_block_io_max() (BPF cannot add
