@@ -220,6 +220,9 @@ func openTap(s *NetSpec) (*os.File, string, error) {
 			f.Close()
 			return nil, "", err
 		}
+	} else if err := offloadsOff(int(f.Fd())); err != nil {
+		f.Close()
+		return nil, "", err
 	}
 	return f, iface, nil
 }
@@ -233,8 +236,21 @@ func setVnetHdr(fd int) error {
 	if err := unix.IoctlSetPointerInt(fd, unix.TUNSETVNETHDRSZ, vnetHdrLen); err != nil {
 		return fmt.Errorf("set the tap's vnet header size: %w", err)
 	}
+	if err := offloadsOff(fd); err != nil {
+		return fmt.Errorf("the tap's receive offloads: %w", err)
+	}
+	return nil
+}
+
+// offloadsOff turns every offload towards the guest off on a tap read
+// without a vnet header. The offloads belong to the device, not the open
+// file: a persistent tap keeps what an earlier tender with --net-offload
+// set, and the kernel would then hand this guest 64 KiB segments and
+// partial checksums with no header to say so (frames it drops: the
+// connections stall).
+func offloadsOff(fd int) error {
 	if _, _, e := unix.Syscall(unix.SYS_IOCTL, uintptr(fd), unix.TUNSETOFFLOAD, 0); e != 0 {
-		return fmt.Errorf("turn the tap's receive offloads off: %v", e)
+		return fmt.Errorf("turn the tap's offloads off: %v", e)
 	}
 	return nil
 }

@@ -258,3 +258,24 @@ func seccompFilter(pid int) ([]unix.SockFilter, error) {
 	}
 	return prog, nil
 }
+
+// The tap's offloads belong to the device, not to the open file: a guest
+// without --net-offload on a persistent tap that a guest with it used
+// before still gets whole, checksummed frames. Before the tender turned
+// them off on every open, the kernel kept handing the second guest 64 KiB
+// segments it could not read, and the transfer stalled (the HAP lab's
+// bulk workloads hung this way).
+func TestEchoPlainAfterOffload(t *testing.T) {
+	needRoot(t)
+	n := newNet(t)
+	first := startEcho(t, n, offload)
+	if err := echoOne(n, net.JoinHostPort(guestIP, "7"), 3, 1<<20, time.Now().Add(30*time.Second)); err != nil {
+		t.Fatalf("echo 1 MiB with offload: %v", err)
+	}
+	first.cmd.Process.Kill()
+	<-first.done
+	startEcho(t, n)
+	if err := echoOne(n, net.JoinHostPort(guestIP, "7"), 4, 4<<20, time.Now().Add(30*time.Second)); err != nil {
+		t.Fatalf("echo 4 MiB without offload, on the tap an offloading guest used: %v", err)
+	}
+}
