@@ -38,8 +38,12 @@ $(CFLAGS_STAMP): FORCE
 		echo '$(GUEST_CFLAGS) | $(SPT_CFLAGS)' > $@
 .PHONY: FORCE
 
-# Every guest object lives in $(B)/obj/ at its source path.
-$(B)/obj/%.o: %.c $(B)/solo5/include/solo5.h $(CFLAGS_STAMP)
+# Every guest object lives in $(B)/obj/ at its source path. It may
+# include any of the toolchain's installed headers: all are prerequisites,
+# so a parallel build from a clean tree never compiles before they exist.
+GUEST_HEADERS = $(B)/solo5/include/solo5.h $(B)/solo5/include/runnc/abi.h \
+	$(B)/solo5/include/runnc/net_offload.h
+$(B)/obj/%.o: %.c $(GUEST_HEADERS) $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c -o $@ $<
 $(B)/obj/%.o: %.S

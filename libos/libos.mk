@@ -28,5 +28,3 @@ LIBOS_SRCS += $(LIBOS_CORE_SRCS) $(LWIP_SRCS)
 
 # Our sources include lwIP's headers.
 $(patsubst %.c,$(B)/obj/%.o,$(LIBOS_CORE_SRCS)): | $(LWIP_STAMP)
-# The netif uses runnc's offload extension of the toolchain.
-$(B)/obj/libos/net/netif.o: $(B)/solo5/include/runnc/net_offload.h
