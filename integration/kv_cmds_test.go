@@ -395,6 +395,37 @@ func kvScanAll(t *testing.T, p *kvPeer, opts ...string) map[string]int {
 	}
 }
 
+// TestKVCmdsTTLIdle: TTLs count the time the server slept. kv reads the
+// clock once per round of its event loop, when it wakes, not per request:
+// a request after 500 ms of quiet must see those 500 ms, so a 100 s PTTL
+// is down by at least that much (to 99,510 ms at most: 500 less the two
+// readings' truncation to whole milliseconds and the time from a round's
+// clock read to its reading of the frame), a 300 ms PX key is gone, and
+// after 700 ms more a 1 s SETEX key too, while a key given 100 s again
+// with PEXPIRE after the first pause has lost the second, on the guest as
+// on redis-server. The
+// timeout option's idle clock is checked by TestHostileKVConfig.
+func TestKVCmdsTTLIdle(t *testing.T) {
+	_, guest, redis := kvPeers(t)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		same("SET", "long", "v", "PX", "100000"),
+		same("SET", "short", "v", "PX", "300"),
+		same("SETEX", "second", "1", "v"),
+	})
+	time.Sleep(500 * time.Millisecond)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		ttlIn(1, 99510, "PTTL", "long"),
+		same("GET", "short"),
+		same("PEXPIRE", "long", "100000"),
+	})
+	time.Sleep(700 * time.Millisecond)
+	runKVCmdCases(t, guest, redis, []kvCmdCase{
+		same("EXISTS", "second"),
+		same("GET", "short"),
+		ttlIn(1, 99310, "PTTL", "long"),
+	})
+}
+
 // TestKVCmdsScan: SCAN (MATCH, COUNT, TYPE, redis-cli --scan) returns the
 // keys redis-server returns for the same data, each exactly once, and
 // MEMORY USAGE answers where redis-server does.

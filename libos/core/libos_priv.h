@@ -60,8 +60,5 @@ uint32_t libos_rand32(void);
 uint64_t libos_now_ns(void);
 /* The monotonic clock (ns) at ms milliseconds since boot (libos_now_ms). */
 uint64_t libos_ms_to_ns(uint64_t ms);
-/* core/loop.c: libos_now_ms() as of the start of the event loop's current
- * round (lwIP's sys_now); the clock itself outside the loop. */
-uint64_t libos_round_ms(void);
 
 #endif

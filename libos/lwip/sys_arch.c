@@ -4,7 +4,6 @@
 #include "lwip/opt.h"
 #include "lwip/sys.h"
 #include <libos/libos.h>
-#include "../core/libos_priv.h"
 
 /* Wraps after 49 days; lwIP compares times modulo 2^32. The time a round
  * of the event loop began: lwIP asks many times per round. */

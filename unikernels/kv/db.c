@@ -16,9 +16,15 @@ struct db kv_dbs[KV_DBS];
 uint64_t kv_now;
 uint64_t kv_expired_keys;
 
+/* The time of the event loop's round, not the clock: kv reads the time
+ * for every segment and request, and each read of the clock is a system
+ * call (a third of the guest's, uploading large values). The round's time
+ * is read when the guest wakes, so it is never older than the input being
+ * handled, and a round lasts milliseconds: deadlines and idle times are
+ * as exact as that. */
 void kv_clock(void)
 {
-    kv_now = libos_now_ms();
+    kv_now = libos_round_ms();
 }
 
 /* The epoch's offset from the monotonic clock is read once, so Unix times

@@ -166,7 +166,8 @@ struct db {
 };
 
 extern struct db kv_dbs[KV_DBS];
-/* Time for this batch of work, cached so a pipeline makes one clock call. */
+/* Milliseconds since boot as of this round of the event loop (kv_clock,
+ * db.c): one clock read per round, however many requests it serves. */
 extern uint64_t kv_now;
 void kv_clock(void);
 /* Milliseconds since the Unix epoch (TIME, EXPIREAT, SET EXAT). */

@@ -29,6 +29,16 @@ int main(int argc, char **argv);
 uint64_t libos_now_ms(void);
 
 /*
+ * libos_now_ms() as of the start of the event loop's current round, read
+ * once when solo5_yield() returned (lwIP's clock, sys_now, too); outside
+ * the loop, the clock itself. Callbacks that need the time of the event
+ * they handle should use it: each clock read is a system call, and a
+ * round may deliver hundreds of segments. It lags the clock by at most
+ * the time the round has run so far.
+ */
+uint64_t libos_round_ms(void);
+
+/*
  * Run the event loop: poll the network, run lwIP timers, fire callbacks
  * (net.h) and timers. Returns only after libos_stop(), when there is
  * nothing left to wait for (no listener, no connection, no timer), or when
