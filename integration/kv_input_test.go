@@ -5,7 +5,9 @@ import (
 	"crypto/rand"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
+	"time"
 )
 
 // TestKVInputBudget: kv takes memory for a request as its bytes arrive,
@@ -60,4 +62,72 @@ func bigExchange(t *testing.T, c io.ReadWriter, what, req string, want []byte) {
 		t.Fatalf("%s: read %d of %d bytes (%v), starting %.80q, want %.80q",
 			what, n, len(want), err, got[:n], want)
 	}
+}
+
+// TestKVLargeArgs: bulk strings of 16 KiB and more that arrive in pieces
+// are assembled in memory of their own (resp.c) and kept by SET and MSET
+// as the value; every other command reads them like any argument. Each
+// request goes out in small writes with pauses, so the guest sees it cut
+// in the middle of headers, values and the CRLF behind them; the replies
+// must be what a request in one piece gets.
+func TestKVLargeArgs(t *testing.T) {
+	e := startKV(t, "--mem=64")
+	c := e.dial(t)
+	big := func(n int, seed byte) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = seed + byte(i%251)
+		}
+		return string(b)
+	}
+	a, b, k := big(100000, 1), big(16384, 7), big(20000, 'k')
+	slow := func(what, req, want string) {
+		t.Helper()
+		for sent := 0; len(req) > 0; {
+			n := 7001
+			if sent > 256<<10 {
+				n = 1 << 20 // the rest of a request past the budget
+			}
+			if n > len(req) {
+				n = len(req)
+			}
+			if _, err := io.WriteString(c, req[:n]); err != nil {
+				t.Fatalf("%s: %v", what, err)
+			}
+			req, sent = req[n:], sent+n
+			time.Sleep(2 * time.Millisecond)
+		}
+		got := make([]byte, len(want))
+		if n, err := io.ReadFull(c, got); err != nil || string(got) != want {
+			t.Fatalf("%s: read %d of %d bytes (%v), starting %.80q, want %.80q", what, n, len(want), err, got[:n], want)
+		}
+	}
+	bulk := func(s string) string { return fmt.Sprintf("$%d\r\n%s\r\n", len(s), s) }
+
+	// MSET of large and small values, the same key twice (the second wins).
+	slow("MSET", kvBulk("MSET", "a", a, "s", "small", "b", b, "a2", a, "b", b+"x"), "+OK\r\n")
+	slow("MGET", kvBulk("MGET", "a", "s", "b", "a2"),
+		"*4\r\n"+bulk(a)+bulk("small")+bulk(b+"x")+bulk(a))
+	// A large key, a large value appended and pushed (copied, not taken),
+	// SET over an existing string, SET ... GET.
+	slow("SET large key", kvBulk("SET", k, b), "+OK\r\n")
+	slow("GET large key", kvBulk("GET", k), bulk(b))
+	slow("APPEND", kvBulk("APPEND", "s", a), fmt.Sprintf(":%d\r\n", 5+len(a)))
+	slow("RPUSH", kvBulk("RPUSH", "l", a, b), ":2\r\n")
+	slow("LRANGE", kvBulk("LRANGE", "l", "0", "-1"), "*2\r\n"+bulk(a)+bulk(b))
+	slow("SET GET", kvBulk("SET", "a", b, "GET"), bulk(a))
+	slow("GET a", kvBulk("GET", "a"), bulk(b))
+	// Queued in MULTI, run by EXEC after the request's memory was freed.
+	slow("MULTI", kvBulk("MULTI"), "+OK\r\n")
+	slow("SET queued", kvBulk("SET", "q", a), "+QUEUED\r\n")
+	slow("EXEC", kvBulk("EXEC"), "*1\r\n+OK\r\n")
+	slow("GET q", kvBulk("GET", "q"), bulk(a))
+	// Pipelined: two large SETs and a GET behind them in one stream.
+	slow("pipeline", kvBulk("SET", "p", a)+kvBulk("SET", "p", b)+kvBulk("GET", "p"),
+		"+OK\r\n+OK\r\n"+bulk(b))
+	// A request past the input budget after a large value was assembled:
+	// dropped as it arrives and refused, and the connection goes on.
+	slow("MSET past the budget", kvBulk("MSET", "x", a, "y", strings.Repeat("y", 20000000)),
+		"-OOM command not allowed when used memory > 'maxmemory'.\r\n")
+	slow("EXISTS x", kvBulk("EXISTS", "x", "y"), ":0\r\n")
 }

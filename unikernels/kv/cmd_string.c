@@ -18,15 +18,21 @@ static int set_string(struct client *c, const struct arg *key, const struct arg 
         return -1;
     struct obj *old = e->v.ptr;
     if (old && old->type == T_STRING) {
-        if (sval_set(&old->u.str, val->p, val->len) < 0)
+        /* A large value assembled as it arrived is kept as it is. */
+        struct sval *v = arg_take(c, val);
+        if (v) {
+            free(old->u.str);
+            old->u.str = v;
+        } else if (sval_set(&old->u.str, val->p, val->len) < 0) {
             return -1;
+        }
         if (!keep_ttl)
             db_set_expire(db, old, expire);
         touch_arg(c, key);
         return 0;
     }
     struct obj *o = obj_new(T_STRING);
-    if (o)
+    if (o && !(o->u.str = arg_take(c, val)))
         o->u.str = sval_new(val->p, val->len);
     if (!o || !o->u.str) {
         if (o)

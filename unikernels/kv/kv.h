@@ -219,6 +219,14 @@ struct parse {
      * -OOM: skip is what is left of the bulk string being dropped. */
     int discard;
     size_t skip;
+    /* A request with a bulk string of KV_BIG_BULK bytes or more that has
+     * not fully arrived is assembled out of the input (own): each large
+     * bulk string in an sval of its own (client.big, filled as its bytes
+     * arrive: fill is what it still needs, with its CRLF), the other
+     * arguments copied to client.held; held_bytes counts both. */
+    int own;
+    size_t fill;
+    size_t held_bytes;
 };
 
 struct client {
@@ -233,6 +241,12 @@ struct client {
     struct parse ps;
     struct arg *argv;       /* argument offsets while parsing, pointers after */
     size_t argcap;
+    /* The request's large bulk strings, assembled in place (ps.own): a
+     * command that stores one takes it (arg_take), the rest are freed
+     * after the command ran (resp_done). */
+    struct sval **big;
+    size_t nbig, bigcap, big_next;
+    struct buf held;        /* the other arguments of such a request */
     struct sval *name;
     /* MULTI: 1 queuing, 2 queuing after an error (EXEC aborts); the queued
      * commands serialized in multiq (cmd.c): argc, then each length and
@@ -262,6 +276,18 @@ struct client {
  * -1 on a protocol error (err holds the message). */
 long resp_parse(struct client *c, const char *buf, size_t len, long *argc,
                 char err[PROTO_ERR_MAX]);
+
+/* Bulk strings from this size on that arrive in more than one piece are
+ * assembled in an sval of their own, which a command may keep. */
+#define KV_BIG_BULK (16 * 1024)
+/* The sval holding argument a as it arrived, if it was assembled in one
+ * (a large bulk string): the caller owns it from now on. NULL otherwise. */
+struct sval *arg_take(struct client *c, const struct arg *a);
+/* After resp_parse() returned a request and it ran: free what it held
+ * (nothing while a request is still partial). */
+void resp_done(struct client *c);
+/* A closing client: free all of the parser's memory. */
+void resp_free(struct client *c);
 
 /* The bytes the partial request parsed so far needs at least (up to the
  * end of the bulk string it is in), counted from its start; 0 if unknown.

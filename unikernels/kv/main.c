@@ -200,6 +200,7 @@ static void serve(struct client *c, const char *data, size_t len)
         pos += n;
         if (argc > 0)
             cmd_dispatch(c, argc, c->argv);
+        resp_done(c);
         if (c->out.len >= FLUSH_AT)
             reply_flush(c);
     }
@@ -299,6 +300,7 @@ static void on_closed(struct conn *conn)
     free(c->in.p);
     free(c->out.p);
     free(c->scratch.p);
+    resp_free(c);
     free(c->argv);
     free(c->name);
     free(c->multiq.p);

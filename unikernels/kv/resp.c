@@ -7,6 +7,13 @@
  * more bytes behind it, continues from there. So a 1 MiB value arriving in
  * a thousand segments is not re-scanned a thousand times.
  *
+ * A bulk string of KV_BIG_BULK bytes or more that arrives in pieces is
+ * assembled in an sval of its own, straight from the segments, which SET
+ * and the like keep as the value (arg_take): a large value is copied once
+ * on its way in, as redis-server assembles one in its own sds. The
+ * request's other arguments are then copied aside (c->held), so that the
+ * parser consumes the input as it comes and nothing of it waits in c->in.
+ *
  * Memory for a request is taken as its bytes arrive, never on the word of
  * a length header, and no request may be larger than kv_input_max: a
  * client announcing a large value and then stalling holds only what it
@@ -28,7 +35,15 @@
 #define INLINE_MAX (64 * 1024)
 #define MBULK_MAX (1024L * 1024)
 #define BULK_MAX (512LL * 1024 * 1024)
-#define BIG_BULK (16 * 1024)
+#define BIG_BULK KV_BIG_BULK
+/* An assembled bulk string's first allocation, at most: what one segment
+ * with receive offload brings. It then doubles as bytes arrive. */
+#define BIG_FIRST (64 * 1024)
+
+/* While a request is parsed, argv[i].p holds an offset into the buffer;
+ * in an assembled request (ps->own), one of these tags and an index. */
+#define ARG_BIG  ((uintptr_t)1 << 63)   /* c->big[index] */
+#define ARG_HELD ((uintptr_t)1 << 62)   /* c->held.p + index */
 
 size_t kv_input_max = BULK_MAX;
 
@@ -84,6 +99,158 @@ static void parse_reset(struct parse *ps)
     ps->off = 0;
     ps->discard = 0;
     ps->skip = 0;
+    ps->own = 0;
+    ps->fill = 0;
+    ps->held_bytes = 0;
+}
+
+/* --- assembled requests ---------------------------------------------------- */
+
+/* Frees the assembled arguments (those no command took). */
+static void free_assembled(struct client *c)
+{
+    for (size_t i = 0; i < c->nbig; i++)
+        free(c->big[i]);
+    c->nbig = 0;
+    c->big_next = 0;
+    c->held.len = 0;
+    if (c->held.cap > 64 * 1024) {
+        free(c->held.p);
+        c->held.p = NULL;
+        c->held.cap = 0;
+    }
+}
+
+void resp_done(struct client *c)
+{
+    if (c->ps.argc < 0 && (c->nbig || c->held.len))
+        free_assembled(c);
+}
+
+void resp_free(struct client *c)
+{
+    free_assembled(c);
+    free(c->big);
+    c->big = NULL;
+    c->bigcap = 0;
+    free(c->held.p);
+    c->held.p = NULL;
+    c->held.cap = 0;
+}
+
+struct sval *arg_take(struct client *c, const struct arg *a)
+{
+    /* Commands take their arguments in order: start after the last. */
+    for (size_t k = 0; k < c->nbig; k++) {
+        size_t i = (c->big_next + k) % c->nbig;
+        struct sval *v = c->big[i];
+        if (v && v->d == a->p && v->len == a->len) {
+            c->big[i] = NULL;
+            c->big_next = i + 1;
+            return v;
+        }
+    }
+    return NULL;
+}
+
+/* Copies argument i, at p, to c->held. */
+static int hold_arg(struct client *c, long i, const char *p)
+{
+    size_t n = c->argv[i].len;
+    if (buf_reserve(&c->held, n + 1) < 0)
+        return -1;
+    memcpy(c->held.p + c->held.len, p, n);
+    c->argv[i].p = (const char *)(ARG_HELD | c->held.len);
+    c->held.len += n;
+    c->ps.held_bytes += n;
+    return 0;
+}
+
+/* Starts assembling the request: the arguments parsed so far move from
+ * buf to c->held, so that the caller may let go of buf. */
+static int own_request(struct client *c, const char *buf)
+{
+    c->held.len = 0;
+    for (long i = 0; i < c->ps.done; i++)
+        if (hold_arg(c, i, buf + (uintptr_t)c->argv[i].p) < 0)
+            return -1;
+    c->ps.own = 1;
+    return 0;
+}
+
+/* Starts assembling the bulk string whose header was just read. */
+static int big_start(struct client *c)
+{
+    if (c->nbig == c->bigcap) {
+        size_t cap = c->bigcap ? c->bigcap * 2 : 4;
+        struct sval **b = realloc(c->big, cap * sizeof(*b));
+        if (!b)
+            return -1;
+        c->big = b;
+        c->bigcap = cap;
+    }
+    c->big[c->nbig++] = NULL;
+    c->ps.fill = (size_t)c->ps.bulklen + 2;
+    return 0;
+}
+
+/* Takes what buf[ps->off, len) has of the bulk string being assembled
+ * (and its CRLF). 1 when it is complete, 0 for more input, -1 when out
+ * of memory. */
+static int big_fill(struct client *c, const char *buf, size_t len)
+{
+    struct parse *ps = &c->ps;
+    struct sval **vp = &c->big[c->nbig - 1];
+    size_t size = (size_t)ps->bulklen, have = *vp ? (*vp)->len : 0;
+    size_t avail = len - ps->off;
+    size_t take = size - have < avail ? size - have : avail;
+
+    if (take) {
+        size_t cap = *vp ? (*vp)->cap : 0;
+        if (have + take > cap) {
+            cap = cap ? cap * 2 : BIG_FIRST;
+            if (cap < have + take)
+                cap = have + take;
+            if (cap > size)
+                cap = size;
+            struct sval *v = realloc(*vp, sizeof(*v) + cap + 1);
+            if (!v)
+                return -1;
+            v->len = have;
+            v->cap = cap;
+            *vp = v;
+        }
+        memcpy((*vp)->d + have, buf + ps->off, take);
+        (*vp)->len = have + take;
+        ps->off += take;
+        ps->fill -= take;
+        ps->held_bytes += take;
+        avail -= take;
+    }
+    if (ps->fill > 2)
+        return 0;
+    /* The CRLF behind it, skipped unread as for any bulk string. */
+    size_t crlf = ps->fill < avail ? ps->fill : avail;
+    ps->off += crlf;
+    ps->fill -= crlf;
+    if (ps->fill)
+        return 0;
+    (*vp)->d[size] = 0;
+    c->argv[ps->done].p = (const char *)(ARG_BIG | (c->nbig - 1));
+    c->argv[ps->done].len = size;
+    ps->bulklen = -1;
+    ps->done++;
+    return 1;
+}
+
+/* An assembled request returns what it consumed of buf (up to ps->off):
+ * the next call's buffer starts there. */
+static long assembled(struct client *c, long *argc)
+{
+    size_t used = c->ps.off;
+    c->ps.off = 0;
+    *argc = 0;
+    return used;
 }
 
 /* Whether a request of need bytes can be held: within the input budget,
@@ -294,6 +461,17 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
         }
     }
     while (ps->done < ps->argc) {
+        if (ps->fill) {
+            int r = big_fill(c, buf, len);
+            if (r < 0) {
+                strcpy(err, "Protocol error: out of memory");
+                return -1;
+            }
+            if (r == 0)
+                return assembled(c, argc);
+            continue;
+        }
+        size_t header = ps->off;
         if (ps->bulklen < 0) {
             long n = line_len(buf, ps->off, len);
             if (n < 0) {
@@ -301,7 +479,7 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
                     strcpy(err, "Protocol error: too big bulk count string");
                     return -1;
                 }
-                return 0;
+                return ps->own ? assembled(c, argc) : 0;
             }
             if (buf[ps->off] != '$') {
                 snprintf(err, PROTO_ERR_MAX, "Protocol error: expected '$', got '%c'",
@@ -315,8 +493,10 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
                 return -1;
             }
             ps->off += n + 2;
-            if (!can_hold(ps->off + (size_t)ll + 2)) {
+            if (!can_hold(ps->held_bytes + ps->off + (size_t)ll + 2)) {
                 /* Too large to hold: drop it as it arrives, answer -OOM. */
+                free_assembled(c);
+                ps->own = 0;
                 ps->discard = 1;
                 ps->skip = ll + 2;
                 ps->done++;
@@ -324,21 +504,48 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
             }
             ps->bulklen = ll;
         }
-        if (len - ps->off < (size_t)ps->bulklen + 2)
-            return 0;
         if (argv_reserve(c, ps->done + 1) < 0) {
             strcpy(err, "Protocol error: out of memory");
             return -1;
         }
-        /* Offsets for now: buf may move before the request completes. */
-        c->argv[ps->done].p = (const char *)(uintptr_t)ps->off;
+        if (len - ps->off < (size_t)ps->bulklen + 2) {
+            if (ps->bulklen >= BIG_BULK) {
+                if ((!ps->own && own_request(c, buf) < 0) || big_start(c) < 0) {
+                    strcpy(err, "Protocol error: out of memory");
+                    return -1;
+                }
+                continue;
+            }
+            if (!ps->own)
+                return 0;
+            /* A small argument cut short: read again from its header. */
+            ps->bulklen = -1;
+            ps->off = header;
+            return assembled(c, argc);
+        }
         c->argv[ps->done].len = ps->bulklen;
+        if (ps->own) {
+            if (hold_arg(c, ps->done, buf + ps->off) < 0) {
+                strcpy(err, "Protocol error: out of memory");
+                return -1;
+            }
+        } else {
+            /* Offsets for now: buf may move before the request completes. */
+            c->argv[ps->done].p = (const char *)(uintptr_t)ps->off;
+        }
         ps->off += ps->bulklen + 2;
         ps->bulklen = -1;
         ps->done++;
     }
-    for (long i = 0; i < ps->argc; i++)
-        c->argv[i].p = buf + (uintptr_t)c->argv[i].p;
+    for (long i = 0; i < ps->argc; i++) {
+        uintptr_t at = (uintptr_t)c->argv[i].p;
+        if (!ps->own)
+            c->argv[i].p = buf + at;
+        else if (at & ARG_BIG)
+            c->argv[i].p = c->big[at & ~ARG_BIG]->d;
+        else
+            c->argv[i].p = c->held.p + (at & ~ARG_HELD);
+    }
     *argc = ps->argc;
     size_t used = ps->off;
     parse_reset(ps);
@@ -347,7 +554,7 @@ static long parse_multibulk(struct client *c, const char *buf, size_t len,
 
 size_t resp_want(const struct client *c)
 {
-    if (c->ps.argc < 0 || c->ps.bulklen < 0)
+    if (c->ps.argc < 0 || c->ps.bulklen < 0 || c->ps.own)
         return 0;
     return c->ps.off + c->ps.bulklen + 2;
 }
