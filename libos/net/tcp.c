@@ -95,6 +95,7 @@ struct conn {
     unsigned dead : 1;          /* PCB gone: closed() is due */
     unsigned failed : 1;        /* an lwIP error: abort */
     unsigned finished : 1;      /* closed() running: never dirty again */
+    unsigned ack_round : 1;     /* an ACK is due by the round's end */
     u16_t wire_mss;             /* offload: the real MSS; else 0 */
     unsigned epoch;             /* of the receive budget: see recved() */
     uint32_t epoch_bytes;       /* consumed in it, up to TCP_WND */
@@ -243,29 +244,55 @@ static int count_busy(struct conn *c, size_t n)
 }
 
 /* Opens pcb's receive window to wnd (never smaller) after the app
- * consumed n bytes, and tells the peer at once if that moves the right
- * edge enough, as tcp_recved() does. Data of two segments or more is
- * acknowledged at once even if the window did not move (the budget, or
- * a share exceeded), as Linux does: one 64 KiB segment with receive
- * offload would otherwise wait for lwIP's delayed ACK, and a peer that
- * waits longer than its loss probe timeout (a few ms on a local link)
- * resends, takes the resend for a loss (lwIP sends no D-SACK) and halves
- * its congestion window. */
-static void open_wnd(struct tcp_pcb *pcb, uint32_t wnd, size_t n)
+ * consumed n bytes. True if the peer must hear of it within this round
+ * of the event loop: the right edge moved enough, as for tcp_recved(),
+ * or data of two segments or more was consumed, which Linux acknowledges
+ * at once even if the window did not move (the budget, or a share
+ * exceeded): one 64 KiB segment with receive offload would otherwise
+ * wait for lwIP's delayed ACK, and a peer that waits longer than its
+ * loss probe timeout (a few ms on a local link) resends, takes the
+ * resend for a loss (lwIP sends no D-SACK) and halves its congestion
+ * window. */
+static int open_wnd(struct tcp_pcb *pcb, uint32_t wnd, size_t n)
 {
     if (!(pcb->flags & TF_WND_SCALE) && wnd > 0xffff)
         wnd = 0xffff;       /* the peer cannot scale our window */
     if (wnd > pcb->rcv_wnd) {
         pcb->rcv_wnd = (tcpwnd_size_t)wnd;
-        if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD) {
-            tcp_ack_now(pcb);
-            tcp_output(pcb);
-            return;
-        }
+        if (tcp_update_rcv_ann_wnd(pcb) >= TCP_WND_UPDATE_THRESHOLD)
+            return 1;
     }
-    /* lwIP's input processing, or the service loop, sends it. */
-    if (n >= 2u * TCP_MSS)
-        tcp_ack_now(pcb);
+    return n >= 2u * TCP_MSS;
+}
+
+/* ACKs deferred to the end of the round (conn.ack_round, each such
+ * connection on the dirty list), and the input consumed since the first
+ * of them: past ACK_DEFER_MAX they go at once, so that a round that reads
+ * many large segments does not hold them for milliseconds, past the
+ * peer's loss probe timeout. */
+#define ACK_DEFER_MAX   (256u * 1024)
+static unsigned acks_deferred;
+static size_t acks_deferred_bytes;
+
+/* Sends c's deferred ACK if no segment carried it since. */
+static void ack_deferred(struct conn *c)
+{
+    if (!c->ack_round)
+        return;
+    c->ack_round = 0;
+    if (acks_deferred > 0 && --acks_deferred == 0)
+        acks_deferred_bytes = 0;
+    if (c->pcb && (c->pcb->flags & TF_ACK_DELAY)) {
+        tcp_ack_now(c->pcb);
+        tcp_output(c->pcb);
+    }
+}
+
+static void send_deferred_acks(void)
+{
+    for (struct conn *c = dirty_head; c && acks_deferred; c = c->next_dirty)
+        ack_deferred(c);
+    acks_deferred_bytes = 0;
 }
 
 /* Tells lwIP the app consumed n bytes: the receive window reopens, for a
@@ -289,7 +316,24 @@ static void recved(struct conn *c, size_t n)
     uint64_t cap = TCP_WND + (others < RX_BUDGET ? RX_BUDGET - others : 0);
     if (wnd > cap)
         wnd = cur > cap ? cur : cap;
-    open_wnd(pcb, (uint32_t)wnd, n);
+    if (acks_deferred) {
+        acks_deferred_bytes += n;
+        if (acks_deferred_bytes > ACK_DEFER_MAX)
+            send_deferred_acks();
+    }
+    if (open_wnd(pcb, (uint32_t)wnd, n)) {
+        /* At the end of the round (service()), unless a segment carries
+         * it before: the app's reply, when the rest of a request is
+         * already queued behind the segment just consumed, saves the
+         * guest a write for the ACK. lwIP clears the flag when anything
+         * is sent. */
+        tcp_set_flags(pcb, TF_ACK_DELAY);
+        if (!c->ack_round) {
+            c->ack_round = 1;
+            acks_deferred++;
+        }
+        mark_dirty(c);
+    }
     seen_wnd(c, pcb->rcv_wnd);
 }
 
@@ -1014,6 +1058,11 @@ static void finish(struct conn *c)
 {
     c->finished = 1;
     seen_wnd(c, 0);
+    if (c->ack_round) {
+        c->ack_round = 0;
+        if (acks_deferred > 0 && --acks_deferred == 0)
+            acks_deferred_bytes = 0;
+    }
     if (c->dirty)
         unlink_dirty(c);
     if (c->rx) {
@@ -1089,6 +1138,7 @@ static void service(struct conn *c)
         finish(c);
         return;
     }
+    ack_deferred(c);
     if (c->pcb)
         tcp_output(c->pcb);
     if (c->closing && c->head == NULL && try_close(c) == 0)
