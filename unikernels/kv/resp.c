@@ -37,8 +37,12 @@
 #define BULK_MAX (512LL * 1024 * 1024)
 #define BIG_BULK KV_BIG_BULK
 /* An assembled bulk string's first allocation, at most: what one segment
- * with receive offload brings. It then doubles as bytes arrive. */
+ * with receive offload brings. It then doubles as bytes arrive, until
+ * the whole string is at most BIG_AHEAD times the allocation: so a
+ * request holds at most BIG_AHEAD times what arrived of it (or
+ * BIG_AHEAD * BIG_FIRST), never the length its header claims. */
 #define BIG_FIRST (64 * 1024)
+#define BIG_AHEAD 4
 
 /* While a request is parsed, argv[i].p holds an offset into the buffer;
  * in an assembled request (ps->own), one of these tags and an index. */
@@ -211,7 +215,10 @@ static int big_fill(struct client *c, const char *buf, size_t len)
             cap = cap ? cap * 2 : BIG_FIRST;
             if (cap < have + take)
                 cap = have + take;
-            if (cap > size)
+            /* Within a factor BIG_AHEAD of that, the whole string at
+             * once: each growth may move (copy) what arrived so far,
+             * and the last doublings would copy the most. */
+            if (cap > size / BIG_AHEAD)
                 cap = size;
             struct sval *v = realloc(*vp, sizeof(*v) + cap + 1);
             if (!v)
