@@ -76,6 +76,17 @@ static int buf_reserve(struct buf *b, size_t more)
     return 0;
 }
 
+/* Empties b, and gives its memory back if it grew past keep. */
+static void buf_clear(struct buf *b, size_t keep)
+{
+    b->len = 0;
+    if (b->cap > keep) {
+        free(b->p);
+        b->p = NULL;
+        b->cap = 0;
+    }
+}
+
 static int argv_reserve(struct client *c, size_t n)
 {
     if (n <= c->argcap)
@@ -117,12 +128,7 @@ static void free_assembled(struct client *c)
         free(c->big[i]);
     c->nbig = 0;
     c->big_next = 0;
-    c->held.len = 0;
-    if (c->held.cap > 64 * 1024) {
-        free(c->held.p);
-        c->held.p = NULL;
-        c->held.cap = 0;
-    }
+    buf_clear(&c->held, 64 * 1024);
 }
 
 void resp_done(struct client *c)
@@ -137,9 +143,7 @@ void resp_free(struct client *c)
     free(c->big);
     c->big = NULL;
     c->bigcap = 0;
-    free(c->held.p);
-    c->held.p = NULL;
-    c->held.cap = 0;
+    buf_clear(&c->held, 0);
 }
 
 struct sval *arg_take(struct client *c, const struct arg *a)
@@ -609,12 +613,7 @@ void reply_flush(struct client *c)
         c->reply_sent = 1;
     if (c->out.len && conn_write(c->conn, c->out.p, c->out.len) < 0)
         c->closing = 1;
-    c->out.len = 0;
-    if (c->out.cap > 1024 * 1024) {
-        free(c->out.p);
-        c->out.p = NULL;
-        c->out.cap = 0;
-    }
+    buf_clear(&c->out, 1024 * 1024);
 }
 
 static void reply_prefixed(struct client *c, char prefix, long long v)
