@@ -41,6 +41,7 @@ const (
 
 	bootFlagFSGSBase     = 1
 	bootFlagTLSArchPrctl = 2
+	bootFlagRNGSeed      = 4
 	devFlagReadOnly      = 1
 	devFlagVnetHDR       = 2
 	devFlagBlockIO       = 4
@@ -50,6 +51,9 @@ const (
 	bootHdrSize   = 64
 	maxDevices    = 63
 	nameMax       = 68
+	// The guest's RNG seed follows the device records (runnc/abi.h).
+	rngSeedOffset = bootHdrSize + maxDevices*devRecordSize
+	rngSeedSize   = 32
 )
 
 // Lay out guest memory: boot info and cmdline in the read-only boot page,
@@ -78,15 +82,22 @@ func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags ui
 	bi := boot
 	le.PutUint64(bi[0:], 0x6f6f62636e6e7572) // "runncboo"
 	le.PutUint32(bi[8:], guestABIVersion)
-	le.PutUint32(bi[12:], flags)
+	le.PutUint32(bi[12:], flags|bootFlagRNGSeed)
 	le.PutUint64(bi[16:], cmdlineAddr)
 	le.PutUint64(bi[24:], memSize)
 	le.PutUint64(bi[32:], l.HeapStart)
 	le.PutUint64(bi[40:], memSize-l.HeapStart)
 	le.PutUint32(bi[48:], uint32(len(devs)))
-	// The guest has no getrandom: its stack protector guard comes from here.
+	// The guest has no getrandom: its stack protector guard and the seed of
+	// its random number generator (TCP sequence numbers, ports, kv's
+	// choices) come from here, drawn now, before the seccomp filter. Two
+	// separate draws, so that no output of the generator can tell anything
+	// about the guard.
 	if _, err := rand.Read(bi[56:64]); err != nil {
-		return nil, fmt.Errorf("entropy for the guest: %w", err)
+		return nil, fmt.Errorf("entropy for the guest's stack guard: %w", err)
+	}
+	if _, err := rand.Read(bi[rngSeedOffset : rngSeedOffset+rngSeedSize]); err != nil {
+		return nil, fmt.Errorf("entropy for the guest's random numbers: %w", err)
 	}
 	for i, d := range devs {
 		r := bi[bootHdrSize+i*devRecordSize:]
