@@ -3,8 +3,8 @@ package tests
 import (
 	"bytes"
 	"debug/elf"
-	"encoding/hex"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
