@@ -9,6 +9,11 @@
  * numbers below, and apps' random choices (kv's RANDOMKEY, SPOP, eviction
  * samples and its hash seed).
  *
+ * The seed itself stays readable in the boot info page, which the guest
+ * cannot write or unmap: fast key erasure keeps the generator's own state
+ * from telling past output, but whoever can read guest memory can read
+ * the seed and replay the stream from boot.
+ *
  * Under a tender from before the seed there is nothing secret to key the
  * generator with: it is keyed from the clocks and the cycle counter,
  * which an attacker who knows roughly when the guest booted can guess,
