@@ -191,10 +191,7 @@ func runHelper(t *testing.T, guest, breakWhat string, args ...string) (status in
 // filter runs, so the failure is the filter's.
 func TestLoaderFailsClosedOnFilter(t *testing.T) {
 	c := cValues(t)
-	guest, _ := filepath.Abs("../build/unikernels/tests/hello.spt")
-	if _, err := os.Stat(guest); err != nil {
-		t.Skip("guests not built: run make")
-	}
+	guest := builtGuest(t, "unikernels/tests/hello.spt")
 	run := func(breakWhat string) (int, string, string) {
 		return runHelper(t, guest, breakWhat)
 	}
