@@ -106,9 +106,8 @@ func TestTCPISN(t *testing.T) {
 	}
 	t.Logf("ISNs of guest A and guest B by client port:%s", row)
 
-	// Under a random ISN each pair is near with probability 1/128: at
-	// most 3 of 11 (or of 12) near by chance happens about once in 10^5
-	// runs.
+	// Under a random ISN each pair is near with probability 1/128: more
+	// than 3 of 12 near by chance happens about once in 500,000 runs.
 	const most = 3
 	seq := 0
 	for i := 1; i < conns; i++ {
