@@ -219,8 +219,8 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		"RUNNC_GUEST_BASE": guestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
 		"RUNNC_BOOT_TLS_ARCH_PRCTL": bootFlagTLSArchPrctl, "RUNNC_FEATURE_TLS": featureTLS,
 		"RUNNC_BOOT_RNG_SEED": bootFlagRNGSeed, "RUNNC_RNG_SEED_SIZE": rngSeedSize,
-		"runnc_boot_info.rng_seed": rngSeedOffset, "runnc_boot_info.rng_seed.size": rngSeedSize,
-		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
+		"runnc_boot_info.rng_seed": rngSeedOffset,
+		"runnc_device":             devRecordSize, "runnc_boot_info.devices": bootHdrSize,
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
 		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
 		"RUNNC_DEVF_BLOCK_IO": devFlagBlockIO, "RUNNC_BLOCK_IO_MAX": blockIOMax,
@@ -269,7 +269,8 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		{"runnc_boot_info.cmdline", 0, cmdlineAddr},
 		{"runnc_boot_info.mem_size", 0, testMem},
 		{"runnc_boot_info.heap_start", 0, img.end},
-		{"runnc_boot_info.heap_size", 0, testMem - img.end},
+		{"runnc_boot_info.heap_size", 0, testMem - 32 - img.end},
+		{"runnc_boot_info.rng_seed", 0, testMem - 32},
 		{"runnc_boot_info.ndevices", 0, 2},
 	}
 	for i, d := range devs {
@@ -311,10 +312,23 @@ func TestBootInfoMatchesABI(t *testing.T) {
 	if c["runnc_boot_info.entropy"] != 56 || e1 == 0 || e1 == e2 {
 		t.Errorf("boot info entropy at %d: %#x, then %#x; want random at 56, different per guest", c["runnc_boot_info.entropy"], e1, e2)
 	}
-	// The RNG seed: where abi.h has it, fresh for every guest, and drawn
-	// apart from the guard (none of its 8-byte windows is the guard).
-	seed := func(b []byte) []byte { return b[c["runnc_boot_info.rng_seed"]:][:c["RUNNC_RNG_SEED_SIZE"]] }
-	s1, s2 := seed(boot), seed(l2.Chunks[0].Data)
+	if l.StackTop != testMem-32 {
+		t.Errorf("stack top %#x, want %#x: below the RNG seed", l.StackTop, testMem-32)
+	}
+	// The RNG seed: where the boot info says, above the stack, fresh for
+	// every guest, and drawn apart from the guard (none of its 8-byte
+	// windows is the guard).
+	seed := func(l *layout) []byte {
+		addr := field(t, c, l.Chunks[0].Data, 0, "runnc_boot_info.rng_seed")
+		for _, ch := range l.Chunks {
+			if ch.Addr == addr && uint64(len(ch.Data)) == c["RUNNC_RNG_SEED_SIZE"] {
+				return ch.Data
+			}
+		}
+		t.Fatalf("no %d-byte chunk at the RNG seed's address %#x", c["RUNNC_RNG_SEED_SIZE"], addr)
+		return nil
+	}
+	s1, s2 := seed(l), seed(l2)
 	if bytes.Equal(s1, make([]byte, len(s1))) || bytes.Equal(s1, s2) {
 		t.Errorf("boot info rng_seed: % x, then % x; want random, different per guest", s1, s2)
 	}

@@ -51,7 +51,13 @@ func loaderHelper(kernel, breakWhat string) int {
 		// and field zero.
 		bi := p.layout.Chunks[0].Data
 		binary.LittleEndian.PutUint32(bi[12:], binary.LittleEndian.Uint32(bi[12:])&^bootFlagRNGSeed)
-		clear(bi[rngSeedOffset : rngSeedOffset+rngSeedSize])
+		seedAddr := binary.LittleEndian.Uint64(bi[rngSeedOffset:])
+		binary.LittleEndian.PutUint64(bi[rngSeedOffset:], 0)
+		for _, c := range p.layout.Chunks {
+			if c.Addr == seedAddr {
+				clear(c.Data)
+			}
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown break %q\n", breakWhat)
 		return 1

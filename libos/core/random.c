@@ -9,10 +9,11 @@
  * numbers below, and apps' random choices (kv's RANDOMKEY, SPOP, eviction
  * samples and its hash seed).
  *
- * The seed itself stays readable in the boot info page, which the guest
- * cannot write or unmap: fast key erasure keeps the generator's own state
- * from telling past output, but whoever can read guest memory can read
- * the seed and replay the stream from boot.
+ * runnc_rng_seed() wipes the seed from guest memory as it hands it over,
+ * and fast key erasure keeps the generator's own state from telling what
+ * it put out before: whoever reads guest memory later learns the next
+ * numbers and the sequence-number secret (which must last as long as
+ * the guest), not the past ones.
  *
  * Under a tender from before the seed there is nothing secret to key the
  * generator with: it is keyed from the clocks and the cycle counter,

@@ -2,15 +2,25 @@
 #include "spt.h"
 #include "runnc/entropy.h"
 
-_Static_assert(sizeof runnc_boot_info->rng_seed == RUNNC_RNG_SEED_SIZE,
-        "runnc/entropy.h and runnc/abi.h disagree on the seed's size");
+/* Both headers define RUNNC_RNG_SEED_SIZE: were they to differ, the
+ * redefinition would fail this file's build (-Werror). */
 
 bool runnc_rng_seed(uint8_t seed[RUNNC_RNG_SEED_SIZE])
 {
+    static bool taken;
     const struct runnc_boot_info *bi = runnc_boot_info;
-    bool have = bi->flags & RUNNC_BOOT_RNG_SEED;
+    uint64_t addr = bi->rng_seed;
+    /* Where abi.h says it is: above the stack, within guest memory. */
+    bool have = !taken && (bi->flags & RUNNC_BOOT_RNG_SEED) &&
+        addr >= bi->heap_start + bi->heap_size &&
+        addr <= bi->mem_size - RUNNC_RNG_SEED_SIZE;
+    volatile uint8_t *p = (volatile uint8_t *)(uintptr_t)addr;
 
-    for (int i = 0; i < RUNNC_RNG_SEED_SIZE; i++)
-        seed[i] = have ? bi->rng_seed[i] : 0;
+    taken = true;
+    for (int i = 0; i < RUNNC_RNG_SEED_SIZE; i++) {
+        seed[i] = have ? p[i] : 0;
+        if (have)
+            p[i] = 0;
+    }
     return have;
 }

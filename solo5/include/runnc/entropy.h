@@ -19,10 +19,12 @@
 #define RUNNC_RNG_SEED_SIZE 32
 
 /*
- * Copies the tender's seed (RUNNC_RNG_SEED_SIZE bytes, the same on every
- * call) into seed and returns true. Under a tender from before the seed
- * (runnc/abi.h RUNNC_BOOT_RNG_SEED) it zeroes seed and returns false: the
- * app must then find entropy elsewhere, or say that it has none.
+ * Takes the tender's seed: the first call copies its RUNNC_RNG_SEED_SIZE
+ * bytes into seed, wipes them from guest memory and returns true, so that
+ * once the app's generator has moved on, nothing in the guest tells what
+ * it put out before. Later calls, and any call under a tender from before
+ * the seed (runnc/abi.h RUNNC_BOOT_RNG_SEED), zero seed and return false:
+ * the app must then find entropy elsewhere, or say that it has none.
  */
 bool runnc_rng_seed(uint8_t seed[RUNNC_RNG_SEED_SIZE]);
 
