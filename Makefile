@@ -42,7 +42,7 @@ $(CFLAGS_STAMP): FORCE
 # include any of the toolchain's installed headers: all are prerequisites,
 # so a parallel build from a clean tree never compiles before they exist.
 GUEST_HEADERS = $(B)/solo5/include/solo5.h $(B)/solo5/include/runnc/abi.h \
-	$(B)/solo5/include/runnc/net_offload.h
+	$(B)/solo5/include/runnc/net_offload.h $(B)/solo5/include/runnc/entropy.h
 $(B)/obj/%.o: %.c $(GUEST_HEADERS) $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(GUEST_CFLAGS) $(EXTRA_CFLAGS_$(dir $<)) -MMD -MP -c -o $@ $<

@@ -23,8 +23,17 @@ $(B)/obj/$(LWIP_DIR)/src/core/timeouts.o: libos/libos.mk
 $(LWIP_SRCS): $(LWIP_STAMP) ;
 
 LIBOS_CORE_SRCS := libos/core/main.c libos/core/loop.c libos/core/sys.c \
+	libos/core/random.c libos/core/chacha20.c \
 	libos/lwip/sys_arch.c libos/net/netif.c libos/net/tcp.c
 LIBOS_SRCS += $(LIBOS_CORE_SRCS) $(LWIP_SRCS)
 
 # Our sources include lwIP's headers.
 $(patsubst %.c,$(B)/obj/%.o,$(LIBOS_CORE_SRCS)): | $(LWIP_STAMP)
+
+# libos's ChaCha20 built for the host, for a comparison with Go's
+# golang.org/x/crypto/chacha20 (libos/tests/libos_test.go, TestChaCha20).
+CHACHA_HOST := $(B)/libos/tests/chacha_host
+$(CHACHA_HOST): libos/tests/chachahost/main.c libos/core/chacha20.c libos/core/chacha20.h
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 -Wall -Wextra -Werror -o $@ libos/tests/chachahost/main.c libos/core/chacha20.c
+EXTRA_ALL += $(CHACHA_HOST)

@@ -7,7 +7,7 @@ SPT_CFLAGS := -std=gnu11 -O2 -g -Wall -Wextra -Werror -ffreestanding \
 	-fno-tree-loop-distribute-patterns -nostdinc -isystem $(GCC_INC) \
 	-Isolo5/include
 
-$(B)/solo5/obj/%.o: solo5/bindings/spt/%.c solo5/bindings/spt/spt.h solo5/include/solo5.h solo5/include/runnc/abi.h solo5/include/runnc/net_offload.h $(CFLAGS_STAMP)
+$(B)/solo5/obj/%.o: solo5/bindings/spt/%.c solo5/bindings/spt/spt.h solo5/include/solo5.h solo5/include/runnc/abi.h solo5/include/runnc/net_offload.h solo5/include/runnc/entropy.h $(CFLAGS_STAMP)
 	@mkdir -p $(dir $@)
 	$(CC) $(SPT_CFLAGS) -c -o $@ $<
 # start.c sets the stack protector's guard: nothing in it may check one.
@@ -21,4 +21,5 @@ $(SOLO5_LDS): solo5/bindings/spt/solo5_spt.lds
 $(B)/solo5/include/%.h: solo5/include/%.h
 	@mkdir -p $(dir $@)
 	cp $< $@
-EXTRA_ALL += $(B)/solo5/include/runnc/abi.h $(B)/solo5/include/runnc/net_offload.h
+EXTRA_ALL += $(B)/solo5/include/runnc/abi.h $(B)/solo5/include/runnc/net_offload.h \
+	$(B)/solo5/include/runnc/entropy.h

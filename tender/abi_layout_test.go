@@ -61,6 +61,8 @@ int main(void)
 	V("RUNNC_BOOT_MAGIC", RUNNC_BOOT_MAGIC);
 	V("RUNNC_BOOT_FSGSBASE", RUNNC_BOOT_FSGSBASE);
 	V("RUNNC_BOOT_TLS_ARCH_PRCTL", RUNNC_BOOT_TLS_ARCH_PRCTL);
+	V("RUNNC_BOOT_RNG_SEED", RUNNC_BOOT_RNG_SEED);
+	V("RUNNC_RNG_SEED_SIZE", RUNNC_RNG_SEED_SIZE);
 	V("RUNNC_NOTE_FEATURES", RUNNC_NOTE_FEATURES);
 	V("RUNNC_FEATURE_VNET_HDR", RUNNC_FEATURE_VNET_HDR);
 	V("RUNNC_FEATURE_TLS", RUNNC_FEATURE_TLS);
@@ -81,6 +83,7 @@ int main(void)
 	F(runnc_boot_info, mem_size); F(runnc_boot_info, heap_start);
 	F(runnc_boot_info, heap_size); F(runnc_boot_info, ndevices);
 	F(runnc_boot_info, entropy); F(runnc_boot_info, devices);
+	F(runnc_boot_info, rng_seed);
 	return 0;
 }
 `
@@ -215,7 +218,9 @@ func TestBootInfoMatchesABI(t *testing.T) {
 		"RUNNC_CMDLINE_ADDR": cmdlineAddr, "RUNNC_CMDLINE_MAX": cmdlineMax,
 		"RUNNC_GUEST_BASE": guestBase, "RUNNC_BOOT_FSGSBASE": bootFlagFSGSBase,
 		"RUNNC_BOOT_TLS_ARCH_PRCTL": bootFlagTLSArchPrctl, "RUNNC_FEATURE_TLS": featureTLS,
-		"runnc_device": devRecordSize, "runnc_boot_info.devices": bootHdrSize,
+		"RUNNC_BOOT_RNG_SEED": bootFlagRNGSeed, "RUNNC_RNG_SEED_SIZE": rngSeedSize,
+		"runnc_boot_info.rng_seed": rngSeedOffset,
+		"runnc_device":             devRecordSize, "runnc_boot_info.devices": bootHdrSize,
 		"RUNNC_NOTE_FEATURES": noteFeatures, "RUNNC_FEATURE_VNET_HDR": featureVnetHDR,
 		"RUNNC_DEVF_READONLY": devFlagReadOnly, "RUNNC_DEVF_VNET_HDR": devFlagVnetHDR,
 		"RUNNC_DEVF_BLOCK_IO": devFlagBlockIO, "RUNNC_BLOCK_IO_MAX": blockIOMax,
@@ -260,11 +265,12 @@ func TestBootInfoMatchesABI(t *testing.T) {
 	}{
 		{"runnc_boot_info.magic", 0, c["RUNNC_BOOT_MAGIC"]},
 		{"runnc_boot_info.abi_version", 0, guestABIVersion},
-		{"runnc_boot_info.flags", 0, bootFlagFSGSBase},
+		{"runnc_boot_info.flags", 0, bootFlagFSGSBase | bootFlagRNGSeed},
 		{"runnc_boot_info.cmdline", 0, cmdlineAddr},
 		{"runnc_boot_info.mem_size", 0, testMem},
 		{"runnc_boot_info.heap_start", 0, img.end},
-		{"runnc_boot_info.heap_size", 0, testMem - img.end},
+		{"runnc_boot_info.heap_size", 0, testMem - 32 - img.end},
+		{"runnc_boot_info.rng_seed", 0, testMem - 32},
 		{"runnc_boot_info.ndevices", 0, 2},
 	}
 	for i, d := range devs {
@@ -305,6 +311,33 @@ func TestBootInfoMatchesABI(t *testing.T) {
 	e2 := field(t, c, l2.Chunks[0].Data, 0, "runnc_boot_info.entropy")
 	if c["runnc_boot_info.entropy"] != 56 || e1 == 0 || e1 == e2 {
 		t.Errorf("boot info entropy at %d: %#x, then %#x; want random at 56, different per guest", c["runnc_boot_info.entropy"], e1, e2)
+	}
+	if l.StackTop != testMem-32 {
+		t.Errorf("stack top %#x, want %#x: below the RNG seed", l.StackTop, testMem-32)
+	}
+	// The RNG seed: where the boot info says, above the stack, fresh for
+	// every guest, and drawn apart from the guard (none of its 8-byte
+	// windows is the guard).
+	seed := func(l *layout) []byte {
+		addr := field(t, c, l.Chunks[0].Data, 0, "runnc_boot_info.rng_seed")
+		for _, ch := range l.Chunks {
+			if ch.Addr == addr && uint64(len(ch.Data)) == c["RUNNC_RNG_SEED_SIZE"] {
+				return ch.Data
+			}
+		}
+		t.Fatalf("no %d-byte chunk at the RNG seed's address %#x", c["RUNNC_RNG_SEED_SIZE"], addr)
+		return nil
+	}
+	s1, s2 := seed(l), seed(l2)
+	if bytes.Equal(s1, make([]byte, len(s1))) || bytes.Equal(s1, s2) {
+		t.Errorf("boot info rng_seed: % x, then % x; want random, different per guest", s1, s2)
+	}
+	var guard [8]byte
+	binary.LittleEndian.PutUint64(guard[:], e1)
+	for _, s := range [][]byte{s1, s2} {
+		if bytes.Contains(s, guard[1:]) {
+			t.Errorf("rng_seed % x holds the guard's bytes % x", s, guard)
+		}
 	}
 	if cmd := boot[cmdlineAddr-bootInfoAddr:][:4]; string(cmd) != "a b\x00" {
 		t.Errorf("command line %q, want \"a b\\x00\"", cmd)

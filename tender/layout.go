@@ -41,6 +41,7 @@ const (
 
 	bootFlagFSGSBase     = 1
 	bootFlagTLSArchPrctl = 2
+	bootFlagRNGSeed      = 4
 	devFlagReadOnly      = 1
 	devFlagVnetHDR       = 2
 	devFlagBlockIO       = 4
@@ -50,6 +51,10 @@ const (
 	bootHdrSize   = 64
 	maxDevices    = 63
 	nameMax       = 68
+	// The address of the guest's RNG seed follows the device records
+	// (runnc/abi.h); the seed itself is at the top of guest memory.
+	rngSeedOffset = bootHdrSize + maxDevices*devRecordSize
+	rngSeedSize   = 32
 )
 
 // Lay out guest memory: boot info and cmdline in the read-only boot page,
@@ -66,10 +71,13 @@ func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags ui
 	if img.end+minHeap > memSize {
 		return nil, fmt.Errorf("guest needs %d KiB plus heap; --mem is %d MiB", img.end>>10, memSize>>20)
 	}
+	// The RNG seed goes above the initial stack, in memory the guest may
+	// write, so that the bindings can wipe it once they have taken it.
+	seedAddr := (memSize - rngSeedSize) &^ 15
 	l := &layout{
 		MemSize:   memSize,
 		Entry:     img.entry,
-		StackTop:  memSize &^ 15,
+		StackTop:  seedAddr,
 		BootInfo:  bootInfoAddr,
 		HeapStart: img.end,
 	}
@@ -78,16 +86,25 @@ func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags ui
 	bi := boot
 	le.PutUint64(bi[0:], 0x6f6f62636e6e7572) // "runncboo"
 	le.PutUint32(bi[8:], guestABIVersion)
-	le.PutUint32(bi[12:], flags)
+	le.PutUint32(bi[12:], flags|bootFlagRNGSeed)
 	le.PutUint64(bi[16:], cmdlineAddr)
 	le.PutUint64(bi[24:], memSize)
 	le.PutUint64(bi[32:], l.HeapStart)
-	le.PutUint64(bi[40:], memSize-l.HeapStart)
+	le.PutUint64(bi[40:], l.StackTop-l.HeapStart)
 	le.PutUint32(bi[48:], uint32(len(devs)))
-	// The guest has no getrandom: its stack protector guard comes from here.
+	// The guest has no getrandom: its stack protector guard and the seed of
+	// its random number generator (TCP sequence numbers, ports, kv's
+	// choices) come from here, drawn now, before the seccomp filter. Two
+	// separate draws, so that no output of the generator can tell anything
+	// about the guard.
 	if _, err := rand.Read(bi[56:64]); err != nil {
-		return nil, fmt.Errorf("entropy for the guest: %w", err)
+		return nil, fmt.Errorf("entropy for the guest's stack guard: %w", err)
 	}
+	seed := make([]byte, rngSeedSize)
+	if _, err := rand.Read(seed); err != nil {
+		return nil, fmt.Errorf("entropy for the guest's random numbers: %w", err)
+	}
+	le.PutUint64(bi[rngSeedOffset:], seedAddr)
 	for i, d := range devs {
 		r := bi[bootHdrSize+i*devRecordSize:]
 		copy(r[0:nameMax-1], d.Name)
@@ -113,7 +130,7 @@ func layOut(img *Image, memSize uint64, devs []*device, cmdline string, flags ui
 		le.PutUint64(r[104:], d.BlockSize)
 	}
 	copy(boot[cmdlineAddr-bootInfoAddr:], cmdline)
-	l.Chunks = append(l.Chunks, chunk{bootInfoAddr, boot})
+	l.Chunks = append(l.Chunks, chunk{bootInfoAddr, boot}, chunk{seedAddr, seed})
 	for _, s := range img.segments {
 		if s.Filesz > 0 {
 			l.Chunks = append(l.Chunks, chunk{s.Vaddr, s.data})

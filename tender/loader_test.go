@@ -18,6 +18,7 @@ import (
 const (
 	loaderGuestEnv = "RUNNC_TEST_LOADER_GUEST"
 	loaderBreakEnv = "RUNNC_TEST_LOADER_BREAK"
+	loaderArgsEnv  = "RUNNC_TEST_LOADER_ARGS" // the guest's arguments, if set
 )
 
 func TestMain(m *testing.M) {
@@ -31,6 +32,9 @@ func TestMain(m *testing.M) {
 // returns only if that fails.
 func loaderHelper(kernel, breakWhat string) int {
 	cfg := &Config{MemMB: 32, Kernel: kernel, Args: []string{"from", "the", "loader", "test"}}
+	if args, ok := os.LookupEnv(loaderArgsEnv); ok {
+		cfg.Args = strings.Fields(args)
+	}
 	p, err := Prepare(cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -42,6 +46,18 @@ func loaderHelper(kernel, breakWhat string) int {
 		// An instruction classic BPF does not have: seccomp() refuses the
 		// program, in the loader's last step, after it unmapped itself.
 		p.filter = []insn{{Code: 0xffff}}
+	case "no-rng-seed":
+		// The boot info of a tender from before the RNG seed: flag
+		// and field zero.
+		bi := p.layout.Chunks[0].Data
+		binary.LittleEndian.PutUint32(bi[12:], binary.LittleEndian.Uint32(bi[12:])&^bootFlagRNGSeed)
+		seedAddr := binary.LittleEndian.Uint64(bi[rngSeedOffset:])
+		binary.LittleEndian.PutUint64(bi[rngSeedOffset:], 0)
+		for _, c := range p.layout.Chunks {
+			if c.Addr == seedAddr {
+				clear(c.Data)
+			}
+		}
 	default:
 		fmt.Fprintf(os.Stderr, "unknown break %q\n", breakWhat)
 		return 1
@@ -152,30 +168,38 @@ func TestLoaderRefusesBadPlan(t *testing.T) {
 	}
 }
 
+// runHelper runs guest through Prepare and Exec in a child of the test
+// (TestMain's helper mode), with the plan broken as breakWhat says and
+// the guest's arguments args (if any), and returns the exit status and
+// output.
+func runHelper(t *testing.T, guest, breakWhat string, args ...string) (status int, stdout, stderr string) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), loaderGuestEnv+"="+guest, loaderBreakEnv+"="+breakWhat)
+	if args != nil {
+		cmd.Env = append(cmd.Env, loaderArgsEnv+"="+strings.Join(args, " "))
+	}
+	var out, errs bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errs
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		status = ee.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	return status, out.String(), errs.String()
+}
+
 // A filter the kernel refuses fails the loader's last step, which runs
 // after the loader unmapped itself: it still exits with its status and a
 // line, and the guest never runs. The same guest and plan with the real
 // filter runs, so the failure is the filter's.
 func TestLoaderFailsClosedOnFilter(t *testing.T) {
 	c := cValues(t)
-	guest, _ := filepath.Abs("../build/unikernels/tests/hello.spt")
-	if _, err := os.Stat(guest); err != nil {
-		t.Skip("guests not built: run make")
-	}
+	guest := builtGuest(t, "unikernels/tests/hello.spt")
 	run := func(breakWhat string) (int, string, string) {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), loaderGuestEnv+"="+guest, loaderBreakEnv+"="+breakWhat)
-		var stdout, stderr bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &stderr
-		err := cmd.Run()
-		status := 0
-		var ee *exec.ExitError
-		if errors.As(err, &ee) {
-			status = ee.ExitCode()
-		} else if err != nil {
-			t.Fatal(err)
-		}
-		return status, stdout.String(), stderr.String()
+		return runHelper(t, guest, breakWhat)
 	}
 	if status, out, errs := run(""); status != 0 || !strings.Contains(out, "Command line is: 'from the loader test'") {
 		t.Fatalf("control run: status %d, stdout %q, stderr %q; want the guest's SUCCESS", status, out, errs)

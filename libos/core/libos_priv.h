@@ -54,9 +54,11 @@ void libos_tcp_reinput(void);
 /* Nonzero while listeners, connections or closing lwIP PCBs exist. */
 int libos_tcp_busy(void);
 
-/* core/sys.c */
+/* core/sys.c: the boot time libos_now_ms() counts from. */
+void libos_clock_init(void);
+/* core/random.c: keys the generator (libos_random) from the tender's
+ * seed, or the clock under an older tender; before lwIP starts. */
 void libos_rand_seed(void);
-uint32_t libos_rand32(void);
 uint64_t libos_now_ns(void);
 /* The monotonic clock (ns) at ms milliseconds since boot (libos_now_ms). */
 uint64_t libos_ms_to_ns(uint64_t ms);

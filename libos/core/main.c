@@ -156,6 +156,7 @@ int solo5_app_main(const struct solo5_start_info *si)
         return 1;
     }
     libos_heap_init(si->heap_start, si->heap_size - STACK_RESERVE);
+    libos_clock_init();
     libos_rand_seed();
 
     /* Split a private copy of the cmdline at blanks; the tender joined

@@ -451,6 +451,5 @@ int double2str(char *buf, double d);
 int glob_match(const char *pat, size_t plen, const char *s, size_t slen,
                int nocase);
 uint64_t kv_rand(void);
-void kv_srand(uint64_t seed);
 
 #endif

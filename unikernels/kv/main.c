@@ -416,7 +416,6 @@ int main(int argc, char **argv)
         kv_maxclients = net_max_conns();
     if (libos_heap_size() / INPUT_SHARE < kv_input_max)
         kv_input_max = libos_heap_size() / INPUT_SHARE;
-    kv_srand(solo5_clock_wall() ^ kv_now);
     dict_seed(kv_rand());
     cmd_init();
     if (net_listen(port, &ops) < 0) {

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libos/libos.h>
+
 #include "kv.h"
 
 int str2ll(const char *p, size_t len, long long *v)
@@ -352,22 +354,10 @@ int glob_match(const char *pat, size_t plen, const char *s, size_t slen,
 
 /* --- random ---------------------------------------------------------------- */
 
-static uint64_t rng_state = 0x853c49e6748fea9bULL;
-
-void kv_srand(uint64_t seed)
-{
-    rng_state ^= seed * 0x9e3779b97f4a7c15ULL;
-    if (!rng_state)
-        rng_state = 1;
-}
-
-/* xorshift64*: plenty for SPOP, RANDOMKEY and skiplist levels. */
+/* libos's ChaCha20 generator, keyed by the tender's entropy: a client
+ * cannot predict RANDOMKEY, SPOP, eviction samples or the dict's hash
+ * seed from what it has seen. */
 uint64_t kv_rand(void)
 {
-    uint64_t x = rng_state;
-    x ^= x >> 12;
-    x ^= x << 25;
-    x ^= x >> 27;
-    rng_state = x;
-    return x * 0x2545f4914f6cdd1dULL;
+    return libos_rand64();
 }

@@ -1,8 +1,10 @@
 package tests
 
 import (
+	"bytes"
 	"debug/elf"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -150,6 +152,9 @@ var guestTests = []guestTest{
 	{name: "abort", guest: "abort", exit: 255, want: []string{"calling solo5_abort()"}},
 	// The stack protector: a fresh guard every run, an overrun aborts.
 	{name: "ssp/guard", guest: "ssp", args: []string{"guard"}, want: []string{"SUCCESS"}, check: checkGuardFresh},
+	// The seed of the guest's random numbers: fresh every run, drawn
+	// apart from the guard.
+	{name: "ssp/seed", guest: "ssp", args: []string{"seed"}, want: []string{"SUCCESS"}, check: checkSeedFresh},
 	{name: "ssp/smash", guest: "ssp", args: []string{"smash"}, exit: 255,
 		want: []string{"overrunning", "Solo5: stack smashing detected"}, absent: survived},
 
@@ -371,6 +376,51 @@ func checkGuardFresh(t *testing.T, r *result, _ *runEnv) {
 	t.Logf("guards %s and %s", first[1], second[1])
 	if first[1] == second[1] {
 		t.Errorf("the stack protector guard is %s in two runs: not random", first[1])
+	}
+}
+
+var seedLine = regexp.MustCompile(`(?m)^seed ([0-9a-f]{64})$`)
+
+// checkSeedFresh runs the ssp guest's seed mode a second time: the seed
+// of the guest's random number generator (runnc/entropy.h) comes from
+// the tender's getrandom, differs from run to run, and none of it is the
+// stack protector's guard, which the generator's output must never give
+// away.
+func checkSeedFresh(t *testing.T, r *result, _ *runEnv) {
+	again := run(t, time.Minute, tender(t), guest(t, "ssp"), "seed")
+	var seeds [][]byte
+	var guards []uint64
+	for _, out := range []string{r.stdout, again.stdout} {
+		s, g := seedLine.FindStringSubmatch(out), guardLine.FindStringSubmatch(out)
+		if s == nil || g == nil {
+			t.Fatalf("no seed or guard line in %q", out)
+		}
+		seed, err := hex.DecodeString(s[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		guard, err := strconv.ParseUint(g[1], 0, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seeds, guards = append(seeds, seed), append(guards, guard)
+	}
+	t.Logf("seeds %x and %x, guards %#x and %#x", seeds[0], seeds[1], guards[0], guards[1])
+	if bytes.Equal(seeds[0], seeds[1]) {
+		t.Errorf("the RNG seed is %x in two runs: not random", seeds[0])
+	}
+	for _, seed := range seeds {
+		if bytes.Equal(seed, make([]byte, len(seed))) {
+			t.Errorf("the RNG seed is all zero")
+		}
+		for _, g := range guards {
+			var b [8]byte
+			binary.LittleEndian.PutUint64(b[:], g)
+			// The guard's low byte is zeroed; its other seven are random.
+			if bytes.Contains(seed, b[1:]) {
+				t.Errorf("the RNG seed %x holds the guard %#x", seed, g)
+			}
+		}
 	}
 }
 

@@ -52,6 +52,16 @@ void libos_stop(void);
 /* A one-shot timer: fn(arg) runs from libos_run() after ms milliseconds. */
 int libos_timer(uint64_t ms, void (*fn)(void *arg), void *arg);
 
+/*
+ * Random numbers from a ChaCha20 generator with fast key erasure, keyed at
+ * boot by the tender's getrandom (runnc/entropy.h): fit for secrets,
+ * tokens and hash seeds. Under a tender too old to pass a seed the clock
+ * keys it, and libos says so on the console at boot.
+ */
+void libos_random(void *buf, size_t len);
+uint32_t libos_rand32(void);
+uint64_t libos_rand64(void);
+
 /* Print to the console (printf-style). */
 int libos_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 

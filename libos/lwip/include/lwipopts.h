@@ -108,7 +108,8 @@
 /* Keepalive per connection (conn_keepalive in libos/net.h), off unless
  * the app turns it on. */
 #define LWIP_TCP_KEEPALIVE          1
-/* net/tcp.c reads the peer's SACK blocks through a hook. */
+/* net/tcp.c reads the peer's SACK blocks through a hook; core/random.c
+ * makes the initial sequence numbers (RFC 6528). */
 #define LWIP_HOOK_FILENAME          "libos_hooks.h"
 /* Each TCP segment goes out as one pbuf: one copy into the frame. */
 #define LWIP_NETIF_TX_SINGLE_PBUF   1

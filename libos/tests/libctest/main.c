@@ -9,6 +9,7 @@
  *   assert         a failing assert()            -> message, status 255
  *   exit N         exit(N) after an atexit()     -> status N
  *   oom            allocate until malloc fails, free, allocate again
+ *   random         print 64 bytes of libos_random() in hex
  */
 #include <assert.h>
 #include <ctype.h>
@@ -24,6 +25,7 @@
 #include <sys/time.h>
 #include <time.h>
 #include <libos/heap.h>
+#include <libos/libos.h>
 
 static int failures;
 
@@ -584,6 +586,15 @@ int main(int argc, char **argv)
     }
     if (strcmp(mode, "oom") == 0)
         return oom();
+    if (strcmp(mode, "random") == 0) {
+        uint8_t b[64];
+        libos_random(b, sizeof b);
+        printf("random ");
+        for (size_t i = 0; i < sizeof b; i++)
+            printf("%02x", b[i]);
+        printf("\n");
+        return 0;
+    }
 
     test_printf();
     test_strto();

@@ -37,8 +37,10 @@ void spt_main(const struct runnc_boot_info *bi)
         solo5_exit(SOLO5_EXIT_ABORT);
     }
     runnc_boot_info = bi;
-    /* The guest has no getrandom: the tender passes entropy. A tender from
-     * before the field leaves it 0; the cycle counter is a weak stand-in.
+    /* The guest has no getrandom: the tender passes entropy for the guard
+     * alone (random numbers have their own seed, runnc/entropy.h, so none
+     * of them can tell the guard). A tender from before the field leaves
+     * it 0; the cycle counter is a weak stand-in.
      * The low byte is zero, as glibc's, so that an overflow by a string
      * function stops at the canary's NUL. */
     uint64_t guard = bi->entropy;

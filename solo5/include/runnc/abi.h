@@ -11,7 +11,10 @@
  *
  * Flags and features are additions within a version: a guest built before
  * RUNNC_BOOT_TLS_ARCH_PRCTL ignores it, a tender built before it never sets
- * it, and either way the guest falls back to what it did before.
+ * it, and either way the guest falls back to what it did before. So is a
+ * field appended in boot-page space older tenders leave zero, with a flag
+ * that says it is filled (RUNNC_BOOT_RNG_SEED): an older guest never reads
+ * it, a guest under an older tender finds the flag clear.
  *
  * The layout is fixed (little endian, x86_64) and mirrored in Go by
  * tender/layout.go; any change bumps RUNNC_ABI_VERSION. Guests carry the
@@ -120,6 +123,16 @@ struct runnc_manifest_note {
  * arch_prctl(ARCH_SET_FS, addr) for addr < mem_size. With neither flag a
  * guest cannot set a TLS base (solo5_set_tls_base returns EUNSPEC). */
 #define RUNNC_BOOT_TLS_ARCH_PRCTL (1u << 1)
+/* rng_seed is the guest address of RUNNC_RNG_SEED_SIZE bytes of the
+ * tender's getrandom, drawn apart from the stack guard's (entropy), for
+ * the guest's random number generator (runnc/entropy.h). They lie in
+ * writable guest memory above the initial stack (heap_start + heap_size
+ * <= rng_seed, rng_seed + RUNNC_RNG_SEED_SIZE <= mem_size), so that the
+ * bindings can wipe them once taken. A tender before it leaves the flag
+ * and the field zero; a guest before it ignores both (its heap is a few
+ * bytes smaller). */
+#define RUNNC_BOOT_RNG_SEED     (1u << 2)
+#define RUNNC_RNG_SEED_SIZE     32
 
 struct runnc_device {               /* 128 bytes */
     char name[RUNNC_NAME_MAX];      /*   0 */
@@ -133,7 +146,7 @@ struct runnc_device {               /* 128 bytes */
     uint64_t reserved1[2];          /* 112 */
 };
 
-struct runnc_boot_info {            /* 64 bytes + devices */
+struct runnc_boot_info {            /* 8136 bytes */
     uint64_t magic;                 /*  0 RUNNC_BOOT_MAGIC */
     uint32_t abi_version;           /*  8 */
     uint32_t flags;                 /* 12 RUNNC_BOOT_* */
@@ -144,8 +157,9 @@ struct runnc_boot_info {            /* 64 bytes + devices */
     uint32_t ndevices;              /* 48 */
     uint32_t reserved0;             /* 52 */
     uint64_t entropy;               /* 56 random bits for the stack protector
-                                       guard (0 from tenders before it) */
+                                       guard only (0 from tenders before it) */
     struct runnc_device devices[RUNNC_MAX_DEVICES]; /* 64, in manifest order */
+    uint64_t rng_seed;              /* 8128 with RUNNC_BOOT_RNG_SEED: address */
 };
 
 #endif

@@ -30,6 +30,7 @@
 #define lwip_htons(x)       ((u16_t)__builtin_bswap16((u16_t)(x)))
 #define lwip_htonl(x)       ((u32_t)__builtin_bswap32((u32_t)(x)))
 
+/* Ephemeral ports (core/random.c's ChaCha20 generator). */
 #define LWIP_RAND()         ((u32_t)libos_rand32())
 uint32_t libos_rand32(void);
 
