@@ -168,10 +168,12 @@ func TestKVMemLRU(t *testing.T) {
 			if used > (16<<20)*101/100 {
 				t.Errorf("used_memory %d above maxmemory 16mb", used)
 			}
-			// redis-server's clock ticks in seconds, so keys used within
-			// the same second tie: it keeps about 95%; evicting at random
-			// would keep about a third (the share of keys that fit).
-			if hotLeft < hot*80/100 {
+			// Evicting at random would keep about a third of the hot keys
+			// (the share of keys that fit); the guest's LRU must keep 80%.
+			// redis-server's figure is only logged: its LRU clock ticks in
+			// seconds, so keys used within the same second tie, and on a
+			// loaded machine it kept 761 (875 on the next run).
+			if s.name == "guest" && hotLeft < hot*80/100 {
 				t.Errorf("%d of %d keys in use survived the eviction", hotLeft, hot)
 			}
 			// Reads and deletes go on; noeviction refuses writes again.

@@ -60,11 +60,17 @@ func testNS(t *testing.T, role string) string {
 }
 
 // snapshot is everything Undo must put back, as ip(8) and tc(8) print it.
-// It waits for IPv6 duplicate address detection to end first, so that
+// It waits for veths' carrier and IPv6 duplicate address detection first, so that
 // only what Handoff and Undo did changes it.
 func snapshot(t *testing.T, ns string) string {
 	t.Helper()
-	for i := 0; i < 100 && strings.Contains(ipCmd(t, "ip", "-n", ns, "addr", "show"), "tentative"); i++ {
+	// A veth's carrier comes on a little after it is set up (and its
+	// IPv6 link-local address only then): wait for both.
+	settling := func() bool {
+		return strings.Contains(ipCmd(t, "ip", "-n", ns, "link", "show", "type", "veth"), "NO-CARRIER") ||
+			strings.Contains(ipCmd(t, "ip", "-n", ns, "addr", "show"), "tentative")
+	}
+	for i := 0; i < 100 && settling(); i++ {
 		time.Sleep(100 * time.Millisecond)
 	}
 	var b strings.Builder

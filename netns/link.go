@@ -3,6 +3,7 @@ package netns
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/vishvananda/netlink"
 	"golang.org/x/sys/unix"
@@ -21,6 +22,29 @@ func LinkUp(name string) error {
 		return fmt.Errorf("set %s up: %w", name, err)
 	}
 	return nil
+}
+
+// WaitOperUp waits up to timeout for link name to be operationally up.
+// A link set up is not yet passing packets: the kernel turns its carrier
+// on and activates its queue from a delayed work item (linkwatch, up to a
+// second later, more on a loaded machine), and until then what is sent on
+// it is dropped.
+func WaitOperUp(name string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		l, err := netlink.LinkByName(name)
+		if err != nil {
+			return fmt.Errorf("wait for %s to be up: %w", name, err)
+		}
+		state := l.Attrs().OperState
+		if state == netlink.OperUp {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("link %s is %s after %v, want up", name, state, timeout)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // AddVeth creates the veth pair name/peer and moves peer into the

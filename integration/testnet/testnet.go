@@ -121,6 +121,20 @@ func (n *Net) setup() error {
 	if err != nil {
 		return fmt.Errorf("set up netns %s: %w", n.Server, err)
 	}
+	// Until the kernel turns the veth's carrier on, a test's first
+	// packets would be dropped.
+	if err := netns.Do(client, func() error { return netns.WaitOperUp("veth0", 10*time.Second) }); err != nil {
+		return fmt.Errorf("set up netns %s: %w", n.Client, err)
+	}
+	err = netns.Do(server, func() error {
+		return each(
+			func() error { return netns.WaitOperUp("veth1", 10*time.Second) },
+			func() error { return netns.WaitOperUp("br0", 10*time.Second) },
+		)
+	})
+	if err != nil {
+		return fmt.Errorf("set up netns %s: %w", n.Server, err)
+	}
 	return nil
 }
 
