@@ -119,3 +119,9 @@ int libos_timer(uint64_t ms, void (*fn)(void *arg), void *arg)
 {
     return 0;
 }
+
+/* No event loop here: the clock itself, as libos's outside its loop. */
+uint64_t libos_round_ms(void)
+{
+    return libos_now_ms();
+}

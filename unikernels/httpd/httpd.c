@@ -132,13 +132,20 @@ static void format_date(time_t t, char *buf, size_t size)
             tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-/* Now, formatted once a second. */
+/* Now, formatted once a second. The wall clock is read at most once per
+ * round of the event loop (a system call each, and a round may answer
+ * many requests): the Date of a response lags by at most the round's run
+ * time so far, as the monotonic time does (libos_round_ms). */
 static const char *http_date(void)
 {
     static char buf[64];
-    static time_t last = -1;
-    time_t now = time(NULL);
+    static time_t last = -1, now;
+    static uint64_t read_at = UINT64_MAX;
 
+    if (libos_round_ms() != read_at) {
+        read_at = libos_round_ms();
+        now = time(NULL);
+    }
     if (now != last) {
         format_date(now, buf, sizeof buf);
         last = now;
@@ -204,10 +211,13 @@ static int respond(struct client *cl, int status, const char *type,
     return 0;
 }
 
-/* Marks the start of an idle wait or of a request (process()). */
+/* Marks the start of an idle wait or of a request (process()). The
+ * round's time, not the clock's (a system call per request otherwise):
+ * timeouts are seconds, a round milliseconds, and sweep() compares with
+ * the round's time too. */
 static void touch(struct client *cl)
 {
-    cl->since = libos_now_ms();
+    cl->since = libos_round_ms();
 }
 
 /* End the connection once what is queued is sent. */
@@ -239,7 +249,7 @@ static void log_pressure(enum pressure kind, const char *fmt, ...)
 {
     static uint64_t last[NPRESSURE];
     static unsigned held[NPRESSURE];
-    uint64_t now = libos_now_ms();
+    uint64_t now = libos_round_ms();
     char line[256];
     va_list ap;
 
@@ -671,7 +681,7 @@ static int memory_for(struct client *cl, const struct request *r,
     size_t first = len < CHUNK ? (size_t)len : CHUNK;
 
     if (high != NULL && (*high = stream_reserve(cl)) == 0) {
-        uint64_t now = libos_now_ms();
+        uint64_t now = libos_round_ms();
         if (!cl->waiting) {
             cl->waiting = 1;
             cl->wait_since = now;
@@ -856,7 +866,7 @@ static void retry_waiting(void *arg)
 /* Every SWEEP_MS: close the clients whose timeout passed. */
 static void sweep(void *arg)
 {
-    uint64_t now = libos_now_ms();
+    uint64_t now = libos_round_ms();
 
     for (struct client *cl = clients; cl != NULL; cl = cl->next) {
         if (cl->closing == CLOSING)
