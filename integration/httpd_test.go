@@ -295,6 +295,31 @@ func testHTTPD(t *testing.T, opts ...string) {
 		}
 	})
 
+	// httpd reads the wall clock at most once per event-loop round: the
+	// Date must still be the host's time, and move on between requests.
+	t.Run("date", func(t *testing.T) {
+		var prev time.Time
+		for i := 0; i < 2; i++ {
+			if i > 0 {
+				time.Sleep(1500 * time.Millisecond)
+			}
+			before := time.Now().Truncate(time.Second)
+			r := e.curl(t, e.base+"/index.html")
+			after := time.Now()
+			d, err := http.ParseTime(r.header.Get("Date"))
+			if err != nil {
+				t.Fatalf("Date %q: %v", r.header.Get("Date"), err)
+			}
+			if d.Before(before) || d.After(after) {
+				t.Errorf("request %d: Date %v, want between %v and %v", i, d, before, after)
+			}
+			if i > 0 && !d.After(prev) {
+				t.Errorf("Date %v 1.5 s after %v: the wall clock did not move", d, prev)
+			}
+			prev = d
+		}
+	})
+
 	t.Run("directories", func(t *testing.T) {
 		e.get(t, "/")
 		e.get(t, "/sub/")
