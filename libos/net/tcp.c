@@ -274,14 +274,22 @@ static int open_wnd(struct tcp_pcb *pcb, uint32_t wnd, size_t n)
 static unsigned acks_deferred;
 static size_t acks_deferred_bytes;
 
-/* Sends c's deferred ACK if no segment carried it since. */
-static void ack_deferred(struct conn *c)
+/* Takes c off the deferred ACKs; true if it was on them. */
+static int ack_undefer(struct conn *c)
 {
     if (!c->ack_round)
-        return;
+        return 0;
     c->ack_round = 0;
     if (acks_deferred > 0 && --acks_deferred == 0)
         acks_deferred_bytes = 0;
+    return 1;
+}
+
+/* Sends c's deferred ACK if no segment carried it since. */
+static void ack_deferred(struct conn *c)
+{
+    if (!ack_undefer(c))
+        return;
     if (c->pcb && (c->pcb->flags & TF_ACK_DELAY)) {
         tcp_ack_now(c->pcb);
         tcp_output(c->pcb);
@@ -1058,11 +1066,7 @@ static void finish(struct conn *c)
 {
     c->finished = 1;
     seen_wnd(c, 0);
-    if (c->ack_round) {
-        c->ack_round = 0;
-        if (acks_deferred > 0 && --acks_deferred == 0)
-            acks_deferred_bytes = 0;
-    }
+    ack_undefer(c);
     if (c->dirty)
         unlink_dirty(c);
     if (c->rx) {
