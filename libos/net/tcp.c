@@ -525,6 +525,24 @@ size_t conn_pending(const struct conn *c)
     return c->queued + inflight;
 }
 
+size_t net_unacked(void)
+{
+    size_t n = 0;
+
+    /* Closed connections' PCBs stay here until the peer has it all (and
+     * the FIN); a PCB still in the handshake holds the listener's arg,
+     * not a conn. */
+    for (struct tcp_pcb *pcb = tcp_active_pcbs; pcb != NULL; pcb = pcb->next) {
+        if (pcb->state < ESTABLISHED)
+            continue;
+        n += TCP_SND_BUF - pcb->snd_buf;
+        const struct conn *c = pcb->callback_arg;
+        if (c != NULL)
+            n += c->queued;
+    }
+    return n;
+}
+
 void conn_close(struct conn *c)
 {
     if (c->closing)

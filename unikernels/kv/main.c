@@ -80,16 +80,26 @@ static long keepalive_s;
 
 /* SHUTDOWN: every connection is closed once its replies are out, new
  * ones are closed at once, and libos_run() ends when the clients are gone
- * (or after SHUTDOWN_GRACE_MS, for clients that do not read): main()
- * returns 0, the guest's exit status. */
+ * and have acknowledged all their replies, or once no client has read
+ * anything for SHUTDOWN_GRACE_MS (clients that do not read): main()
+ * returns 0, the guest's exit status. A client still reading keeps the
+ * guest up, however slowly it reads. (Before, the guest ended when the
+ * last client was closed, with its last replies still in flight, or at a
+ * fixed deadline: on a loaded host a client reading 5 MB through a 64 KiB
+ * window missed its last replies and never saw the close.) */
 #define SHUTDOWN_GRACE_MS 3000
 static int shutting_down;
 static uint64_t shutdown_deadline;
+static size_t shutdown_unacked;     /* net_unacked() at the last poll */
 
 static void shutdown_poll(void *arg)
 {
     kv_clock();
-    if (kv_clients == 0 || kv_now >= shutdown_deadline)
+    size_t unacked = net_unacked();
+    if (unacked < shutdown_unacked)
+        shutdown_deadline = kv_now + SHUTDOWN_GRACE_MS;
+    shutdown_unacked = unacked;
+    if ((kv_clients == 0 && unacked == 0) || kv_now >= shutdown_deadline)
         libos_stop();
     else
         libos_timer(10, shutdown_poll, NULL);
@@ -112,6 +122,7 @@ void kv_shutdown(void)
         }
     }
     shutdown_deadline = kv_now + SHUTDOWN_GRACE_MS;
+    shutdown_unacked = net_unacked();
     libos_timer(0, shutdown_poll, NULL);
 }
 

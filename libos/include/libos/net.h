@@ -44,6 +44,13 @@ int conn_write(struct conn *c, const void *data, size_t len);
 /* Bytes queued (in libos and lwIP) and not yet acknowledged by the peer. */
 size_t conn_pending(const struct conn *c);
 
+/* Bytes written on every connection, closed ones included, that the
+ * peers have not acknowledged yet. closed() follows conn_close() once the
+ * output is in lwIP's hands, before the peer has it: an app that ends the
+ * guest after its last close waits for this to reach 0 first, or what
+ * was still in flight is lost. */
+size_t net_unacked(void);
+
 /* Close once all pending output is sent; closed() follows. */
 void conn_close(struct conn *c);
 
