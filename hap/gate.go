@@ -36,7 +36,10 @@ type Exception struct {
 	Why    string   `json:"why"`
 }
 
-// Workload is the baseline of one measured workload.
+// Workload is the baseline of one measured workload: the largest count
+// of unique kernel functions make hap-lab has measured for it, and the
+// functions those runs reached (their union; a run that outgrows the
+// count is told which of its functions are new).
 type Workload struct {
 	UniqueFunctions int      `json:"unique_functions,omitempty"`
 	Functions       []string `json:"functions,omitempty"`

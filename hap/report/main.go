@@ -183,8 +183,8 @@ func markdown(s Summary, tradeoff string) string {
 	fmt.Fprintf(&b, "Made by `%s` on %s; guest kernel %s (Debian's `linux-image-amd64`, under qemu TCG).\n\n", s.Command, s.Date, s.Kernel)
 	fmt.Fprintf(&b, "![unique kernel functions and syscalls per workload and sandbox](hap.png)\n\n")
 	fmt.Fprintf(&b, "Each workload gets the same client load while `runnc trace` follows the server's processes "+
-		"(from the start of the load to its end, the server already up): **redis** is `redis-benchmark -n 300 -c 1 -t set,get` "+
-		"(300 SETs, then 300 GETs), **http** is `curl` fetching a 1 KiB file 300 times over one connection; "+
+		"(from the start of the load to its end, the server already up): **redis** is `redis-benchmark -n 300 -c 1 -r 300 -d 1024 -t set,get` "+
+		"(300 SETs of 1 KiB values on up to 300 keys, then 300 GETs), **http** is `curl` fetching a 1 KiB file 300 times over one connection; "+
 		"for the offload's trade-off, against the unikernels only, **redis-bulk** is `redis-benchmark -n 20 -c 4 -d 65536 -t set,get` (64 KiB values) and "+
 		"**http-bulk** is four `curl` clients in parallel fetching a 1 MiB file each. "+
 		"Kernel functions are those ftrace's function tracer saw in process context (interrupt and softirq work left out), "+
