@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/runnc/runnc/integration/testnet"
+	"github.com/runnc/runnc/internal/proc"
 	"github.com/runnc/runnc/runnc"
 )
 
@@ -250,7 +251,10 @@ func leftovers(t *testing.T, r *rt, id string) {
 // TestRunncHttpd: httpd in a bundle serves a 16 MiB file of its rootfs
 // (through the rootfs image) byte-identical to curl at the container's
 // address, with the default transmit offload (the tap shows vnet_hdr on)
-// and with the annotation turning it off (vnet_hdr off).
+// and with the annotation turning it off (vnet_hdr off); and with the
+// annotation for prefaulted memory, which makes all of the guest's memory
+// (the 64 MiB limit less the tender's 2) resident inside the container's
+// memory limit.
 func TestRunncHttpd(t *testing.T) {
 	r := newRT(t)
 	ns := testNetns(t)
@@ -261,12 +265,14 @@ func TestRunncHttpd(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, c := range []struct {
-		name    string
-		annot   map[string]string
-		vnetHdr string
+		name     string
+		annot    map[string]string
+		vnetHdr  string
+		prefault bool
 	}{
-		{"default", nil, "vnet_hdr on"},
-		{"offload-off", map[string]string{runnc.NetOffloadAnnotation: "false"}, "vnet_hdr off"},
+		{"default", nil, "vnet_hdr on", false},
+		{"offload-off", map[string]string{runnc.NetOffloadAnnotation: "false"}, "vnet_hdr off", false},
+		{"prefault", map[string]string{runnc.MemPrefaultAnnotation: "true"}, "vnet_hdr on", true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := makeBundle(t, bundleSpec{guest: "build/unikernels/httpd/httpd.spt", netns: ns, annot: c.annot,
@@ -297,6 +303,14 @@ func TestRunncHttpd(t *testing.T) {
 			}
 			if !strings.Contains(string(link), c.vnetHdr) {
 				t.Errorf("the container's tap: want %q:\n%s", c.vnetHdr, link)
+			}
+			// Guest memory is 62 MiB; its first 64 KiB are never mapped.
+			shmem, err := proc.StatusKiB(pid, "RssShmem")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if full := uint64(62<<10 - 64); (shmem >= full) != c.prefault {
+				t.Errorf("guest memory resident after a 16 MiB download: %d KiB; all %d KiB: %v, want %v", shmem, full, shmem >= full, c.prefault)
 			}
 			r.must("delete", "--force", id)
 		})

@@ -61,6 +61,8 @@ type bundle struct {
 	// offloadable: the guest's bindings handle --net-offload; offload:
 	// the tender gets it (see netOffload).
 	offloadable, offload bool
+	// prefault: the tender populates guest memory (see memPrefault).
+	prefault bool
 }
 
 // NetOffloadAnnotation turns the tender's --net-offload off ("false") or
@@ -86,6 +88,26 @@ func (b *bundle) netOffload(def bool) (bool, error) {
 		return true, nil
 	}
 	return false, fmt.Errorf("annotation %s=%q: want true or false", NetOffloadAnnotation, v)
+}
+
+// MemPrefaultAnnotation turns the tender's --mem-prefault on ("true") or
+// off ("false") for one container, whatever the runtime's default
+// (runnc --mem-prefault): all of the guest's memory is allocated and
+// charged to the container when it starts, and the guest never page-faults
+// on it (README, "Prefaulted guest memory").
+const MemPrefaultAnnotation = "org.runnc.mem-prefault"
+
+// memPrefault decides whether the tender gets --mem-prefault: the
+// annotation if the spec has one, else def.
+func (b *bundle) memPrefault(def bool) (bool, error) {
+	switch v, ok := b.spec.Annotations[MemPrefaultAnnotation]; {
+	case !ok:
+		return def, nil
+	case v == "true" || v == "false":
+		return v == "true", nil
+	default:
+		return false, fmt.Errorf("annotation %s=%q: want true or false", MemPrefaultAnnotation, v)
+	}
 }
 
 // loadBundle reads config.json of dir and decides how it runs; every

@@ -123,3 +123,36 @@ func TestNetOffload(t *testing.T) {
 		}
 	}
 }
+
+// TestMemPrefaultAnnotation: the runtime's default applies without the
+// annotation; the annotation overrides it both ways and takes only true
+// or false.
+func TestMemPrefaultAnnotation(t *testing.T) {
+	b := func(annot ...string) *bundle {
+		s := &specs.Spec{}
+		if len(annot) > 0 {
+			s.Annotations = map[string]string{MemPrefaultAnnotation: annot[0]}
+		}
+		return &bundle{spec: s, guest: "/app.spt"}
+	}
+	for _, c := range []struct {
+		b        *bundle
+		def      bool
+		want     bool
+		errWants string
+	}{
+		{b(), false, false, ""},
+		{b(), true, true, ""},
+		{b("true"), false, true, ""},
+		{b("false"), true, false, ""},
+		{b("1"), false, false, `"1": want true or false`},
+	} {
+		got, err := c.b.memPrefault(c.def)
+		switch {
+		case c.errWants != "" && (err == nil || !strings.Contains(err.Error(), c.errWants)):
+			t.Errorf("annotations %v, default %v: error %v, want one containing %q", c.b.spec.Annotations, c.def, err, c.errWants)
+		case c.errWants == "" && (err != nil || got != c.want):
+			t.Errorf("annotations %v, default %v: %v %v, want %v", c.b.spec.Annotations, c.def, got, err, c.want)
+		}
+	}
+}

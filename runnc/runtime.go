@@ -33,6 +33,9 @@ type Runtime struct {
 	// a container's annotation asks for it (runnc --net-offload=false).
 	// Offload is on by default: README, "The offload default".
 	NoNetOffload bool
+	// MemPrefault: --mem-prefault for every guest unless a container's
+	// annotation says false (runnc --mem-prefault).
+	MemPrefault bool
 }
 
 // CreateOpts are the options of create and run.
@@ -97,6 +100,9 @@ func (r *Runtime) create(o CreateOpts, detach bool) (ctr *libcontainer.Container
 	var image string
 	if b.kind == KindUnikernel {
 		if b.offload, err = b.netOffload(!r.NoNetOffload); err != nil {
+			return nil, nil, err
+		}
+		if b.prefault, err = b.memPrefault(r.MemPrefault); err != nil {
 			return nil, nil, err
 		}
 		if b.hasDevice(manifest.BlockBasic) != "" {

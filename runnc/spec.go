@@ -30,10 +30,11 @@ func (b *bundle) hasDevice(t manifest.DeviceType) string {
 func (b *bundle) rewrite(spt, image, netDir string) {
 	s, p := b.spec, b.spec.Process
 	cfg := tender.Config{
-		MemMB:    b.guestMiB,
-		Kernel:   b.guest,
-		Args:     append(envArgs(p.Env), p.Args[1:]...),
-		ArgsFile: ctrArgs,
+		MemMB:       b.guestMiB,
+		MemPrefault: b.prefault,
+		Kernel:      b.guest,
+		Args:        append(envArgs(p.Env), p.Args[1:]...),
+		ArgsFile:    ctrArgs,
 	}
 	if image != "" {
 		cfg.Block = []tender.BlockSpec{{Name: rootfsDev, Path: ctrImage, ReadOnly: true}}

@@ -37,13 +37,15 @@ int main(void)
 	V("plan", sizeof(struct plan));
 	F(plan, magic); F(plan, mem_fd); F(plan, nregions); F(plan, mem_start);
 	F(plan, mem_end); F(plan, entry); F(plan, stack_top); F(plan, boot_info);
-	F(plan, nkeep); F(plan, filter_len); F(plan, regions); F(plan, keep);
+	F(plan, nkeep); F(plan, filter_len); F(plan, flags); F(plan, reserved);
+	F(plan, regions); F(plan, keep);
 	F(plan, filter);
 	V("plan_region", sizeof(struct plan_region));
 	F(plan_region, addr); F(plan_region, len); F(plan_region, prot);
 	V("LOADER_USAGE", LOADER_USAGE); V("LOADER_READ_PLAN", LOADER_READ_PLAN);
 	V("LOADER_BAD_PLAN", LOADER_BAD_PLAN); V("LOADER_MAP_GUEST", LOADER_MAP_GUEST);
-	V("LOADER_SECCOMP", LOADER_SECCOMP);
+	V("LOADER_SECCOMP", LOADER_SECCOMP); V("LOADER_PREFAULT", LOADER_PREFAULT);
+	V("PLAN_PREFAULT", PLAN_PREFAULT);
 	V("plan_insn", sizeof(struct plan_insn));
 	F(plan_insn, code); F(plan_insn, jt); F(plan_insn, jf); F(plan_insn, k);
 
@@ -148,14 +150,16 @@ func TestPlanMatchesStub(t *testing.T) {
 	for k, v := range map[string]uint64{
 		"PLAN_MAGIC": planMagic, "PLAN_MAX_REGIONS": planMaxRegions,
 		"PLAN_MAX_KEEP": planMaxKeep, "PLAN_MAX_FILTER": planMaxFilter, "plan": planSize,
+		"PLAN_PREFAULT": planPrefault,
 	} {
 		if c[k] != v {
 			t.Errorf("%s: C says %d, Go %d", k, c[k], v)
 		}
 	}
 	p := &Prepared{
-		devices: []*device{{FD: 7}, {FD: 5}},
-		filter:  []insn{{0x20, 0, 0, 4}, {0x15, 3, 250, 0xc000003e}, {0x06, 0, 0, 0x7fff0000}},
+		devices:  []*device{{FD: 7}, {FD: 5}},
+		prefault: true,
+		filter:   []insn{{0x20, 0, 0, 4}, {0x15, 3, 250, 0xc000003e}, {0x06, 0, 0, 0x7fff0000}},
 		layout: &layout{
 			MemSize: 64 << 20, Entry: 0x100123, StackTop: 64<<20 - 16, BootInfo: bootInfoAddr,
 			Regions: []region{{bootInfoAddr, 0x4000, protRead}, {guestBase, 0x2000, protRead | protExec}},
@@ -183,6 +187,8 @@ func TestPlanMatchesStub(t *testing.T) {
 		{"plan.boot_info", 0, bootInfoAddr},
 		{"plan.nkeep", 0, 5},
 		{"plan.filter_len", 0, 3},
+		{"plan.flags", 0, planPrefault},
+		{"plan.reserved", 0, 0},
 		{"plan_region.addr", c["plan.regions"] + c["plan_region"], guestBase},
 		{"plan_region.len", c["plan.regions"] + c["plan_region"], 0x2000},
 		{"plan_region.prot", c["plan.regions"] + c["plan_region"], protRead | protExec},

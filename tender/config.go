@@ -13,11 +13,16 @@ import (
 // caller such as the runtime builds it directly, and Argv renders it back
 // to a runnc-spt command line.
 type Config struct {
-	MemMB  int // guest memory in MiB (DefaultMemMB if 0)
-	Kernel string
-	Args   []string // the guest's command line, joined by spaces
-	Net    []NetSpec
-	Block  []BlockSpec
+	MemMB int // guest memory in MiB (DefaultMemMB if 0)
+	// MemPrefault (--mem-prefault) allocates and maps all of guest memory
+	// before the guest runs: the guest then never takes a page fault on
+	// it, and the host's page-fault path leaves its attack profile; the
+	// memory is resident (and charged to the container) from the start.
+	MemPrefault bool
+	Kernel      string
+	Args        []string // the guest's command line, joined by spaces
+	Net         []NetSpec
+	Block       []BlockSpec
 	// ArgsFile names a file of more options read when runnc-spt starts
 	// (--args-file; see readArgsFile). ParseArgs reads it at once and
 	// leaves this empty.
@@ -58,7 +63,7 @@ const DefaultSectorSize = 512
 
 // ParseArgs parses a Solo5-spt-like command line:
 //
-//	[--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
+//	[--mem=MB] [--mem-prefault] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC] [--net-offload:NAME]
 //	[--block:NAME=PATH] [--block-ro:NAME=PATH] [--block-sector-size:NAME=N]
 //	[--args-file=PATH] [--print-filter] [--] KERNEL [ARGS...]
 //
@@ -98,6 +103,8 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 				return nil, false, fmt.Errorf("%s: want a size in MiB from 2 to %d", a, maxMemMB)
 			}
 			cfg.MemMB = n
+		case a == "--mem-prefault":
+			cfg.MemPrefault = true
 		default:
 			key, rest, ok := strings.Cut(a[2:], ":")
 			name, value, _ := strings.Cut(rest, "=")
@@ -131,6 +138,9 @@ func ParseArgs(argv []string) (cfg *Config, printFilter bool, err error) {
 // ParseArgs(cfg.Argv()) gives back cfg.
 func (c *Config) Argv() []string {
 	a := []string{fmt.Sprintf("--mem=%d", c.memMB())}
+	if c.MemPrefault {
+		a = append(a, "--mem-prefault")
+	}
 	if c.ArgsFile != "" {
 		a = append(a, "--args-file="+c.ArgsFile)
 	}

@@ -13,9 +13,10 @@ import (
 func TestConfigArgv(t *testing.T) {
 	mac, _ := net.ParseMAC("02:00:00:aa:bb:cc")
 	cfg := &Config{
-		MemMB:  64,
-		Kernel: "/guests/kv.spt",
-		Args:   []string{"--ipv4=10.0.0.2/24", "--", "x"},
+		MemMB:       64,
+		MemPrefault: true,
+		Kernel:      "/guests/kv.spt",
+		Args:        []string{"--ipv4=10.0.0.2/24", "--", "x"},
 		Net: []NetSpec{
 			{Name: "service0", Iface: "tap0", MAC: mac, Offload: true},
 			{Name: "service1", FD: 5},
@@ -26,7 +27,7 @@ func TestConfigArgv(t *testing.T) {
 		},
 	}
 	argv := cfg.Argv()
-	want := []string{"--mem=64", "--net:service0=tap0", "--net-mac:service0=02:00:00:aa:bb:cc", "--net-offload:service0",
+	want := []string{"--mem=64", "--mem-prefault", "--net:service0=tap0", "--net-mac:service0=02:00:00:aa:bb:cc", "--net-offload:service0",
 		"--net:service1=@5", "--block-ro:rootfs=/images/root.iso", "--block:data=/images/data=1:ro.img",
 		"--block-sector-size:data=4096", "--", "/guests/kv.spt", "--ipv4=10.0.0.2/24", "--", "x"}
 	if !reflect.DeepEqual(argv, want) {
@@ -43,6 +44,7 @@ func TestConfigArgv(t *testing.T) {
 	for _, line := range []string{
 		"g.spt",
 		"--mem=2 --block:storage=/tmp/a.img g.spt a b",
+		"--mem-prefault --mem=8 g.spt --mem-prefault",
 		"--block:s=/x --block-sector-size:s=512 --net:n=@7 --net-mac:n=02:11:22:33:44:55 -- g.spt --mem=3",
 	} {
 		c1, _, err := ParseArgs(strings.Fields(line))

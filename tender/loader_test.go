@@ -70,6 +70,13 @@ func loaderHelper(kernel, breakWhat string) int {
 // argv[1..] args, and returns its exit status and stderr.
 func runLoader(t *testing.T, plan []byte, args ...string) (int, string) {
 	t.Helper()
+	return runLoaderFiles(t, plan, nil, args...)
+}
+
+// runLoaderFiles is runLoader with more files inherited after the plan
+// (fd 4 on).
+func runLoaderFiles(t *testing.T, plan []byte, more []*os.File, args ...string) (int, string) {
+	t.Helper()
 	dir := t.TempDir()
 	loader := filepath.Join(dir, "runnc-spt")
 	if err := os.WriteFile(loader, stub, 0o755); err != nil {
@@ -85,7 +92,7 @@ func runLoader(t *testing.T, plan []byte, args ...string) (int, string) {
 	}
 	defer f.Close()
 	cmd := exec.Command(loader, args...)
-	cmd.ExtraFiles = []*os.File{f}
+	cmd.ExtraFiles = append([]*os.File{f}, more...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err = cmd.Run()
@@ -127,6 +134,10 @@ func TestLoaderRefusesBadPlan(t *testing.T) {
 	// loop relies on it.
 	unsorted := append([]byte(nil), valid...)
 	binary.LittleEndian.PutUint32(unsorted[c["plan.keep"]+3*4:], 1)
+	unknownFlag := append([]byte(nil), valid...)
+	binary.LittleEndian.PutUint32(unknownFlag[c["plan.flags"]:], 2)
+	reserved := append([]byte(nil), valid...)
+	binary.LittleEndian.PutUint32(reserved[c["plan.reserved"]:], 1)
 	cases := []struct {
 		name   string
 		plan   []byte
@@ -154,6 +165,8 @@ func TestLoaderRefusesBadPlan(t *testing.T) {
 		{"guest memory over the loader", enc(func(p *Prepared) { p.layout.MemSize = 0x700000000000 }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"no filter", enc(func(p *Prepared) { p.filter = nil }, 200), []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		{"kept fds unsorted", unsorted, []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
+		{"unknown flag", unknownFlag, []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
+		{"reserved field set", reserved, []string{"3"}, "LOADER_BAD_PLAN", "bad plan"},
 		// A plan that passes the checks but whose guest memory fd is not
 		// open: the first call that acts on it fails.
 		{"guest memory fd not open", valid, []string{"3"}, "LOADER_MAP_GUEST", "map guest memory: errno 9"},
@@ -165,6 +178,40 @@ func TestLoaderRefusesBadPlan(t *testing.T) {
 			!strings.HasPrefix(stderr, "runnc-spt: loader: ") || !strings.Contains(stderr, tc.line) {
 			t.Errorf("%s: status %d, stderr %q; want %d (%s) and one line with %q", tc.name, status, stderr, want, tc.status, tc.line)
 		}
+	}
+}
+
+// A prefault the kernel cannot do fails the loader with its own status
+// and line before any guest runs: here guest memory is a file of 0 bytes,
+// which maps, but whose pages would raise SIGBUS (EFAULT). Without the
+// step the loader would go on and die of that SIGBUS at the guest's entry.
+func TestLoaderPrefaultFails(t *testing.T) {
+	c := cValues(t)
+	empty, err := os.OpenFile(filepath.Join(t.TempDir(), "mem"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer empty.Close()
+	plan := func(prefault bool) []byte {
+		p := &Prepared{
+			devices:  []*device{{FD: 4}},
+			filter:   []insn{{0x06, 0, 0, 0}},
+			prefault: prefault,
+			layout: &layout{
+				MemSize: 64 << 20, Entry: guestBase, StackTop: 64 << 20, BootInfo: bootInfoAddr,
+				Regions: []region{{bootInfoAddr, 0x4000, protRead}},
+			},
+		}
+		b, err := p.plan(4)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	status, stderr := runLoaderFiles(t, plan(true), []*os.File{empty}, "3")
+	if status != int(c["LOADER_PREFAULT"]) || stderr != "runnc-spt: loader: populate guest memory: errno 14\n" {
+		t.Errorf("prefault of a 0-byte guest memory file: status %d, stderr %q; want %d and one line with errno 14",
+			status, stderr, c["LOADER_PREFAULT"])
 	}
 }
 

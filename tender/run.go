@@ -26,6 +26,8 @@ type Prepared struct {
 	policy  *policy
 	filter  []insn
 	layout  *layout
+	// prefault: the loader populates guest memory (--mem-prefault).
+	prefault bool
 }
 
 // Prepare does every check and opens every device; nothing runs yet.
@@ -49,7 +51,7 @@ func Prepare(cfg *Config) (*Prepared, error) {
 		closeAll(devs)
 		return nil, err
 	}
-	p := &Prepared{image: img, devices: devs, policy: newPolicy(modules(), devs)}
+	p := &Prepared{image: img, devices: devs, policy: newPolicy(modules(), devs), prefault: cfg.MemPrefault}
 	flags, tlsReason := tlsMode(img, hasFSGSBase(), cfg.NoFSGSBase)
 	if tlsReason != "" {
 		allowTLS(p.policy, memSize, tlsReason)
@@ -92,7 +94,8 @@ const (
 	planMaxRegions = 20
 	planMaxKeep    = 72
 	planMaxFilter  = 4096
-	planSize       = 64 + planMaxRegions*24 + planMaxKeep*4 + planMaxFilter*8
+	planPrefault   = 1 // PLAN_PREFAULT
+	planSize       = 72 + planMaxRegions*24 + planMaxKeep*4 + planMaxFilter*8
 )
 
 func (p *Prepared) plan(memFD int) ([]byte, error) {
@@ -117,8 +120,11 @@ func (p *Prepared) plan(memFD int) ([]byte, error) {
 	le.PutUint64(b[48:], l.BootInfo)
 	le.PutUint32(b[56:], uint32(len(keep)))
 	le.PutUint32(b[60:], uint32(len(p.filter)))
-	// 64..72 padding (struct alignment)
-	off := 64
+	if p.prefault {
+		le.PutUint32(b[64:], planPrefault)
+	}
+	// 68..72: reserved, zero
+	off := 72
 	for i, r := range l.Regions {
 		x := b[off+i*24:]
 		le.PutUint64(x[0:], r.Addr)

@@ -25,6 +25,7 @@ var unixSyscalls = map[string]int{
 	"ppoll": unix.SYS_PPOLL, "prlimit64": unix.SYS_PRLIMIT64,
 	"seccomp": unix.SYS_SECCOMP, "close_range": unix.SYS_CLOSE_RANGE,
 	"getrandom": unix.SYS_GETRANDOM, "exit": unix.SYS_EXIT,
+	"madvise": unix.SYS_MADVISE,
 }
 
 // checkSyscall compares one (name, number) a source gives with
@@ -68,6 +69,40 @@ func TestSyscallNumbers(t *testing.T) {
 		for _, d := range m {
 			nr, _ := strconv.Atoi(d[2])
 			checkSyscall(t, rel, d[1], nr)
+		}
+	}
+}
+
+// The loader's other constants that reach the kernel: checked against
+// x/sys/unix like the call numbers.
+func TestStubConstants(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "tender/stub/stub.c"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	define := regexp.MustCompile(`(?m)^#define (\w+)\s+(0x[0-9a-fA-F]+|\d+)\s*$`)
+	want := map[string]int{
+		"PROT_READ": unix.PROT_READ, "PROT_WRITE": unix.PROT_WRITE, "PROT_EXEC": unix.PROT_EXEC,
+		"MAP_SHARED": unix.MAP_SHARED, "MAP_PRIVATE": unix.MAP_PRIVATE, "MAP_ANONYMOUS": unix.MAP_ANONYMOUS,
+		"MAP_FIXED_NOREPLACE": unix.MAP_FIXED_NOREPLACE, "MADV_POPULATE_WRITE": unix.MADV_POPULATE_WRITE,
+		"PR_SET_NAME": unix.PR_SET_NAME, "PR_SET_NO_NEW_PRIVS": unix.PR_SET_NO_NEW_PRIVS,
+		"SECCOMP_SET_MODE_FILTER": unix.SECCOMP_SET_MODE_FILTER,
+	}
+	seen := map[string]bool{}
+	for _, d := range define.FindAllStringSubmatch(string(src), -1) {
+		w, ok := want[d[1]]
+		if !ok {
+			continue
+		}
+		seen[d[1]] = true
+		v, err := strconv.ParseInt(d[2], 0, 64)
+		if err != nil || int(v) != w {
+			t.Errorf("tender/stub/stub.c: %s is %s, x/sys/unix says %#x", d[1], d[2], w)
+		}
+	}
+	for name := range want {
+		if !seen[name] {
+			t.Errorf("tender/stub/stub.c: no #define %s", name)
 		}
 	}
 }

@@ -2,7 +2,7 @@
 // in this process under a seccomp filter of seven system calls (eight for
 // a guest that uses TLS on a CPU without FSGSBASE).
 //
-//	runnc-spt [--mem=MB] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
+//	runnc-spt [--mem=MB] [--mem-prefault] [--net:NAME=IFACE|@FD] [--net-mac:NAME=MAC]
 //	          [--net-offload:NAME] [--block:NAME=PATH] [--block-ro:NAME=PATH]
 //	          [--block-sector-size:NAME=N] [--args-file=PATH] [--print-filter]
 //	          [--] KERNEL [ARGS...]
@@ -21,6 +21,10 @@ Runs the unikernel KERNEL in this process; ARGS, joined by spaces, are its
 command line. The guest's exit status is this command's exit status.
 
   --mem=MB              guest memory in MiB (default 512)
+  --mem-prefault        allocate and map all guest memory before the guest
+                        runs: it never page-faults on it, and the host's
+                        page-fault path leaves the attack profile; all of
+                        it is resident from the start, hence opt-in
   --net:NAME=IFACE      attach the guest's NET_BASIC device NAME to tap IFACE
   --net:NAME=@FD        ... to an already open tap file descriptor FD
   --net-mac:NAME=MAC    the guest's MAC on NAME (default: random)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"fmt"
 	"strings"
 
 	"github.com/moby/sys/capability"
@@ -41,12 +42,13 @@ var featuresCommand = cli.Command{
 					Archs:     []string{"SCMP_ARCH_X86_64"}},
 			},
 			Annotations: map[string]string{
-				"io.github.runnc.process":     "process.args[0] must be a runnc unikernel; it runs under the tender runnc-spt",
-				"io.github.runnc.seccomp":     "for unikernels the tender's seven-call filter replaces linux.seccomp; the CRI pod sandbox gets linux.seccomp",
-				"io.github.runnc.memory":      "linux.resources.memory.limit sizes the guest (limit minus 4 MiB; at least 8 MiB)",
-				"io.github.runnc.sandbox":     "io.kubernetes.cri.container-type=sandbox runs as a plain process",
-				"io.github.runnc.terminate":   "a terminating signal ends a unikernel with SIGKILL",
-				"io.github.runnc.net-offload": "transmit offload (TSO) on the unikernel's tap, on by default where the guest supports it; annotation " + runnc.NetOffloadAnnotation + "=false or runnc --net-offload=false turns it off",
+				"io.github.runnc.process":      "process.args[0] must be a runnc unikernel; it runs under the tender runnc-spt",
+				"io.github.runnc.seccomp":      "for unikernels the tender's seven-call filter replaces linux.seccomp; the CRI pod sandbox gets linux.seccomp",
+				"io.github.runnc.memory":       fmt.Sprintf("linux.resources.memory.limit sizes the guest (limit minus %d MiB; at least %d MiB)", runnc.TenderOverheadMiB, runnc.MinLimitMiB),
+				"io.github.runnc.mem-prefault": "annotation " + runnc.MemPrefaultAnnotation + "=true or runnc --mem-prefault: the guest's memory is allocated when it starts and it never page-faults on it",
+				"io.github.runnc.sandbox":      "io.kubernetes.cri.container-type=sandbox runs as a plain process",
+				"io.github.runnc.terminate":    "a terminating signal ends a unikernel with SIGKILL",
+				"io.github.runnc.net-offload":  "transmit offload (TSO) on the unikernel's tap, on by default where the guest supports it; annotation " + runnc.NetOffloadAnnotation + "=false or runnc --net-offload=false turns it off",
 			},
 		}
 		return printJSON(f)

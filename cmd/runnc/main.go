@@ -32,6 +32,7 @@ func main() {
 		cli.BoolFlag{Name: "debug", Usage: "debug logging"},
 		cli.BoolFlag{Name: "systemd-cgroup", Usage: "manage cgroups through systemd"},
 		cli.BoolTFlag{Name: "net-offload", Usage: "give unikernels that support it transmit offload (TSO) on their tap; --net-offload=false turns it off (annotation " + runnc.NetOffloadAnnotation + " per container)"},
+		cli.BoolFlag{Name: "mem-prefault", Usage: "allocate and map each unikernel's memory when it starts, so it never page-faults on it (a smaller host attack surface; all of it resident from the start); annotation " + runnc.MemPrefaultAnnotation + " per container"},
 	}
 	app.Commands = []cli.Command{
 		createCommand,
@@ -107,6 +108,7 @@ func runtime(c *cli.Context) *runnc.Runtime {
 		SystemdCgroup: c.GlobalBool("systemd-cgroup"),
 		Spt:           findSpt(),
 		NoNetOffload:  !c.GlobalBoolT("net-offload"),
+		MemPrefault:   c.GlobalBool("mem-prefault"),
 	}
 }
 

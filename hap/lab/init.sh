@@ -191,10 +191,12 @@ if want lab-redis-runc.json; then
 	runc kill redis KILL; sleep 0.5; runc delete -f redis
 fi
 
-# kv plainly (lab-redis-kv.json) and with --net-offload.
-for v in plain offload; do
+# kv plainly (lab-redis-kv.json), with --net-offload, and with its memory
+# prefaulted (--mem-prefault: the guest never page-faults on it).
+for v in plain offload prefault; do
 	file=lab-redis-kv.json opt="" name="redis:runnc-spt kv"
 	[ $v = offload ] && file=lab-redis-kv-offload.json opt=--net-offload:service0 name="$name --net-offload"
+	[ $v = prefault ] && file=lab-redis-kv-prefault.json opt=--mem-prefault name="$name --mem-prefault"
 	want $file || continue
 	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/kv.log 2>&1 &
 	pid=$!

@@ -32,7 +32,7 @@ import (
 // Row is one workload in one sandbox.
 type Row struct {
 	Workload        string      `json:"workload"` // redis, http
-	Sandbox         string      `json:"sandbox"`  // native, runc, runnc-spt, runnc-spt --net-offload
+	Sandbox         string      `json:"sandbox"`  // one of sandboxes
 	Server          string      `json:"server"`
 	UniqueFunctions int         `json:"unique_functions"`
 	UniqueSyscalls  int         `json:"unique_syscalls"`
@@ -53,7 +53,7 @@ type Summary struct {
 	Offload []Tradeoff `json:"offload,omitempty"`
 }
 
-var sandboxes = []string{"native", "runc", "runnc-spt", "runnc-spt --net-offload"}
+var sandboxes = []string{"native", "runc", "runnc-spt", "runnc-spt --net-offload", "runnc-spt --mem-prefault"}
 
 func main() {
 	in := flag.String("in", "build/hap", "directory with lab-*.json and host-*.json")
@@ -139,6 +139,9 @@ func readRows(glob string) ([]Row, time.Time, error) {
 			if strings.Contains(rest, "--net-offload") {
 				r.Sandbox += " --net-offload"
 			}
+			if strings.Contains(rest, "--mem-prefault") {
+				r.Sandbox += " --mem-prefault"
+			}
 		} else {
 			r.Workload, r.Sandbox, r.Server = p.Target, "runnc-spt", p.Target
 		}
@@ -186,7 +189,7 @@ func markdown(s Summary, tradeoff string) string {
 		"(from the start of the load to its end, the server already up): **redis** is `redis-benchmark -n 300 -c 1 -r 300 -d 1024 -t set,get` "+
 		"(300 SETs of 1 KiB values on up to 300 keys, then 300 GETs), **http** is `curl` fetching a 1 KiB file 300 times over one connection; "+
 		"for the offload's trade-off, against the unikernels only, **redis-bulk** is `redis-benchmark -n 20 -c 4 -d 65536 -t set,get` (64 KiB values) and "+
-		"**http-bulk** is four `curl` clients in parallel fetching a 1 MiB file each. "+
+		"**http-bulk** is four `curl` clients in parallel fetching a 1 MiB file each; kv also runs the redis load with `--mem-prefault` (its memory populated before it runs). "+
 		"Kernel functions are those ftrace's function tracer saw in process context (interrupt and softirq work left out), "+
 		"counted once each; syscalls are distinct calls (for unikernels, those made under the filter).\n\n")
 	b.WriteString(labTable(s))
@@ -252,6 +255,7 @@ func chart(rows []Row, base string) error {
 		color.RGBA{0x1f, 0x77, 0xb4, 0xff}, // runc
 		color.RGBA{0x2c, 0xa0, 0x2c, 0xff}, // runnc-spt
 		color.RGBA{0xff, 0x7f, 0x0e, 0xff}, // runnc-spt --net-offload
+		color.RGBA{0x94, 0x67, 0xbd, 0xff}, // runnc-spt --mem-prefault
 	}
 	mk := func(title, ylabel string, val func(Row) int) (*plot.Plot, error) {
 		p := plot.New()
@@ -260,9 +264,9 @@ func chart(rows []Row, base string) error {
 		p.Y.Label.Text = ylabel
 		p.X.Label.Text = "workload (same client load in every sandbox)"
 		p.Y.Min = 0
-		// Four bars a group fill about 80% of a group's width (a tile is
-		// about 400 points wide).
-		w := vg.Points(math.Min(28, 80/float64(len(workloads))))
+		// A group's bars (one a sandbox) fill about 80% of a group's
+		// width (a tile is about 400 points wide).
+		w := vg.Points(math.Min(28, 320/float64(len(workloads)*len(sandboxes))))
 		for i, sb := range sandboxes {
 			vals := make(plotter.Values, len(workloads))
 			var labels []string
@@ -287,7 +291,7 @@ func chart(rows []Row, base string) error {
 			}
 			bars.Color = colors[i]
 			bars.LineStyle.Width = 0
-			bars.Offset = vg.Length(i-len(sandboxes)/2)*w + w/2
+			bars.Offset = vg.Length(float64(i)-float64(len(sandboxes)-1)/2) * w
 			p.Add(bars)
 			p.Legend.Add(sb, bars)
 			// The value over each bar, where there is one.

@@ -29,3 +29,43 @@ func CPUTime(pid int) (time.Duration, error) {
 	}
 	return time.Duration(utime+stime) * 10 * time.Millisecond, nil
 }
+
+// Faults is the number of minor and major page faults process pid has
+// taken so far, from /proc/PID/stat (fields 10 and 12): faults in the
+// kernel's own accesses to the process's memory (copying a read() into
+// it) count as well as the process's.
+func Faults(pid int) (minor, major uint64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	s := string(b)
+	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
+	if len(f) < 10 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	minor, err1 := strconv.ParseUint(f[7], 10, 64)
+	major, err2 := strconv.ParseUint(f[9], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %q", pid, s)
+	}
+	return minor, major, nil
+}
+
+// StatusKiB is the value in KiB of a "Name:   N kB" line of
+// /proc/PID/status (VmRSS, RssShmem, ...).
+func StatusKiB(pid int, name string) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0, err
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, name+":"); ok {
+			f := strings.Fields(v)
+			if len(f) == 2 && f[1] == "kB" {
+				return strconv.ParseUint(f[0], 10, 64)
+			}
+		}
+	}
+	return 0, fmt.Errorf("/proc/%d/status: no %s in kB", pid, name)
+}

@@ -13,6 +13,9 @@
 #define PLAN_MAX_KEEP       72
 #define PLAN_MAX_FILTER     4096  /* the kernel's BPF_MAXINSNS */
 
+/* flags */
+#define PLAN_PREFAULT       1     /* populate all guest memory before the jump */
+
 struct plan_region {        /* an mprotect of part of guest memory */
     uint64_t addr;
     uint64_t len;
@@ -37,12 +40,14 @@ struct plan {
     uint64_t boot_info;     /* initial %rdi */
     uint32_t nkeep;         /* fds kept open, sorted ascending */
     uint32_t filter_len;    /* seccomp program length */
+    uint32_t flags;         /* PLAN_* below */
+    uint32_t reserved;      /* zero */
     struct plan_region regions[PLAN_MAX_REGIONS];
     int32_t keep[PLAN_MAX_KEEP];
     struct plan_insn filter[PLAN_MAX_FILTER];
 };
 
-_Static_assert(sizeof(struct plan) == 33600, "plan layout is shared with tender/run.go");
+_Static_assert(sizeof(struct plan) == 33608, "plan layout is shared with tender/run.go");
 
 /*
  * Exit statuses of the loader when a step before the jump fails: it prints
@@ -66,5 +71,6 @@ _Static_assert(sizeof(struct plan) == 33600, "plan layout is shared with tender/
 #define LOADER_UNMAP            114 /* everything but guest, loader, last step */
 #define LOADER_UNMAP_LOADER     115 /* the loader itself, from the last step */
 #define LOADER_SECCOMP          116 /* install the filter, from the last step */
+#define LOADER_PREFAULT         117 /* madvise(MADV_POPULATE_WRITE) of guest memory */
 
 #endif

@@ -25,6 +25,7 @@
 #define SYS_munmap          11
 #define SYS_rt_sigaction    13
 #define SYS_rt_sigprocmask  14
+#define SYS_madvise         28
 #define SYS_prctl           157
 #define SYS_exit_group      231
 #define SYS_prlimit64       302
@@ -38,6 +39,7 @@
 #define MAP_PRIVATE         0x02
 #define MAP_ANONYMOUS       0x20
 #define MAP_FIXED_NOREPLACE 0x100000
+#define MADV_POPULATE_WRITE 23
 #define PR_SET_NAME         15
 #define PR_SET_NO_NEW_PRIVS 38
 #define SECCOMP_SET_MODE_FILTER 1
@@ -283,7 +285,8 @@ static int plan_ok(void)
     unsigned long lo = plan.mem_start, hi = plan.mem_end;
     if (plan.magic != PLAN_MAGIC || plan.nregions > PLAN_MAX_REGIONS ||
             plan.nkeep > PLAN_MAX_KEEP || plan.filter_len == 0 ||
-            plan.filter_len > PLAN_MAX_FILTER)
+            plan.filter_len > PLAN_MAX_FILTER ||
+            (plan.flags & ~PLAN_PREFAULT) != 0 || plan.reserved != 0)
         return 0;
     if (lo % PAGE || hi % PAGE || lo == 0 || hi <= lo ||
             hi > (unsigned long)__executable_start)
@@ -345,6 +348,17 @@ __attribute__((noreturn, used)) void stub_main(long *sp)
             plan.mem_fd, (long)plan.mem_start);
     if (r != (long)plan.mem_start)
         fail("map guest memory", r < 0 ? r : -17, LOADER_MAP_GUEST);
+    /* --mem-prefault: every page of guest memory allocated, charged and
+     * mapped writable now, while the loader may still make any call, so
+     * the guest never takes a page fault on its memory: the host's fault
+     * path (shmem_fault, the memcg charge, a shared file's dirty
+     * accounting) leaves its attack profile. Before the mprotects: a write
+     * populate fails on pages that are no longer writable. EINVAL before
+     * Linux 5.14; a memory cgroup too small for the guest OOM-kills the
+     * process here, at start, rather than later under load. */
+    if (plan.flags & PLAN_PREFAULT)
+        must(sys(SYS_madvise, (long)plan.mem_start, (long)(plan.mem_end - plan.mem_start),
+                MADV_POPULATE_WRITE), "populate guest memory", LOADER_PREFAULT);
     for (unsigned i = 0; i < plan.nregions; i++)
         must(sys(SYS_mprotect, plan.regions[i].addr, plan.regions[i].len,
                 plan.regions[i].prot), "mprotect guest memory", LOADER_PROTECT_GUEST);
