@@ -96,7 +96,7 @@ var subsystemPrefixes = []struct{ prefix, group string }{
 	{"restore_fpregs", "syscall entry"}, {"xfd_validate", "syscall entry"}, {"x64_sys_call", "syscall entry"}, {"populate_seccomp_data", "seccomp"}, {"__fget_light", "vfs"}, {"__get_task_ioprio", "vfs"}, {"kthread_blkcg", "vfs"}, {"blk_cgroup_congested", "vfs"}, {"__cgroup_throttle", "mm"},
 	{"check_cfs_rq", "sched"}, {"check_spread", "sched"}, {"clear_buddies", "sched"}, {"hrtick_update", "sched"}, {"idle_cpu", "sched"}, {"balance_fair", "sched"}, {"cpuacct_", "sched"}, {"record_times", "sched"}, {"__traceiter_sched", "sched"}, {"migrate_", "sched"}, {"__cond_resched", "sched"},
 	{"tun_", "tun"}, {"__tun_", "tun"}, {"virtio_net_", "tun"},
-	{"br_", "bridge"}, {"nbp_", "bridge"},
+	{"br_", "bridge"}, {"nbp_", "bridge"}, {"tcf_", "tc"}, {"u32_", "tc"}, {"tc_run", "tc"}, {"sch_handle_", "tc"},
 	{"veth_", "veth"},
 	{"tcp_", "tcp"}, {"__tcp_", "tcp"}, {"inet_csk", "tcp"},
 	{"udp_", "udp"}, {"ip_", "ipv4"}, {"__ip_", "ipv4"}, {"inet_", "ipv4"}, {"fib_", "ipv4"}, {"arp_", "ipv4"}, {"icmp_", "ipv4"},

@@ -22,14 +22,18 @@
 #               of 64 KiB values, then 20 GETs, over four connections.
 # (unikernels only: the native servers' bulk paths are not in question,
 # and each workload costs CI time under TCG).
-# The network is the integration tests' (integration/testnet): a client
-# netns "cli" (10.89.0.1) joined by a veth pair to a server netns "srv"
-# whose bridge br0 (10.89.0.3) holds the veth and the guest's tap0 (guest
-# 10.89.0.2). Native and runc servers listen on br0's address in srv.
+# The network: a client netns "cli" and a server netns "srv", joined by
+# two veth pairs. Native and runc servers listen on veth1 (10.89.0.3, the
+# client 10.89.0.1), as a server listens on its NIC. The unikernels' tap0
+# meets veth3 the way runnc attaches a guest in a container (netns/handoff.go):
+# tc ingress on each with a u32 match-all filter whose mirred action
+# redirects every frame to the other's egress, no bridge and no address on
+# veth3; the guest is 10.89.1.2, its client 10.89.1.1 on veth2.
 export PATH=/usr/bin:/usr/sbin:/bin:/sbin
 # Debian's busybox sh runs its own applets before anything in PATH, and
 # busybox's ip has no netns: iproute2's by its full path.
 IP=/usr/bin/ip
+TC=/usr/sbin/tc
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
@@ -41,27 +45,30 @@ mount -t tracefs tracefs /sys/kernel/tracing
 mount -t devpts devpts /dev/pts
 exec 0</dev/console 1>/dev/console 2>&1
 echo "hap-lab: kernel $(uname -r), $(nproc) CPUs"
-for m in llc stp bridge tun veth; do insmod /lib/modules/$m.ko || echo "hap-lab: insmod $m failed"; done
+for m in sch_ingress cls_u32 act_mirred tun veth; do insmod /lib/modules/$m.ko || echo "hap-lab: insmod $m failed"; done
 $IP link set lo up
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 echo "hap-lab: tracers: $(cat /sys/kernel/tracing/available_tracers), lockdown: $(cat /sys/kernel/security/lockdown 2>/dev/null || echo none)"
 
-CLIENT=10.89.0.1 GUEST=10.89.0.2 HOST=10.89.0.3
+CLIENT=10.89.0.1 HOST=10.89.0.3 GCLIENT=10.89.1.1 GUEST=10.89.1.2
 $IP netns add cli
 $IP netns add srv
 $IP -n cli link set lo up
 $IP -n srv link set lo up
 $IP -n cli link add veth0 type veth peer name veth1 netns srv
 $IP -n cli addr add $CLIENT/24 dev veth0
-$IP -n cli link set veth0 up
-$IP -n srv link add br0 type bridge stp_state 0 forward_delay 0
-$IP -n srv addr add $HOST/24 dev br0
+$IP -n srv addr add $HOST/24 dev veth1
+$IP -n cli link add veth2 type veth peer name veth3 netns srv
+$IP -n cli addr add $GCLIENT/24 dev veth2
 $IP -n srv tuntap add dev tap0 mode tap
-$IP -n srv link set veth1 master br0
-$IP -n srv link set tap0 master br0
-$IP -n srv link set veth1 up
-$IP -n srv link set tap0 up
-$IP -n srv link set br0 up
+for l in veth0 veth2; do $IP -n cli link set $l up; done
+for l in veth1 veth3 tap0; do $IP -n srv link set $l up; done
+redirect() { # FROM TO: every frame arriving on FROM leaves by TO
+	$TC -n srv qdisc add dev $1 ingress &&
+	$TC -n srv filter add dev $1 parent ffff: protocol all prio 1 u32 match u32 0 0 action mirred egress redirect dev $2
+}
+redirect veth3 tap0 || echo "hap-lab: tc redirect veth3 -> tap0 failed"
+redirect tap0 veth3 || echo "hap-lab: tc redirect tap0 -> veth3 failed"
 
 mkdir -p /var/lib/nginx/body /var/lib/nginx/proxy /var/lib/nginx/fastcgi \
 	/var/lib/nginx/uwsgi /var/lib/nginx/scgi /var/log/nginx
@@ -198,7 +205,7 @@ for v in plain offload prefault; do
 	[ $v = offload ] && file=lab-redis-kv-offload.json opt=--net-offload:service0 name="$name --net-offload"
 	[ $v = prefault ] && file=lab-redis-kv-prefault.json opt=--mem-prefault name="$name --mem-prefault"
 	want $file || continue
-	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/kv.log 2>&1 &
+	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$GCLIENT >/tmp/kv.log 2>&1 &
 	pid=$!
 	wait_redis $GUEST && measure $file "$name" "$(redis_load $GUEST)" trace --pid $pid
 	stop $pid
@@ -209,7 +216,7 @@ for v in plain offload; do
 	opt="" name="redis-bulk:runnc-spt kv"
 	[ $v = offload ] && opt=--net-offload:service0 name="$name --net-offload"
 	want lab-redis-bulk-kv-$v.json || continue
-	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/kv.log 2>&1 &
+	$IP netns exec srv runnc-spt --net:service0=tap0 $opt /lab/kv.spt --ipv4=$GUEST/24 --ipv4-gateway=$GCLIENT >/tmp/kv.log 2>&1 &
 	pid=$!
 	wait_redis $GUEST && measure lab-redis-bulk-kv-$v.json "$name" "$(redis_bulk_load $GUEST)" trace --pid $pid
 	stop $pid
@@ -233,7 +240,7 @@ fi
 for v in plain offload; do
 	want lab-http-httpd-$v.json || continue
 	opt=""; [ $v = offload ] && opt=--net-offload:service0
-	$IP netns exec srv runnc-spt --net:service0=tap0 --block:rootfs=/lab/site.iso $opt /lab/httpd.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/httpd.log 2>&1 &
+	$IP netns exec srv runnc-spt --net:service0=tap0 --block:rootfs=/lab/site.iso $opt /lab/httpd.spt --ipv4=$GUEST/24 --ipv4-gateway=$GCLIENT >/tmp/httpd.log 2>&1 &
 	pid=$!
 	name="http:runnc-spt httpd"; [ $v = offload ] && name="$name --net-offload"
 	wait_http $GUEST && measure lab-http-httpd-$v.json "$name" "$(http_load $GUEST)" trace --pid $pid
@@ -245,7 +252,7 @@ for v in plain offload; do
 	want lab-http-bulk-httpd-$v.json || continue
 	opt="" name="http-bulk:runnc-spt httpd"
 	[ $v = offload ] && opt=--net-offload:service0 name="$name --net-offload"
-	$IP netns exec srv runnc-spt --net:service0=tap0 --block:rootfs=/lab/site.iso $opt /lab/httpd.spt --ipv4=$GUEST/24 --ipv4-gateway=$CLIENT >/tmp/httpd.log 2>&1 &
+	$IP netns exec srv runnc-spt --net:service0=tap0 --block:rootfs=/lab/site.iso $opt /lab/httpd.spt --ipv4=$GUEST/24 --ipv4-gateway=$GCLIENT >/tmp/httpd.log 2>&1 &
 	pid=$!
 	wait_http $GUEST && measure lab-http-bulk-httpd-$v.json "$name" "$(http_bulk_load $GUEST)" trace --pid $pid
 	stop $pid

@@ -7,7 +7,7 @@
 #    Debian's linux-image-amd64, unpacked into build/hap/lab/kernel (not
 #    installed).
 # 2. Builds an initramfs: busybox, hap/lab/init.sh as /init, the tun,
-#    bridge and veth modules of that kernel, runnc (the tracer), runnc-spt
+#    veth and tc (ingress, u32, mirred) modules of that kernel, runnc (the tracer), runnc-spt
 #    and the kv and httpd guests, Debian's redis-server, nginx, runc, ip,
 #    redis-benchmark, redis-cli and curl with their libraries.
 # 3. Boots it under qemu-system-x86_64 (TCG; HAP_LAB_ACCEL=kvm where KVM
@@ -57,7 +57,7 @@ copy() {
 	done
 }
 for bin in /usr/bin/redis-server /usr/bin/redis-benchmark /usr/bin/redis-cli \
-	/usr/sbin/nginx /usr/sbin/runc /usr/bin/curl /usr/bin/ip; do
+	/usr/sbin/nginx /usr/sbin/runc /usr/bin/curl /usr/bin/ip /usr/sbin/tc; do
 	copy "$bin"
 done
 # ip(8) must win over busybox's: it has netns.
@@ -66,7 +66,7 @@ ln -sf /usr/bin/ip "$R/bin/ip"
 copy "$B/bin/runnc" /usr/bin/runnc # links libseccomp
 cp $B/bin/runnc-spt "$R/usr/bin/"
 cp $B/unikernels/kv/kv.spt $B/unikernels/httpd/httpd.spt "$R/lab/"
-for m in net/llc/llc net/802/stp net/bridge/bridge drivers/net/tun drivers/net/veth; do
+for m in net/sched/sch_ingress net/sched/cls_u32 net/sched/act_mirred drivers/net/tun drivers/net/veth; do
 	cp "$KDIR/lib/modules/$KVER/kernel/$m.ko" "$R/lib/modules/"
 done
 printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n' >"$R/etc/passwd"
